@@ -1,0 +1,73 @@
+# The only entry point. Every target bootstraps what it needs (.venv, node_modules, the Lambda
+# bundles) and does nothing extra when that is already current.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+ENV ?= dev
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Node 22 from node_modules first (Node 20 is end-of-life; jsii warns on every run), then the venv.
+export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+PYTEST_ARGS ?=
+TESTS ?= tests
+
+VENV_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help bootstrap lambdas synth-all synth-cdk-payments test lint check catalogue \
+        deploy-cdk-payments destroy-cdk-payments diff-cdk-payments clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 24
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+bootstrap: $(VENV_STAMP) $(NODE_STAMP) ## create .venv and node_modules (pinned)
+
+lambdas: bootstrap ## build the Lambda bundles and the shared layer into build/lambda (python3.12, x86_64)
+	$(BIN)/python -m lambda_src.build
+
+synth-all: synth-cdk-payments ## synthesize every stack into out/ (see README: output contract)
+
+synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
+	cd cdk_payments && cdk synth --quiet --no-notices -c env=$(ENV)
+
+test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack)
+	$(BIN)/python -m pytest $(TESTS) $(PYTEST_ARGS)
+
+lint: bootstrap ## ruff (lint + format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: synth-all ## policy and template scanners over out/ (cfn-lint)
+	$(BIN)/cfn-lint out/cdk_payments/*.template.json
+
+catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
+	$(BIN)/python -m catalogue
+
+deploy-cdk-payments: lambdas ## cdk deploy the payments stack into the current AWS account (ENV=dev)
+	cd cdk_payments && cdk deploy --no-notices -c env=$(ENV) --require-approval broadening payments-$(ENV)
+
+diff-cdk-payments: lambdas ## cdk diff against the deployed payments stack (ENV=dev)
+	cd cdk_payments && cdk diff --no-notices -c env=$(ENV) payments-$(ENV)
+
+destroy-cdk-payments: bootstrap ## cdk destroy the payments stack (ENV=dev; prod keeps its data)
+	cd cdk_payments && cdk destroy --no-notices -c env=$(ENV) payments-$(ENV)
+
+clean: ## remove generated output (out/, build/, caches)
+	rm -rf out build .pytest_cache .ruff_cache cdk_payments/cdk.out
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
+
+distclean: clean ## also remove .venv and node_modules
+	rm -rf $(VENV) node_modules

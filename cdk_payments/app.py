@@ -1,0 +1,36 @@
+"""CDK entry point: ``make synth-cdk-payments`` or ``cdk synth -c env=dev`` in cdk_payments/.
+
+Context keys (all optional): env (default dev), certificate_arn + alb_domain_name (HTTPS
+listener), blue_weight / green_weight (default 100 / 0), alarm_email, log_retention_days,
+lambda_reserved_concurrency. The account and region come from the CLI's credentials
+(CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION); without them the template is environment-agnostic.
+"""
+
+from __future__ import annotations
+
+import os
+
+import aws_cdk as cdk
+
+from cdk_payments.config import PaymentsConfig
+from cdk_payments.stack import PaymentsStack
+from lambda_src.build import build
+
+
+def payments_stack(app: cdk.App, config: PaymentsConfig) -> PaymentsStack:
+    build()  # the Lambda bundles the stack's assets point at (a no-op when current)
+    account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
+    env = cdk.Environment(account=account, region=region) if account and region else None
+    return PaymentsStack(
+        app,
+        config.name("payments"),
+        config=config,
+        env=env,
+        description=f"Payments backend ({config.env}): API -> ALB -> Lambda, Aurora, DynamoDB, audit",
+    )
+
+
+if __name__ == "__main__":
+    app = cdk.App()
+    payments_stack(app, PaymentsConfig.from_context(app.node.try_get_context))
+    app.synth()

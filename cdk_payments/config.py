@@ -1,0 +1,85 @@
+"""Per-environment settings of the payments stack, read once from CDK context in app.py."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
+CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
+
+
+class ConfigError(ValueError):
+    """A context value is missing or malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class PaymentsConfig:
+    env: str
+    certificate_arn: str | None = None  # HTTPS listener only when set (payments-02)
+    alb_domain_name: str | None = None  # the name the certificate covers; required with HTTPS
+    blue_weight: int = 100  # blue/green split of the ALB listener (payments-01)
+    green_weight: int = 0
+    alarm_email: str | None = None
+    log_retention_days: int = 30
+    lambda_reserved_concurrency: int | None = None  # None: share the account's unreserved pool
+    api_rate_limit: int = 100  # steady-state requests per second at the stage
+    api_burst_limit: int = 200
+
+    def __post_init__(self) -> None:
+        if not ENV_PATTERN.match(self.env):
+            raise ConfigError(f"env: {self.env!r} must be 2-12 lower-case letters, digits or '-'")
+        if self.certificate_arn is not None and not CERTIFICATE_ARN.match(self.certificate_arn):
+            raise ConfigError(f"certificate_arn: {self.certificate_arn!r} is not an ACM certificate ARN")
+        if self.certificate_arn and not self.alb_domain_name:
+            raise ConfigError(
+                "alb_domain_name: required with certificate_arn (API Gateway checks the TLS name)"
+            )
+        for key in ("blue_weight", "green_weight"):
+            value = getattr(self, key)
+            if not 0 <= value <= 999:
+                raise ConfigError(f"{key}: {value} must be between 0 and 999")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ConfigError(
+                f"log_retention_days: {self.log_retention_days} must be one of {LOG_RETENTION_DAYS}"
+            )
+        if self.blue_weight + self.green_weight == 0:
+            raise ConfigError("blue_weight, green_weight: at least one must be positive")
+
+    @property
+    def is_production(self) -> bool:
+        """prod keeps its data (RETAIN, deletion protection); every other env destroys cleanly."""
+        return self.env == "prod"
+
+    def name(self, base: str) -> str:
+        """The physical name of a resource: ``<base>-<env>``, the only place env enters a name."""
+        return f"{base}-{self.env}"
+
+    @classmethod
+    def from_context(cls, get: Any) -> PaymentsConfig:
+        """Build from a ``node.try_get_context``-like getter; ``-c key=value`` arrives as a string."""
+
+        def integer(key: str, default: int) -> int:
+            raw = get(key)
+            if raw is None:
+                return default
+            try:
+                return int(raw)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{key}: {raw!r} is not an integer") from exc
+
+        reserved = get("lambda_reserved_concurrency")
+        return cls(
+            env=str(get("env") or "dev"),
+            certificate_arn=get("certificate_arn") or None,
+            alb_domain_name=get("alb_domain_name") or None,
+            blue_weight=integer("blue_weight", 100),
+            green_weight=integer("green_weight", 0),
+            alarm_email=get("alarm_email") or None,
+            log_retention_days=integer("log_retention_days", 30),
+            lambda_reserved_concurrency=None
+            if reserved in (None, "")
+            else integer("lambda_reserved_concurrency", 0),
+        )

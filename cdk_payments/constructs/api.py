@@ -1,0 +1,250 @@
+"""API: REST API ``POST /transactions`` -> VPC link v2 -> internal ALB -> transaction_processing.
+
+API Gateway REST APIs reach an Application Load Balancer through a VPC link **v2** and the
+integration's ``IntegrationTarget`` (the ALB ARN), since November 2025. The seed's fix (an
+HTTP_PROXY integration with a ``uri`` on a v1 VPC link) cannot deploy: v1 links accept only
+Network Load Balancers (payments-04). aws-cdk-lib's ``Integration`` has no ``IntegrationTarget``
+yet, so it is set on the CloudFormation method; cfn-lint validates it against the schema.
+"""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import (
+    Aws,
+    RemovalPolicy,
+)
+from aws_cdk import (
+    aws_apigateway as apigw,
+)
+from aws_cdk import (
+    aws_apigatewayv2 as apigwv2,
+)
+from aws_cdk import (
+    aws_ec2 as ec2,
+)
+from aws_cdk import (
+    aws_elasticloadbalancingv2 as elbv2,
+)
+from aws_cdk import (
+    aws_lambda as lambda_,
+)
+from aws_cdk import (
+    aws_logs as logs,
+)
+from constructs import Construct
+
+from cdk_payments.config import PaymentsConfig
+
+TRANSACTION_SCHEMA = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    title="Transaction",
+    type=apigw.JsonSchemaType.OBJECT,
+    required=["transaction_id", "customer_id", "merchant_id", "amount", "currency"],
+    properties={
+        "transaction_id": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=3, max_length=64),
+        "customer_id": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=3, max_length=64),
+        "merchant_id": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=3, max_length=64),
+        "amount": apigw.JsonSchema(type=[apigw.JsonSchemaType.NUMBER, apigw.JsonSchemaType.STRING]),
+        "currency": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, pattern="^[A-Z]{3}$"),
+        "description": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, max_length=256),
+    },
+)
+
+
+@jsii.implements(elbv2.IApplicationLoadBalancerTarget)
+class ScopedLambdaTarget:
+    """A Lambda target whose invoke permission names its target group (payments-07).
+
+    ``elbv2_targets.LambdaTarget`` grants ``elasticloadbalancing.amazonaws.com`` without a
+    source ARN (any load balancer of any account). The seed's fix scoped it to the *load
+    balancer* ARN, but ELB invokes with the *target group* ARN as source, so that permission
+    never matches. The group ARN cannot be referenced (the group needs the permission first),
+    so the permission matches its name: ``targetgroup/<name>/*`` in this account and region.
+    """
+
+    def __init__(self, fn: lambda_.IFunction, target_group_name: str) -> None:
+        self._fn = fn
+        self._target_group_name = target_group_name
+
+    def attach_to_application_target_group(
+        self, target_group: elbv2.IApplicationTargetGroup
+    ) -> elbv2.LoadBalancerTargetProps:
+        permission = lambda_.CfnPermission(
+            target_group,
+            "InvokePermission",
+            action="lambda:InvokeFunction",
+            function_name=self._fn.function_arn,
+            principal="elasticloadbalancing.amazonaws.com",
+            source_account=Aws.ACCOUNT_ID,
+            source_arn=f"arn:{Aws.PARTITION}:elasticloadbalancing:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+            f":targetgroup/{self._target_group_name}/*",
+        )
+        target_group.node.add_dependency(permission)
+        return elbv2.LoadBalancerTargetProps(
+            target_type=elbv2.TargetType.LAMBDA, target_json={"id": self._fn.function_arn}
+        )
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PaymentsConfig,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        blue: lambda_.IFunction,
+        green: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        removal = RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY
+        https = config.certificate_arn is not None
+        port = 443 if https else 80
+
+        link_sg = ec2.SecurityGroup(
+            self,
+            "VpcLinkSg",
+            vpc=vpc,
+            security_group_name=config.name("payments-vpclink"),
+            description="API Gateway VPC link to the internal ALB",
+            allow_all_outbound=False,
+        )
+        alb_sg = ec2.SecurityGroup(
+            self,
+            "AlbSg",
+            vpc=vpc,
+            security_group_name=config.name("payments-alb"),
+            description="internal ALB: listener port from the API Gateway VPC link only",
+            allow_all_outbound=False,
+        )
+        alb_sg.add_ingress_rule(link_sg, ec2.Port.tcp(port), "listener from the VPC link")
+        link_sg.add_egress_rule(alb_sg, ec2.Port.tcp(port), "to the ALB listener")
+
+        # Internal only: the API is the one way in (payments-02: plain HTTP never faces the internet).
+        self.alb = elbv2.ApplicationLoadBalancer(
+            self,
+            "Alb",
+            load_balancer_name=config.name("payments-alb"),
+            vpc=vpc,
+            vpc_subnets=subnets,
+            internet_facing=False,
+            security_group=alb_sg,
+            drop_invalid_header_fields=True,
+        )
+        self.blue_target_group = self._target_group("Blue", config.name("payments-blue"), vpc, blue)
+        self.green_target_group = self._target_group("Green", config.name("payments-green"), vpc, green)
+        forward = elbv2.ListenerAction.weighted_forward(
+            [
+                elbv2.WeightedTargetGroup(target_group=self.blue_target_group, weight=config.blue_weight),
+                elbv2.WeightedTargetGroup(target_group=self.green_target_group, weight=config.green_weight),
+            ]
+        )
+        if https:
+            # HTTPS only with a real ACM certificate; never an HTTPS listener without one (payments-02).
+            self.listener = self.alb.add_listener(
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                default_action=forward,
+                open=False,
+            )
+            uri = f"https://{config.alb_domain_name}/transactions"
+        else:
+            self.listener = self.alb.add_listener(
+                "Http",
+                port=80,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                default_action=forward,
+                open=False,
+            )
+            uri = f"http://{self.alb.load_balancer_dns_name}/transactions"
+
+        self.vpc_link = apigwv2.VpcLink(
+            self,
+            "VpcLink",
+            vpc=vpc,
+            subnets=subnets,
+            security_groups=[link_sg],
+            vpc_link_name=config.name("payments"),
+        )
+
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/payments/{config.env}/api-access",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=removal,
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=config.name("payments-api"),
+            description="Payments: POST /transactions",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,  # access logging needs the account-level CloudWatch role
+            cloud_watch_role_removal_policy=removal,
+            deploy_options=apigw.StageOptions(
+                stage_name=config.env,
+                tracing_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                throttling_rate_limit=config.api_rate_limit,
+                throttling_burst_limit=config.api_burst_limit,
+                metrics_enabled=True,
+            ),
+        )
+        # Validation failures name the offending property instead of "Invalid request body".
+        self.rest_api.add_gateway_response(
+            "BadRequestBody",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            status_code="400",
+            templates={
+                "application/json": '{"error":"Bad Request","message":"$context.error.validationErrorString"}'
+            },
+        )
+        model = self.rest_api.add_model(
+            "TransactionModel", content_type="application/json", schema=TRANSACTION_SCHEMA
+        )
+        validator = self.rest_api.add_request_validator("BodyValidator", validate_request_body=True)
+        integration = apigw.Integration(
+            type=apigw.IntegrationType.HTTP_PROXY,
+            integration_http_method="POST",
+            uri=uri,
+        )
+        self.method = self.rest_api.root.add_resource("transactions").add_method(
+            "POST",
+            integration,
+            authorization_type=apigw.AuthorizationType.IAM,
+            request_validator=validator,
+            request_models={"application/json": model},
+        )
+        cfn_method: apigw.CfnMethod = self.method.node.default_child  # type: ignore[assignment]
+        cfn_method.add_property_override("Integration.ConnectionType", "VPC_LINK")
+        cfn_method.add_property_override("Integration.ConnectionId", self.vpc_link.vpc_link_id)
+        cfn_method.add_property_override("Integration.IntegrationTarget", self.alb.load_balancer_arn)
+
+    def _target_group(
+        self, construct_id: str, name: str, vpc: ec2.IVpc, fn: lambda_.IFunction
+    ) -> elbv2.ApplicationTargetGroup:
+        return elbv2.ApplicationTargetGroup(
+            self,
+            f"{construct_id}TargetGroup",
+            target_group_name=name,
+            vpc=vpc,
+            target_type=elbv2.TargetType.LAMBDA,
+            targets=[ScopedLambdaTarget(fn, name)],
+        )

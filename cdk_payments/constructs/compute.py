@@ -1,0 +1,127 @@
+"""Compute: the shared layer and the four payment functions, built by lambda_src/build.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_payments.config import PaymentsConfig
+from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
+
+STACK = "cdk_payments"
+RETENTION = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12
+assert LAMBDA_RUNTIME.name == RUNTIME, "the bundles are built for lambda_src.build.RUNTIME"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # folder under lambda_src/cdk_payments/
+    description: str
+    timeout: Duration
+    memory: int = 256
+
+
+class Compute(Construct):
+    """Every function: the shared layer (payments-12), X-Ray, its own log group, VPC placement."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PaymentsConfig,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        functions_sg: ec2.ISecurityGroup,
+        rotation_sg: ec2.ISecurityGroup,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._vpc = vpc
+        self._subnets = subnets
+        self.layer = lambda_.LayerVersion(
+            self,
+            "SharedLayer",
+            layer_version_name=config.name("payments-shared"),
+            description="lambda_src/common and the pinned dependencies every function shares",
+            code=lambda_.Code.from_asset(str(LAYER_DIR)),
+            compatible_runtimes=[LAMBDA_RUNTIME],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+        )
+        self.payment_validation = self._function(
+            FunctionSpec(
+                "payment_validation", "Validates and normalizes payment requests", Duration.seconds(5)
+            ),
+            functions_sg,
+        )
+        self.fraud_detection = self._function(
+            FunctionSpec(
+                "fraud_detection", "Scores a transaction against the customer's history", Duration.seconds(10)
+            ),
+            functions_sg,
+        )
+        self.transaction_processing = self._function(
+            FunctionSpec(
+                "transaction_processing", "ALB target of POST /transactions", Duration.seconds(25), 512
+            ),
+            functions_sg,
+        )
+        self.secrets_rotation = self._function(
+            FunctionSpec("secrets_rotation", "Rotates the Aurora master secret", Duration.seconds(60)),
+            rotation_sg,
+        )
+        self.all = [
+            self.payment_validation,
+            self.fraud_detection,
+            self.transaction_processing,
+            self.secrets_rotation,
+        ]
+
+    def _function(self, spec: FunctionSpec, security_group: ec2.ISecurityGroup) -> lambda_.Function:
+        construct_id = "".join(part.title() for part in spec.name.split("_"))
+        function_name = self._config.name(f"payments-{spec.name.replace('_', '-')}")
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=RETENTION[self._config.log_retention_days],
+            removal_policy=RemovalPolicy.RETAIN if self._config.is_production else RemovalPolicy.DESTROY,
+        )
+        return lambda_.Function(
+            self,
+            construct_id,
+            function_name=function_name,
+            description=spec.description,
+            runtime=LAMBDA_RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(function_dir(STACK, spec.name))),
+            layers=[self.layer],
+            timeout=spec.timeout,
+            memory_size=spec.memory,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            reserved_concurrent_executions=self._config.lambda_reserved_concurrency,
+            vpc=self._vpc,
+            vpc_subnets=self._subnets,
+            security_groups=[security_group],
+            environment={
+                "POWERTOOLS_SERVICE_NAME": spec.name,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "ENVIRONMENT": self._config.env,
+            },
+        )

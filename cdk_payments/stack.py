@@ -1,0 +1,156 @@
+"""The payments stack: composes the constructs and wires grants; no resource is defined here."""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import (
+    Aspects,
+    CfnOutput,
+    CfnResource,
+    Duration,
+    IAspect,
+    Stack,
+    TagManager,
+    Tags,
+)
+from aws_cdk import (
+    aws_cloudwatch as cloudwatch,
+)
+from aws_cdk import (
+    aws_elasticloadbalancingv2 as elbv2,
+)
+from aws_cdk import (
+    aws_lambda as lambda_,
+)
+from constructs import Construct
+
+from cdk_payments.config import PaymentsConfig
+from cdk_payments.constructs.api import Api
+from cdk_payments.constructs.audit import Audit
+from cdk_payments.constructs.compute import Compute
+from cdk_payments.constructs.data import CUSTOMER_INDEX, Data
+from cdk_payments.constructs.network import Network
+from cdk_payments.constructs.observability import Observability
+
+ROTATION_INTERVAL = Duration.days(30)
+
+
+@jsii.implements(IAspect)
+class TagUntaggableFunctions:
+    """CDK's own custom-resource handlers are raw CfnResources that Tags.of() skips; tag them too."""
+
+    def __init__(self, tags: dict[str, str]) -> None:
+        self._tags = [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+
+    def visit(self, node) -> None:
+        if (
+            isinstance(node, CfnResource)
+            and node.cfn_resource_type in ("AWS::Lambda::Function", "AWS::IAM::Role")
+            and not TagManager.is_taggable(node)
+        ):
+            node.add_property_override("Tags", self._tags)
+
+
+class PaymentsStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: PaymentsConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        tags = {"project": "payments", "environment": config.env, "managed-by": "aws-cdk"}
+        for key, value in tags.items():
+            Tags.of(self).add(key, value)
+        Aspects.of(self).add(TagUntaggableFunctions(tags))
+
+        network = Network(self, "Network", config=config)
+        observability = Observability(self, "Observability", config=config)
+        audit = Audit(
+            self,
+            "Audit",
+            config=config,
+            topic=observability.topic("AuditEvents", config.name("payments-audit-events")),
+        )
+        data = Data(
+            self,
+            "Data",
+            config=config,
+            vpc=network.vpc,
+            subnets=network.data_subnets,
+            database_sg=network.database_sg,
+        )
+        compute = Compute(
+            self,
+            "Compute",
+            config=config,
+            vpc=network.vpc,
+            subnets=network.app_subnets,
+            functions_sg=network.functions_sg,
+            rotation_sg=network.rotation_sg,
+        )
+
+        processing = compute.transaction_processing
+        processing.add_environment("TRANSACTIONS_TABLE", data.transactions.table_name)
+        processing.add_environment("AUDIT_BUCKET", audit.bucket.bucket_name)
+        processing.add_environment("VALIDATION_FUNCTION", compute.payment_validation.function_name)
+        processing.add_environment("FRAUD_FUNCTION", compute.fraud_detection.function_name)
+        data.transactions.grant_read_write_data(processing)
+        audit.bucket.grant_put(processing, "audit/*")
+        audit.bucket.grant_read(processing, "audit/*")  # HeadObject before a replay rewrites a record
+        compute.payment_validation.grant_invoke(processing)
+        compute.fraud_detection.grant_invoke(processing)
+
+        compute.fraud_detection.add_environment("TRANSACTIONS_TABLE", data.transactions.table_name)
+        compute.fraud_detection.add_environment("CUSTOMER_INDEX", CUSTOMER_INDEX)
+        data.transactions.grant_read_data(compute.fraud_detection)
+
+        # Our rotation function, attached to the cluster secret (payments-03); the network
+        # construct lets it reach Aurora (5432) and the Secrets Manager endpoint (443).
+        data.secret.add_rotation_schedule(
+            "Rotation", rotation_lambda=compute.secrets_rotation, automatically_after=ROTATION_INTERVAL
+        )
+
+        # Blue/green: each target group invokes its own alias; move "green" to a new version,
+        # then shift the weights with -c blue_weight/green_weight (payments-01, -07).
+        version = processing.current_version
+        blue = lambda_.Alias(self, "BlueAlias", alias_name="blue", version=version)
+        green = lambda_.Alias(self, "GreenAlias", alias_name="green", version=version)
+        api = Api(
+            self, "Api", config=config, vpc=network.vpc, subnets=network.app_subnets, blue=blue, green=green
+        )
+
+        observability.watch_functions(compute.all)
+        observability.add_graph(
+            "API requests and errors",
+            [
+                api.rest_api.metric_count(),
+                api.rest_api.metric_client_error(),
+                api.rest_api.metric_server_error(),
+            ],
+        )
+        observability.add_graph(
+            "ALB responses",
+            [
+                api.alb.metrics.request_count(),
+                api.alb.metrics.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT),
+            ],
+        )
+        observability.alarm(
+            api.rest_api.metric_server_error(period=Duration.minutes(5), statistic="Sum").create_alarm(
+                self,
+                "ApiServerErrors",
+                alarm_name=config.name("payments-api-5xx"),
+                alarm_description="API Gateway answered 5XX to 5 or more requests in 5 minutes",
+                threshold=5,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+
+        for name, value in {
+            "ApiUrl": api.rest_api.url_for_path("/transactions"),
+            "AlbDnsName": api.alb.load_balancer_dns_name,
+            "TransactionsTable": data.transactions.table_name,
+            "AuditBucket": audit.bucket.bucket_name,
+            "AlertsTopic": observability.alerts.topic_arn,
+            "DatabaseSecret": data.secret.secret_arn,
+            "DashboardName": observability.dashboard.dashboard_name,
+        }.items():
+            CfnOutput(self, name, value=value)

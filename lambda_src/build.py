@@ -1,0 +1,163 @@
+"""Build every Lambda bundle and the shared layer for the Lambda platform, once, into build/lambda/.
+
+No Docker here, so pip itself fetches wheels for the target platform (python3.12, x86_64,
+manylinux2014). All four stacks read the result:
+
+    build/lambda/layer/python/          common/ + lambda_src/common/requirements.txt
+    build/lambda/<stack>/<function>/    the function's *.py + the requirements the layer lacks
+
+Each function's requirements.txt lists everything it needs beyond the Lambda runtime
+(payments-05); what the layer already provides at the same pin is not bundled twice
+(payments-12). A rebuild happens only when a source, requirements file or this script changes.
+
+    python -m lambda_src.build [--force]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "lambda_src"
+BUILD = ROOT / "build" / "lambda"
+LAYER_DIR = BUILD / "layer"
+DIGEST_FILE = BUILD / ".digest"
+RUNTIME = "python3.12"
+PLATFORM_ARGS = (
+    "--platform",
+    "manylinux2014_x86_64",
+    "--implementation",
+    "cp",
+    "--python-version",
+    "3.12",
+    "--only-binary=:all:",
+    "--no-deps",
+    "--no-compile",
+    "--disable-pip-version-check",
+    "--quiet",
+)
+REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!-]+)$")
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_requirements(path: Path) -> dict[str, str]:
+    """name -> pinned version; every line must be ``name==version`` (comments and blanks aside)."""
+    pins: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = REQUIREMENT.match(line)
+        if not match:
+            raise ValueError(f"{path}:{number}: {line!r} is not pinned as name==version")
+        pins[canonical(match.group(1))] = match.group(2)
+    return pins
+
+
+@dataclass(frozen=True, order=True)
+class Function:
+    stack: str
+    name: str
+
+    @property
+    def source(self) -> Path:
+        return SRC / self.stack / self.name
+
+    @property
+    def requirements(self) -> dict[str, str]:
+        return read_requirements(self.source / "requirements.txt")
+
+
+def functions() -> list[Function]:
+    """Every lambda_src/<stack>/<function>/index.py."""
+    return sorted(
+        Function(index.parent.parent.name, index.parent.name)
+        for index in SRC.glob("*/*/index.py")
+        if index.parent.parent.name != "common"
+    )
+
+
+def function_dir(stack: str, name: str) -> Path:
+    return BUILD / stack / name
+
+
+def layer_requirements() -> dict[str, str]:
+    return read_requirements(SRC / "common" / "requirements.txt")
+
+
+def bundled_requirements(function: Function) -> dict[str, str]:
+    """What goes into the function's own bundle: its requirements the layer does not provide."""
+    layer = layer_requirements()
+    extra = {}
+    for name, version in function.requirements.items():
+        if name in layer and layer[name] != version:
+            raise ValueError(
+                f"{function.stack}/{function.name}: {name}=={version} but the layer pins {layer[name]}"
+            )
+        if name not in layer:
+            extra[name] = version
+    return extra
+
+
+def _digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted([Path(__file__), *SRC.rglob("*.py"), *SRC.rglob("requirements.txt")]):
+        if "__pycache__" in path.parts:
+            continue
+        h.update(str(path.relative_to(ROOT)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _pip_install(requirements: dict[str, str], target: Path) -> None:
+    if not requirements:
+        return
+    specs = [f"{name}=={version}" for name, version in sorted(requirements.items())]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", *PLATFORM_ARGS, "--target", str(target), *specs],
+        check=True,
+    )
+
+
+def _copy_sources(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.glob("*.py"):
+        shutil.copy2(path, target / path.name)
+
+
+def build(force: bool = False) -> Path:
+    digest = _digest()
+    if not force and DIGEST_FILE.exists() and DIGEST_FILE.read_text() == digest:
+        return BUILD
+    if BUILD.exists():
+        shutil.rmtree(BUILD)
+    site = LAYER_DIR / "python"
+    _pip_install(layer_requirements(), site)
+    _copy_sources(SRC / "common", site / "common")
+    for function in functions():
+        target = function_dir(function.stack, function.name)
+        _copy_sources(function.source, target)
+        _pip_install(bundled_requirements(function), target)
+    DIGEST_FILE.write_text(digest)
+    return BUILD
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    args = parser.parse_args()
+    print(f"Lambda bundles in {build(force=args.force).relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The payments app, synthesized once per test session: dev, prod and an HTTPS/green variant.
+
+All three stacks live in one App with the context of cdk.json (as the CLI would pass it), and
+``app.synth()`` runs once; tests read templates from that single cloud assembly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from cdk_payments.app import payments_stack
+from cdk_payments.config import PaymentsConfig
+from cdk_payments.stack import PaymentsStack
+
+CDK_JSON = Path(__file__).resolve().parents[2] / "cdk_payments" / "cdk.json"
+CERTIFICATE_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+VARIANTS = {
+    "dev": PaymentsConfig(env="dev"),
+    "prod": PaymentsConfig(env="prod", alarm_email="oncall@example.com"),
+    "https": PaymentsConfig(
+        env="tls",
+        certificate_arn=CERTIFICATE_ARN,
+        alb_domain_name="payments.internal.example.com",
+        blue_weight=90,
+        green_weight=10,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    stack: PaymentsStack
+    template: Template
+    path: Path
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return self.template.to_json()
+
+    def resources(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return self.template.find_resources(cfn_type)
+
+    def one(self, cfn_type: str) -> tuple[str, dict[str, Any]]:
+        found = self.resources(cfn_type)
+        assert len(found) == 1, f"expected one {cfn_type}, found {sorted(found)}"
+        return next(iter(found.items()))
+
+    def logical_id(self, construct: Any) -> str:
+        return self.stack.get_logical_id(construct.node.default_child)
+
+
+@pytest.fixture(scope="session")
+def payments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+    context = json.loads(CDK_JSON.read_text())["context"]
+    app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk_payments")))
+    stacks = {variant: payments_stack(app, config) for variant, config in VARIANTS.items()}
+    assembly = app.synth()
+    result = {}
+    for variant, stack in stacks.items():
+        artifact = assembly.get_stack_by_name(stack.stack_name)
+        result[variant] = Synthesized(
+            stack=stack,
+            template=Template.from_json(artifact.template),
+            path=Path(assembly.directory) / artifact.template_file,
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def dev(payments: dict[str, Synthesized]) -> Synthesized:
+    return payments["dev"]
+
+
+@pytest.fixture(scope="session")
+def prod(payments: dict[str, Synthesized]) -> Synthesized:
+    return payments["prod"]
+
+
+@pytest.fixture(scope="session")
+def https(payments: dict[str, Synthesized]) -> Synthesized:
+    return payments["https"]

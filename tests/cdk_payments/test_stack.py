@@ -1,0 +1,292 @@
+"""The rest of the payments stack: network, data, API, observability, naming, tags, cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from aws_cdk.assertions import Match
+
+from cdk_payments.config import ConfigError, PaymentsConfig
+
+PAID_TYPES = (
+    "AWS::EC2::VPC",
+    "AWS::EC2::VPCEndpoint",
+    "AWS::Lambda::Function",
+    "AWS::RDS::DBCluster",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::S3::Bucket",
+    "AWS::SNS::Topic",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::ApiGateway::RestApi",
+    "AWS::SecretsManager::Secret",
+)
+
+
+def test_vpc_has_no_route_to_the_internet(dev):
+    for kind in ("AWS::EC2::NatGateway", "AWS::EC2::InternetGateway", "AWS::EC2::EIP"):
+        assert not dev.resources(kind)
+    for subnet in dev.resources("AWS::EC2::Subnet").values():
+        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+    dev.template.resource_count_is("AWS::EC2::FlowLog", 1)
+
+
+def test_gateway_endpoints_for_dynamodb_and_s3_interface_for_the_rest(dev):
+    kinds = {}
+    for endpoint in dev.resources("AWS::EC2::VPCEndpoint").values():
+        service = json.dumps(endpoint["Properties"]["ServiceName"])
+        name = re.search(r"\.(dynamodb|s3|secretsmanager|lambda|xray)", service).group(1)
+        kinds[name] = endpoint["Properties"].get("VpcEndpointType", "Gateway")
+        if kinds[name] == "Interface":
+            assert endpoint["Properties"]["PrivateDnsEnabled"] is True
+        else:
+            assert endpoint["Properties"]["RouteTableIds"]
+    assert kinds == {
+        "dynamodb": "Gateway",
+        "s3": "Gateway",
+        "secretsmanager": "Interface",
+        "lambda": "Interface",
+        "xray": "Interface",
+    }
+
+
+def test_no_security_group_admits_the_internet(dev):
+    for rule in dev.resources("AWS::EC2::SecurityGroupIngress").values():
+        assert "CidrIp" not in rule["Properties"]
+    for group in dev.resources("AWS::EC2::SecurityGroup").values():
+        for rule in group["Properties"].get("SecurityGroupIngress", []):
+            assert rule.get("CidrIp") != "0.0.0.0/0"
+        assert group["Properties"]["GroupName"].endswith("-dev")
+
+
+def test_aurora_is_a_creatable_encrypted_postgres_with_a_managed_secret(dev, prod):
+    for synth in (dev, prod):
+        _, cluster = synth.one("AWS::RDS::DBCluster")
+        props = cluster["Properties"]
+        assert props["Engine"] == "aurora-postgresql"
+        assert re.fullmatch(r"1[56]\.\d+", props["EngineVersion"])
+        assert props["StorageEncrypted"] is True
+        assert "MasterUserPassword" in props and "resolve:secretsmanager" in json.dumps(
+            props["MasterUserPassword"]
+        )
+    dev_cluster = dev.one("AWS::RDS::DBCluster")[1]
+    prod_cluster = prod.one("AWS::RDS::DBCluster")[1]
+    assert (
+        dev_cluster["Properties"]["DeletionProtection"] is False and dev_cluster["DeletionPolicy"] == "Delete"
+    )
+    assert (
+        prod_cluster["Properties"]["DeletionProtection"] is True
+        and prod_cluster["DeletionPolicy"] == "Snapshot"
+    )
+
+
+def test_transactions_table_has_pitr_encryption_and_env_dependent_protection(dev, prod):
+    for synth, protected in ((dev, False), (prod, True)):
+        _, table = synth.one("AWS::DynamoDB::GlobalTable")
+        (replica,) = table["Properties"]["Replicas"]
+        assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert replica["DeletionProtectionEnabled"] is protected
+        assert table["Properties"]["SSESpecification"]["SSEEnabled"] is True
+        assert table["DeletionPolicy"] == ("Retain" if protected else "Delete")
+        # Only the attributes the keys use (a stray one is a ValidationException at deploy).
+        assert {a["AttributeName"] for a in table["Properties"]["AttributeDefinitions"]} == {
+            "transaction_id",
+            "customer_id",
+            "created_at",
+        }
+
+
+def test_audit_bucket_is_private_encrypted_versioned_tls_only_with_lifecycle(dev):
+    buckets = dev.resources("AWS::S3::Bucket")
+    audit = next(
+        b for b in buckets.values() if "payments-audit-dev" in json.dumps(b["Properties"]["BucketName"])
+    )
+    props = audit["Properties"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert props["LifecycleConfiguration"]["Rules"]
+    assert props["LoggingConfiguration"]["DestinationBucketName"]
+    for policy in dev.resources("AWS::S3::BucketPolicy").values():
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+
+
+def test_topics_use_a_customer_managed_key_cloudwatch_can_use(dev):
+    key_id, key = dev.one("AWS::KMS::Key")
+    for topic in dev.resources("AWS::SNS::Topic").values():
+        # alias/aws/sns would silently drop alarm notifications: CloudWatch cannot use that key.
+        assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert any(
+        "cloudwatch.amazonaws.com" in json.dumps(s["Principal"]) and "kms:Decrypt" in s["Action"]
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+    )
+
+
+def test_every_alarm_notifies_the_alerts_topic(dev):
+    alerts = next(
+        k
+        for k, t in dev.resources("AWS::SNS::Topic").items()
+        if t["Properties"]["TopicName"] == "payments-alerts-dev"
+    )
+    alarms = dev.resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 5  # one error-rate alarm per function + API 5XX
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": alerts}]
+        assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
+
+
+def test_function_error_alarms_are_rates_safe_at_zero_invocations(dev):
+    rates = [a for a in dev.resources("AWS::CloudWatch::Alarm").values() if "Metrics" in a["Properties"]]
+    assert len(rates) == 4
+    for alarm in rates:
+        expression = next(m["Expression"] for m in alarm["Properties"]["Metrics"] if "Expression" in m)
+        assert expression == "IF(invocations > 0, 100 * errors / invocations, 0)"
+        assert alarm["Properties"]["Threshold"] == 1
+
+
+def test_prod_subscribes_the_alarm_email(prod, dev):
+    prod.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
+    )
+    dev.template.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_stage_has_access_logs_tracing_throttling_and_the_method_validates_and_authorizes(dev):
+    dev.template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "dev",
+            "TracingEnabled": True,
+            "AccessLogSetting": {
+                "DestinationArn": Match.any_value(),
+                "Format": Match.string_like_regexp("requestId"),
+            },
+            "MethodSettings": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "HttpMethod": "*",
+                            "ResourcePath": "/*",
+                            "ThrottlingRateLimit": 100,
+                            "ThrottlingBurstLimit": 200,
+                        }
+                    )
+                ]
+            ),
+        },
+    )
+    dev.template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "POST",
+            "AuthorizationType": "AWS_IAM",
+            "RequestValidatorId": Match.any_value(),
+            "RequestModels": {"application/json": Match.any_value()},
+        },
+    )
+    dev.template.has_resource_properties(
+        "AWS::ApiGateway::GatewayResponse",
+        {
+            "ResponseType": "BAD_REQUEST_BODY",
+            "ResponseTemplates": {"application/json": Match.string_like_regexp("validationErrorString")},
+        },
+    )
+
+
+def test_functions_trace_log_with_retention_and_run_in_the_vpc(dev):
+    from tests.cdk_payments.test_catalogue_fixes import our_functions
+
+    log_groups = {
+        json.dumps(g["Properties"]["LogGroupName"]): g for g in dev.resources("AWS::Logs::LogGroup").values()
+    }
+    for name, (_, fn) in our_functions(dev).items():
+        props = fn["Properties"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["VpcConfig"]["SubnetIds"]
+        assert json.dumps(f"/aws/lambda/{name}") in log_groups
+        assert log_groups[json.dumps(f"/aws/lambda/{name}")]["Properties"]["RetentionInDays"] == 30
+        assert "ReservedConcurrentExecutions" not in props  # the account pool stays whole by default
+
+
+def test_processing_gets_its_configuration_from_the_stack(dev):
+    from tests.cdk_payments.test_catalogue_fixes import our_functions
+
+    _, fn = our_functions(dev)["payments-transaction-processing-dev"]
+    assert set(fn["Properties"]["Environment"]["Variables"]) >= {
+        "TRANSACTIONS_TABLE",
+        "AUDIT_BUCKET",
+        "VALIDATION_FUNCTION",
+        "FRAUD_FUNCTION",
+    }
+
+
+def test_names_carry_the_environment_and_paid_resources_are_tagged(dev, prod):
+    for synth in (dev, prod):
+        env = synth.stack.node.id.split("-", 1)[1]
+        for logical_id, resource in synth.json["Resources"].items():
+            if resource["Type"] not in PAID_TYPES:
+                continue
+            tags = {t["Key"]: t["Value"] for t in resource["Properties"].get("Tags", [])}
+            assert tags.get("environment") == env and tags.get("project") == "payments", logical_id
+        names = [
+            f["Properties"]["FunctionName"]
+            for f in synth.resources("AWS::Lambda::Function").values()
+            if "FunctionName" in f["Properties"]
+        ]
+        assert names and all(n.endswith(f"-{env}") for n in names)
+
+
+def test_no_plaintext_secret_in_the_template(dev):
+    text = json.dumps(dev.json)
+    assert "MasterUserPassword" in text
+    assert not re.search(r'"(MasterUserPassword|Password)":\s*"[^"{]', text)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"env": "Prod!"}, "env"),
+        ({"env": "dev", "blue_weight": 0, "green_weight": 0}, "blue_weight"),
+        ({"env": "dev", "log_retention_days": 31}, "log_retention_days"),
+        ({"env": "dev", "green_weight": -1}, "green_weight"),
+    ],
+)
+def test_bad_context_is_refused_naming_the_key(kwargs, key):
+    with pytest.raises(ConfigError, match=key):
+        PaymentsConfig(**kwargs)
+
+
+def test_context_strings_are_parsed():
+    context = {"env": "qa", "blue_weight": "80", "green_weight": "20", "lambda_reserved_concurrency": "5"}
+    config = PaymentsConfig.from_context(context.get)
+    assert (config.blue_weight, config.green_weight, config.lambda_reserved_concurrency) == (80, 20, 5)
+    with pytest.raises(ConfigError, match="blue_weight"):
+        PaymentsConfig.from_context({"blue_weight": "lots"}.get)
+
+
+def test_cfn_lint_finds_no_errors(payments):
+    """cfn-lint over every synthesized variant: zero errors (CDK's redundant DependsOn warnings aside)."""
+    paths = [str(s.path) for s in payments.values()]
+    done = subprocess.run(
+        [sys.executable, "-m", "cfnlint", "--format", "parseable", *paths],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    findings = [line for line in done.stdout.splitlines() if line.strip()]
+    errors = [f for f in findings if ":E" in f or re.search(r":\d+:\d+:\d+:\d+:E", f)]
+    assert errors == [], "\n".join(errors)
+    assert all(":W3005:" in f for f in findings), "\n".join(findings)

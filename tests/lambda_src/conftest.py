@@ -1,0 +1,162 @@
+"""Fixtures for handler tests: moto-backed AWS, a Lambda context, and a throw-away PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+REGION = "us-east-1"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:test-function"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+# --- a real PostgreSQL server, started by the fixture (initdb + pg_ctl, loopback only) ---------
+
+
+def _pg_bin(tool: str) -> str:
+    found = shutil.which(tool)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{tool}"), reverse=True)
+    if candidates:
+        return str(candidates[0])
+    pytest.fail(f"{tool} not found: install Debian's postgresql package (.ci/run does)")
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr or done.stdout}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class PostgresServer:
+    data_dir: Path
+    port: int
+    superuser_password: str
+    _as_postgres: list[str]
+
+    host = "127.0.0.1"
+
+    def _ctl(self, *args: str) -> None:
+        _run([*self._as_postgres, _pg_bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "30", *args])
+
+    def start(self) -> None:
+        self._ctl(
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data_dir}",
+            "-l",
+            str(self.data_dir / "log"),
+            "start",
+        )
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "stop")
+
+    def connect(self, user: str, password: str, dbname: str = "postgres"):
+        import psycopg2
+
+        return psycopg2.connect(
+            host=self.host,
+            port=self.port,
+            user=user,
+            password=password,
+            dbname=dbname,
+            connect_timeout=5,
+            sslmode="disable",
+        )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    # Not under pytest's tmp dir: that is private to root, and the server runs as postgres.
+    root = Path(tempfile.mkdtemp(prefix="payments-pg-"))
+    data_dir = root / "data"
+    password = "superuser-" + os.urandom(8).hex()
+    pwfile = root / "pwfile"
+    pwfile.write_text(password + "\n")
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+        shutil.chown(root, "postgres")
+        shutil.chown(pwfile, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    _run(
+        [
+            *as_postgres,
+            _pg_bin("initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            "postgres",
+            f"--pwfile={pwfile}",
+            "--auth-host=scram-sha-256",
+            "--auth-local=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]
+    )
+    server = PostgresServer(
+        data_dir=data_dir, port=_free_port(), superuser_password=password, _as_postgres=as_postgres
+    )
+    server.start()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            server.connect("postgres", password).close()
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def aws_clients(aws):
+    return {
+        "dynamodb": boto3.resource("dynamodb", region_name=REGION),
+        "s3": boto3.client("s3", region_name=REGION),
+        "secretsmanager": boto3.client("secretsmanager", region_name=REGION),
+    }

@@ -1,0 +1,206 @@
+"""secrets_rotation against moto (Secrets Manager) and a real PostgreSQL 15 server."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import psycopg2
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.secretsmanager.models import secretsmanager_backends
+
+from lambda_src.cdk_payments.secrets_rotation import index as rotation
+
+ROLE = "payments_admin"
+
+
+def stages(client, arn):
+    return client.describe_secret(SecretId=arn)["VersionIdsToStages"]
+
+
+def version_with(client, arn, stage):
+    return next(v for v, s in stages(client, arn).items() if stage in s)
+
+
+def run_steps(client, arn, token, steps=rotation.STEPS, connect=None):
+    for step in steps:
+        rotation.rotate(client, arn, token, step, connect or pg_connect)
+
+
+def pg_connect(secret):
+    return psycopg2.connect(
+        host=secret["host"],
+        port=secret["port"],
+        dbname=secret["dbname"],
+        user=secret["username"],
+        password=secret["password"],
+        connect_timeout=5,
+        sslmode="disable",
+    )
+
+
+@pytest.fixture
+def database_role(postgres):
+    """A fresh login role with a known password, dropped afterwards."""
+    password = "initial-" + uuid.uuid4().hex
+
+    def as_superuser(*statements):
+        admin = postgres.connect("postgres", postgres.superuser_password)  # a test may restart the server
+        admin.autocommit = True
+        with admin, admin.cursor() as cur:
+            for statement, args in statements:
+                cur.execute(statement, args)
+        admin.close()
+
+    as_superuser(
+        (f"DROP ROLE IF EXISTS {ROLE}", None), (f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (password,))
+    )
+    yield password
+    as_superuser((f"DROP ROLE IF EXISTS {ROLE}", None))
+
+
+@pytest.fixture
+def secret(aws_clients, postgres, database_role):
+    client = aws_clients["secretsmanager"]
+    value = {
+        "engine": "postgres",
+        "host": postgres.host,
+        "port": postgres.port,
+        "dbname": "postgres",
+        "username": ROLE,
+        "password": database_role,
+    }
+    arn = client.create_secret(Name="payments/dev/aurora-master", SecretString=json.dumps(value))["ARN"]
+    return client, arn, value
+
+
+def current_value(client, arn):
+    # VersionStage explicitly: moto 5.2's default lookup ignores a moved AWSCURRENT label.
+    return json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+
+
+def start_rotation(client, arn):
+    """What Secrets Manager does before it calls the function: enable rotation and list a new
+    version id under AWSPENDING, with no value yet. (moto's rotate_secret would instead finish the
+    rotation itself when no Lambda is attached, or run a stub Lambda without Docker.)"""
+    token = str(uuid.uuid4())
+    backend = secretsmanager_backends[DEFAULT_ACCOUNT_ID][client.meta.region_name]
+    secret = backend.secrets[arn]
+    secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+    secret.versions[token] = {
+        "createdate": int(time.time()),
+        "version_id": token,
+        "version_stages": ["AWSPENDING"],
+    }
+    secret.rotation_requested = secret.rotation_enabled = True
+    secret.auto_rotate_after_days = 30
+    return token
+
+
+def can_log_in(postgres, password):
+    try:
+        postgres.connect(ROLE, password).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
+
+
+def test_full_rotation_changes_the_database_password(secret, postgres):
+    client, arn, original = secret
+    token = start_rotation(client, arn)
+    run_steps(client, arn, token)
+
+    current = current_value(client, arn)
+    assert current["password"] != original["password"]
+    assert len(current["password"]) == rotation.PASSWORD_LENGTH
+    assert can_log_in(postgres, current["password"])
+    assert not can_log_in(postgres, original["password"])
+    assert version_with(client, arn, "AWSCURRENT") == token
+
+
+def test_every_step_is_idempotent(secret, postgres):
+    client, arn, _ = secret
+    token = start_rotation(client, arn)
+    for step in rotation.STEPS[:-1]:
+        rotation.rotate(client, arn, token, step, pg_connect)
+        rotation.rotate(client, arn, token, step, pg_connect)  # a retried step changes nothing
+    pending = json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSPENDING")["SecretString"])
+    rotation.rotate(client, arn, token, "finishSecret", pg_connect)
+    rotation.rotate(client, arn, token, "finishSecret", pg_connect)
+    assert current_value(client, arn)["password"] == pending["password"]
+    assert can_log_in(postgres, pending["password"])
+
+
+def test_failing_set_secret_leaves_awscurrent_usable(secret, postgres):
+    client, arn, original = secret
+    token = start_rotation(client, arn)
+    rotation.rotate(client, arn, token, "createSecret", pg_connect)
+    postgres.stop()
+    try:
+        with pytest.raises(rotation.RotationError, match="cannot log in"):
+            rotation.rotate(client, arn, token, "setSecret", pg_connect)
+    finally:
+        postgres.start()
+    current = current_value(client, arn)
+    assert current["password"] == original["password"]
+    assert version_with(client, arn, "AWSCURRENT") != token
+    assert can_log_in(postgres, original["password"])
+    # Secrets Manager retries: the same rotation then completes.
+    run_steps(client, arn, token, rotation.STEPS[1:])
+    assert version_with(client, arn, "AWSCURRENT") == token
+
+
+def test_test_secret_fails_when_pending_password_does_not_log_in(secret, postgres):
+    client, arn, original = secret
+    token = start_rotation(client, arn)
+    rotation.rotate(client, arn, token, "createSecret", pg_connect)
+    with pytest.raises(rotation.RotationError, match="testSecret"):
+        rotation.rotate(client, arn, token, "testSecret", pg_connect)  # setSecret skipped
+    assert can_log_in(postgres, original["password"])
+
+
+@pytest.mark.catalogue("payments-08")
+def test_finish_secret_moves_awscurrent_from_the_current_version(aws_clients):
+    """Fix: RemoveFromVersionId is the version holding AWSCURRENT (not the VersionIdsToStages map)."""
+    client = aws_clients["secretsmanager"]
+    arn = client.create_secret(Name="s", SecretString=json.dumps({"password": "a"}))["ARN"]
+    old = version_with(client, arn, "AWSCURRENT")
+    token = str(uuid.uuid4())
+    client.put_secret_value(
+        SecretId=arn, ClientRequestToken=token, SecretString='{"password": "b"}', VersionStages=["AWSPENDING"]
+    )
+    rotation.finish_secret(client, arn, token)
+    versions = stages(client, arn)
+    assert "AWSCURRENT" in versions[token]
+    assert "AWSCURRENT" not in versions[old] and "AWSPREVIOUS" in versions[old]
+    rotation.finish_secret(client, arn, token)  # already current: nothing to do, no error
+    assert "AWSCURRENT" in stages(client, arn)[token]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{}, {"SecretId": "x", "Step": "createSecret"}, {"SecretId": "x", "ClientRequestToken": "t"}],
+)
+def test_handler_rejects_incomplete_events(event, lambda_context):
+    with pytest.raises(rotation.RotationError, match="event lacks"):
+        rotation.handler(event, lambda_context)
+
+
+def test_unknown_step_and_foreign_token_are_refused(secret):
+    client, arn, _ = secret
+    token = start_rotation(client, arn)
+    with pytest.raises(rotation.RotationError, match="unknown rotation step"):
+        rotation.rotate(client, arn, token, "dropDatabase", pg_connect)
+    with pytest.raises(rotation.RotationError, match="no stage"):
+        rotation.rotate(client, arn, str(uuid.uuid4()), "createSecret", pg_connect)
+
+
+def test_rotation_disabled_secret_is_refused(aws_clients):
+    client = aws_clients["secretsmanager"]
+    arn = client.create_secret(Name="norotate", SecretString='{"username":"u","password":"p","host":"h"}')[
+        "ARN"
+    ]
+    with pytest.raises(rotation.RotationError, match="not enabled for rotation"):
+        rotation.rotate(client, arn, str(uuid.uuid4()), "createSecret", pg_connect)
