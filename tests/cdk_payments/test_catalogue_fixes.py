@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match
 
 from cdk_payments.config import ConfigError, PaymentsConfig
 from cdk_payments.constructs import compute as compute_module
-from lambda_src.build import LAYER_DIR, function_dir
+from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
 from lambda_src.cdk_payments.fraud_detection.index import HISTORY_ATTRIBUTES
 from tests.cdk_payments.conftest import CERTIFICATE_ARN
 
@@ -302,7 +302,7 @@ def test_every_function_uses_the_shared_layer_on_a_supported_runtime(dev):
     functions = our_functions(dev)
     assert len(functions) == 4
     for _, fn in functions.values():
-        assert fn["Properties"]["Runtime"] == compute_module.LAMBDA_RUNTIME.name == "python3.12"
+        assert fn["Properties"]["Runtime"] == compute_module.LAMBDA_RUNTIME.name == RUNTIME == "python3.12"
         assert fn["Properties"]["Layers"] == [{"Ref": layer_id}]
     site = LAYER_DIR / "python"
     assert (site / "common" / "validation.py").exists()
