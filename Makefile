@@ -31,6 +31,8 @@ $(VENV_STAMP): pyproject.toml
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@# node@22's preinstall fetches the binary (allowScripts in package.json); fail here, not in jsii.
+	node_modules/.bin/node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22" >&2; exit 1; }
 	touch $@
 
 bootstrap: $(VENV_STAMP) $(NODE_STAMP) ## create .venv and node_modules (pinned)
