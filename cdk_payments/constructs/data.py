@@ -15,7 +15,7 @@ from cdk_payments.config import PaymentsConfig
 AURORA_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13
 CUSTOMER_INDEX = "customer-created_at-index"
 # What the fraud detector's history query reads beyond the keys (payments-11); must match
-# lambda_src/cdk_payments/fraud_detection/index.py HISTORY_ATTRIBUTES (a test holds both).
+# lambda_src/common/fraud.py HISTORY_ATTRIBUTES (a test holds both).
 CUSTOMER_INDEX_ATTRIBUTES = ("amount", "decision")
 
 

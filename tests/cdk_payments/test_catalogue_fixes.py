@@ -10,11 +10,11 @@ import re
 
 import pytest
 from aws_cdk.assertions import Match
+from common.fraud import HISTORY_ATTRIBUTES
 
 from cdk_payments.config import ConfigError, PaymentsConfig
 from cdk_payments.constructs import compute as compute_module
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
-from lambda_src.cdk_payments.fraud_detection.index import HISTORY_ATTRIBUTES
 from tests.cdk_payments.conftest import CERTIFICATE_ARN
 
 OUR_FUNCTIONS = ("payment_validation", "fraud_detection", "transaction_processing", "secrets_rotation")

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import boto3
 import pytest
+from common import fraud as rules
+from common.fraud import PastTransaction, score_transaction
 
 from cdk_payments.constructs.data import CUSTOMER_INDEX
 from lambda_src.cdk_payments.fraud_detection import index as fraud
-from lambda_src.cdk_payments.fraud_detection.index import PastTransaction, score_transaction
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -66,7 +67,7 @@ def table(aws):
                 ],
                 "Projection": {
                     "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": list(fraud.HISTORY_ATTRIBUTES),
+                    "NonKeyAttributes": list(rules.HISTORY_ATTRIBUTES),
                 },
             }
         ],
@@ -95,10 +96,10 @@ def test_history_comes_from_the_customer_index_within_the_window(table):
             "created_at": NOW.isoformat(),
         }
     )
-    loader = fraud.dynamodb_history(table, CUSTOMER_INDEX)
-    history = loader("cust-1", NOW - fraud.HISTORY_WINDOW)
+    loader = rules.dynamodb_history(table, CUSTOMER_INDEX)
+    history = loader("cust-1", NOW - rules.HISTORY_WINDOW)
     assert len(history) == 5
-    result = fraud.evaluate({"customer_id": "cust-1", "amount": "10"}, loader, NOW)
+    result = rules.evaluate({"customer_id": "cust-1", "amount": "10"}, loader, NOW)
     assert "velocity_burst" in result.reasons
 
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from common import fraud
 
 from cdk_payments.constructs.data import CUSTOMER_INDEX
-from lambda_src.cdk_payments.fraud_detection import index as fraud
 from lambda_src.cdk_payments.payment_validation import index as payment_validation
 from lambda_src.cdk_payments.transaction_processing import index as processing
 from tests.lambda_src.conftest import LambdaContext
