@@ -6,11 +6,14 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
 
 from cdk_payments.config import ConfigError, PaymentsConfig
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PAID_TYPES = (
     "AWS::EC2::VPC",
@@ -277,16 +280,14 @@ def test_context_strings_are_parsed():
         PaymentsConfig.from_context({"blue_weight": "lots"}.get)
 
 
-def test_cfn_lint_finds_no_errors(payments):
-    """cfn-lint over every synthesized variant: zero errors (CDK's redundant DependsOn warnings aside)."""
+def test_cfn_lint_finds_nothing(payments):
+    """cfn-lint over every variant: no errors, no warnings (.cfnlintrc.yaml says what is ignored)."""
     paths = [str(s.path) for s in payments.values()]
     done = subprocess.run(
-        [sys.executable, "-m", "cfnlint", "--format", "parseable", *paths],
+        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable", *paths],
         capture_output=True,
         text=True,
         check=False,
+        cwd=ROOT,
     )
-    findings = [line for line in done.stdout.splitlines() if line.strip()]
-    errors = [f for f in findings if ":E" in f or re.search(r":\d+:\d+:\d+:\d+:E", f)]
-    assert errors == [], "\n".join(errors)
-    assert all(":W3005:" in f for f in findings), "\n".join(findings)
+    assert done.returncode == 0, done.stdout + done.stderr
