@@ -17,8 +17,9 @@ TESTS ?= tests
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help bootstrap lambdas synth-all synth-cdk-payments test lint check catalogue \
-        deploy-cdk-payments destroy-cdk-payments diff-cdk-payments clean distclean
+.PHONY: help bootstrap lambdas synth-all synth-cdk-payments synth-cdktf-transactions test lint check catalogue \
+        deploy-cdk-payments destroy-cdk-payments diff-cdk-payments \
+        deploy-cdktf-transactions destroy-cdktf-transactions plan-cdktf-transactions clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 24
@@ -40,10 +41,18 @@ bootstrap: $(VENV_STAMP) $(NODE_STAMP) ## create .venv and node_modules (pinned)
 lambdas: bootstrap ## build the Lambda bundles and the shared layer into build/lambda (python3.12, x86_64)
 	$(BIN)/python -m lambda_src.build
 
-synth-all: synth-cdk-payments ## synthesize every stack into out/ (see README: output contract)
+synth-all: ## synthesize every stack into out/, stacks in parallel (see README: output contract)
+	$(MAKE) --no-print-directory -j2 synth-cdk-payments synth-cdktf-transactions
 
 synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
 	cd cdk_payments && cdk synth --quiet --no-notices -c env=$(ENV)
+
+# CDKTF is deprecated upstream: the app runs with the pinned cdktf and provider bindings; its
+# CLI (package.json) is only needed for deploy. Settings: TRANSACTIONS_* (cdktf_transactions/main.py).
+synth-cdktf-transactions: lambdas ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
+	rm -rf out/cdktf_transactions
+	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) CDKTF_OUTDIR=../out/cdktf_transactions \
+	  PYTHONPATH=.. $(BIN)/python -P main.py
 
 test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack)
 	$(BIN)/python -m pytest $(TESTS) $(PYTEST_ARGS)
@@ -52,8 +61,17 @@ lint: bootstrap ## ruff (lint + format check)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-check: synth-all ## policy and template scanners over out/ (cfn-lint)
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP): pyproject.toml
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check pip==26.3
+	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check --group checkov
+	touch $@
+
+check: synth-all $(CHECKOV_STAMP) ## policy and template scanners over out/ (cfn-lint, checkov)
 	$(BIN)/cfn-lint out/cdk_payments/*.template.json
+	.venv-checkov/bin/checkov --quiet --compact --framework terraform_json --config-file .checkov.yaml \
+	  -f out/cdktf_transactions/stacks/transactions-$(ENV)/cdk.tf.json
 
 catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
 	$(BIN)/python -m catalogue
@@ -67,9 +85,18 @@ diff-cdk-payments: lambdas ## cdk diff against the deployed payments stack (ENV=
 destroy-cdk-payments: bootstrap ## cdk destroy the payments stack (ENV=dev; prod keeps its data)
 	cd cdk_payments && cdk destroy --no-notices -c env=$(ENV) payments-$(ENV)
 
+deploy-cdktf-transactions: bootstrap ## cdktf deploy transactions-$(ENV) (needs Terraform; TRANSACTIONS_STATE_BUCKET for S3 state)
+	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) cdktf deploy transactions-$(ENV)
+
+plan-cdktf-transactions: bootstrap ## cdktf diff (terraform plan) for transactions-$(ENV)
+	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) cdktf diff transactions-$(ENV)
+
+destroy-cdktf-transactions: bootstrap ## cdktf destroy transactions-$(ENV)
+	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) cdktf destroy transactions-$(ENV)
+
 clean: ## remove generated output (out/, build/, caches)
 	rm -rf out build .pytest_cache .ruff_cache cdk_payments/cdk.out
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
 
 distclean: clean ## also remove .venv and node_modules
-	rm -rf $(VENV) node_modules
+	rm -rf $(VENV) .venv-checkov node_modules

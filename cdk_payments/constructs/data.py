@@ -9,14 +9,14 @@ from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
+from lambda_src.common.fraud import HISTORY_ATTRIBUTES
 
 # The newest 16.x minor this aws-cdk-lib knows: old minors stop being creatable as Aurora
 # deprecates them, so bump this with aws-cdk-lib (a test keeps it on a 15.x/16.x line).
 AURORA_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13
 CUSTOMER_INDEX = "customer-created_at-index"
-# What the fraud detector's history query reads beyond the keys (payments-11); must match
-# lambda_src/common/fraud.py HISTORY_ATTRIBUTES (a test holds both).
-CUSTOMER_INDEX_ATTRIBUTES = ("amount", "decision")
+# What the fraud detector's history query reads beyond the keys (payments-11), from the code itself.
+CUSTOMER_INDEX_ATTRIBUTES = HISTORY_ATTRIBUTES
 
 
 class Data(Construct):

@@ -153,6 +153,35 @@ def postgres() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def make_transactions_table(name: str = "transactions-test"):
+    """The transactions table as the stacks define it: transaction_id key, customer GSI
+    projecting exactly what the fraud history query reads."""
+    from common.fraud import HISTORY_ATTRIBUTES
+
+    from cdk_payments.constructs.data import CUSTOMER_INDEX
+
+    return boto3.resource("dynamodb", region_name=REGION).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "transaction_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "transaction_id", "AttributeType": "S"},
+            {"AttributeName": "customer_id", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": CUSTOMER_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "customer_id", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(HISTORY_ATTRIBUTES)},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 @pytest.fixture
 def aws_clients(aws):
     return {

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import boto3
 import pytest
 from common import fraud as rules
 from common.fraud import PastTransaction, score_transaction
 
 from cdk_payments.constructs.data import CUSTOMER_INDEX
 from lambda_src.cdk_payments.fraud_detection import index as fraud
+from tests.lambda_src.conftest import make_transactions_table
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -49,31 +49,7 @@ def test_scoring_rules(amount, history, score, decision, reasons):
 
 @pytest.fixture
 def table(aws):
-    dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
-    table = dynamodb.create_table(
-        TableName="payments-transactions-test",
-        KeySchema=[{"AttributeName": "transaction_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "transaction_id", "AttributeType": "S"},
-            {"AttributeName": "customer_id", "AttributeType": "S"},
-            {"AttributeName": "created_at", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": CUSTOMER_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "customer_id", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": list(rules.HISTORY_ATTRIBUTES),
-                },
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return table
+    return make_transactions_table()
 
 
 def test_history_comes_from_the_customer_index_within_the_window(table):

@@ -1,0 +1,86 @@
+"""Settings of one transactions environment, read once in main.py (environment variables)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
+MAX_RESERVED_CONCURRENCY = 10  # the account keeps >= 100 unreserved (transactions-01)
+LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class TransactionsConfig:
+    env: str
+    region: str = "us-east-1"
+    vpc_cidr: str = "10.20.0.0/16"
+    reserved_concurrency: int = 5
+    log_retention_days: int = 30
+    alarm_email: str | None = None
+    state_bucket: str | None = None  # S3 backend (with a lock file) when set; local state otherwise
+    retry_interval_seconds: int = 2  # first Retry interval of every Lambda task
+    zones: tuple[str, ...] = ("a", "b")  # availability-zone letters of the two private subnets
+
+    def __post_init__(self) -> None:
+        if not ENV_PATTERN.match(self.env):
+            raise ConfigError(
+                f"TRANSACTIONS_ENV: {self.env!r} must be 2-12 lower-case letters, digits or '-'"
+            )
+        if not 0 <= self.reserved_concurrency <= MAX_RESERVED_CONCURRENCY:
+            raise ConfigError(
+                f"TRANSACTIONS_RESERVED_CONCURRENCY: {self.reserved_concurrency} must be "
+                f"0..{MAX_RESERVED_CONCURRENCY} (more starves the account's unreserved pool)"
+            )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ConfigError(
+                f"TRANSACTIONS_LOG_RETENTION_DAYS: {self.log_retention_days} not in {LOG_RETENTION_DAYS}"
+            )
+        if (
+            len(self.zones) != 2
+            or len(set(self.zones)) != 2
+            or not all(re.fullmatch(r"[a-z]", z) for z in self.zones)
+        ):
+            raise ConfigError(
+                f"TRANSACTIONS_ZONES: {','.join(self.zones)!r} must be two distinct zone letters"
+            )
+        if not 1 <= self.retry_interval_seconds <= 60:
+            raise ConfigError("retry_interval_seconds: must be 1..60")
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        return tuple(f"{self.region}{zone}" for zone in self.zones)
+
+    @property
+    def stack_name(self) -> str:
+        return self.name("transactions")
+
+    def name(self, base: str) -> str:
+        """``<base>-<env>``: the only place the environment enters a name."""
+        return f"{base}-{self.env}"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> TransactionsConfig:
+        def integer(key: str, default: int) -> int:
+            raw = environ.get(key)
+            if raw in (None, ""):
+                return default
+            try:
+                return int(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{key}: {raw!r} is not an integer") from exc
+
+        return cls(
+            env=environ.get("TRANSACTIONS_ENV") or "dev",
+            region=environ.get("TRANSACTIONS_REGION") or "us-east-1",
+            reserved_concurrency=integer("TRANSACTIONS_RESERVED_CONCURRENCY", 5),
+            log_retention_days=integer("TRANSACTIONS_LOG_RETENTION_DAYS", 30),
+            alarm_email=environ.get("TRANSACTIONS_ALARM_EMAIL") or None,
+            state_bucket=environ.get("TRANSACTIONS_STATE_BUCKET") or None,
+            zones=tuple((environ.get("TRANSACTIONS_ZONES") or "a,b").split(",")),
+        )

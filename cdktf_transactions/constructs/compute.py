@@ -1,0 +1,166 @@
+"""Compute: the shared layer and the four pipeline functions, packaged from lambda_src/ as zip
+archives through TerraformAsset (transactions-02, -03), each with its own role (transactions-05),
+log group created first (transactions-08) and a bounded reserved concurrency (transactions-01)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from cdktf import AssetType, Fn, TerraformAsset
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionEnvironment,
+    LambdaFunctionTracingConfig,
+    LambdaFunctionVpcConfig,
+)
+from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
+from constructs import Construct
+
+from cdktf_transactions.config import TransactionsConfig
+from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
+
+STACK = "cdktf_transactions"
+LAMBDA_ASSUME = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+# ENI management for VPC functions and X-Ray segments only support Resource "*".
+BASELINE_STATEMENTS = [
+    {
+        "Sid": "VpcNetworkInterfaces",
+        "Effect": "Allow",
+        "Resource": "*",
+        "Action": [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+        ],
+    },
+    {
+        "Sid": "XRay",
+        "Effect": "Allow",
+        "Resource": "*",
+        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    },
+]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # folder under lambda_src/cdktf_transactions/
+    description: str
+    timeout: int
+    statements: list[dict] = field(default_factory=list)  # least privilege beyond logs/VPC/X-Ray
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+class Compute(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: TransactionsConfig,
+        subnet_ids: list[str],
+        security_group_ids: list[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._vpc = LambdaFunctionVpcConfig(subnet_ids=subnet_ids, security_group_ids=security_group_ids)
+        layer_asset = TerraformAsset(self, "layer-asset", path=str(LAYER_DIR), type=AssetType.ARCHIVE)
+        self.layer = LambdaLayerVersion(
+            self,
+            "layer",
+            layer_name=config.name("transactions-shared"),
+            filename=layer_asset.path,
+            source_code_hash=Fn.filebase64sha256(layer_asset.path),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=["x86_64"],
+            description="lambda_src/common and the shared pinned dependencies",
+        )
+        self.functions: dict[str, LambdaFunction] = {}
+        self.log_groups: dict[str, CloudwatchLogGroup] = {}
+        self.roles: dict[str, IamRole] = {}
+
+    def add(self, spec: FunctionSpec) -> LambdaFunction:
+        config = self._config
+        function_name = config.name(f"transactions-{spec.name.replace('_', '-')}")
+        # The log group exists before the function, so Lambda never auto-creates one without
+        # retention (and the next apply does not fail with ResourceAlreadyExists).
+        log_group = CloudwatchLogGroup(
+            self,
+            f"{spec.name}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=config.log_retention_days,
+        )
+        role = IamRole(
+            self,
+            f"{spec.name}-role",
+            name=config.name(f"transactions-{spec.name.replace('_', '-')}"),
+            assume_role_policy=LAMBDA_ASSUME,
+        )
+        IamRolePolicy(
+            self,
+            f"{spec.name}-policy",
+            role=role.id,
+            name="least-privilege",
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "OwnLogGroup",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": f"{log_group.arn}:*",
+                        },
+                        *BASELINE_STATEMENTS,
+                        *spec.statements,
+                    ],
+                }
+            ),
+        )
+        asset = TerraformAsset(
+            self, f"{spec.name}-asset", path=str(function_dir(STACK, spec.name)), type=AssetType.ARCHIVE
+        )
+        function = LambdaFunction(
+            self,
+            spec.name,
+            function_name=function_name,
+            description=spec.description,
+            role=role.arn,
+            runtime=RUNTIME,
+            architectures=["x86_64"],
+            handler="index.handler",
+            package_type="Zip",
+            filename=asset.path,
+            source_code_hash=Fn.filebase64sha256(asset.path),
+            layers=[self.layer.arn],
+            timeout=spec.timeout,
+            memory_size=256,
+            reserved_concurrent_executions=config.reserved_concurrency,
+            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            vpc_config=self._vpc,
+            environment=LambdaFunctionEnvironment(
+                variables={
+                    "POWERTOOLS_SERVICE_NAME": spec.name,
+                    "ENVIRONMENT": config.env,
+                    **spec.environment,
+                }
+            ),
+            depends_on=[log_group],
+        )
+        self.functions[spec.name] = function
+        self.log_groups[spec.name] = log_group
+        self.roles[spec.name] = role
+        return function

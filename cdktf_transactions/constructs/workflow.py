@@ -1,0 +1,124 @@
+"""Workflow: the Standard state machine, its role (invoke exactly our functions, publish to the
+topic) and its vended log group (transactions-05, -06, -08)."""
+
+from __future__ import annotations
+
+import json
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.sfn_state_machine import (
+    SfnStateMachine,
+    SfnStateMachineLoggingConfiguration,
+    SfnStateMachineTracingConfiguration,
+)
+from constructs import Construct
+
+from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.definition import Targets, definition_json
+
+
+class Workflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: TransactionsConfig,
+        targets: Targets,
+        topic_key_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        name = config.name("transactions")
+        self.log_group = CloudwatchLogGroup(
+            self, "logs", name=f"/aws/vendedlogs/states/{name}", retention_in_days=config.log_retention_days
+        )
+        functions = [targets.validation, targets.fraud_check, targets.settlement, targets.notification]
+        self.role = IamRole(
+            self,
+            "role",
+            name=config.name("transactions-states"),
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "states.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )
+        IamRolePolicy(
+            self,
+            "policy",
+            role=self.role.id,
+            name="least-privilege",
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "InvokePipelineFunctions",
+                            "Effect": "Allow",
+                            "Action": "lambda:InvokeFunction",
+                            "Resource": functions + [f"{arn}:*" for arn in functions],
+                        },
+                        {
+                            "Sid": "PublishFailures",
+                            "Effect": "Allow",
+                            "Action": "sns:Publish",
+                            "Resource": targets.failure_topic,
+                        },
+                        {
+                            "Sid": "EncryptForTheTopic",
+                            "Effect": "Allow",
+                            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                            "Resource": topic_key_arn,
+                        },
+                        # Log delivery and X-Ray APIs take no resource ARN (AWS documents Resource "*").
+                        {
+                            "Sid": "VendedLogDelivery",
+                            "Effect": "Allow",
+                            "Resource": "*",
+                            "Action": [
+                                "logs:CreateLogDelivery",
+                                "logs:GetLogDelivery",
+                                "logs:UpdateLogDelivery",
+                                "logs:DeleteLogDelivery",
+                                "logs:ListLogDeliveries",
+                                "logs:PutResourcePolicy",
+                                "logs:DescribeResourcePolicies",
+                                "logs:DescribeLogGroups",
+                            ],
+                        },
+                        {
+                            "Sid": "XRay",
+                            "Effect": "Allow",
+                            "Resource": "*",
+                            "Action": [
+                                "xray:PutTraceSegments",
+                                "xray:PutTelemetryRecords",
+                                "xray:GetSamplingRules",
+                                "xray:GetSamplingTargets",
+                            ],
+                        },
+                    ],
+                }
+            ),
+        )
+        self.state_machine = SfnStateMachine(
+            self,
+            "state-machine",
+            name=name,
+            type="STANDARD",
+            role_arn=self.role.arn,
+            definition=definition_json(targets, retry_interval_seconds=config.retry_interval_seconds),
+            logging_configuration=SfnStateMachineLoggingConfiguration(
+                log_destination=f"{self.log_group.arn}:*", include_execution_data=True, level="ERROR"
+            ),
+            tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
+        )

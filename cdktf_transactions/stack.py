@@ -1,0 +1,122 @@
+"""One TerraformStack per environment (``transactions-<env>``): composes the constructs."""
+
+from __future__ import annotations
+
+from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.constructs.compute import Compute, FunctionSpec
+from cdktf_transactions.constructs.data import CUSTOMER_INDEX, Data
+from cdktf_transactions.constructs.network import Network
+from cdktf_transactions.constructs.observability import Observability
+from cdktf_transactions.constructs.workflow import Workflow
+from cdktf_transactions.definition import Targets
+
+
+class TransactionsStack(TerraformStack):
+    def __init__(self, scope: Construct, *, config: TransactionsConfig) -> None:
+        super().__init__(scope, config.stack_name)
+        AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            # Every taggable resource gets these, so everything a user pays for is attributable.
+            default_tags=[
+                AwsProviderDefaultTags(
+                    tags={"project": "transactions", "environment": config.env, "managed-by": "cdktf"}
+                )
+            ],
+        )
+        if config.state_bucket:
+            backend = S3Backend(
+                self,
+                bucket=config.state_bucket,
+                key=f"transactions/{config.env}.tfstate",
+                region=config.region,
+                encrypt=True,
+            )
+            backend.add_override(
+                "use_lockfile", True
+            )  # S3-native locking (Terraform >= 1.10), no DynamoDB table
+        else:
+            LocalBackend(self, path=f"terraform.{config.stack_name}.tfstate")
+
+        network = Network(self, "network", config=config)
+        data = Data(self, "data", config=config)
+        observability = Observability(self, "observability", config=config)
+        compute = Compute(
+            self,
+            "compute",
+            config=config,
+            subnet_ids=[s.id for s in network.subnets],
+            security_group_ids=[network.lambda_sg.id],
+        )
+        table, index = data.table.arn, f"{data.table.arn}/index/{CUSTOMER_INDEX}"
+        table_env = {"TRANSACTIONS_TABLE": data.table.name, "CUSTOMER_INDEX": CUSTOMER_INDEX}
+        validation = compute.add(FunctionSpec("validation", "Validates and normalizes a transaction", 10))
+        fraud_check = compute.add(
+            FunctionSpec(
+                "fraud_check",
+                "Scores a transaction against the customer's history",
+                15,
+                statements=[
+                    {"Sid": "ReadHistory", "Effect": "Allow", "Action": "dynamodb:Query", "Resource": index}
+                ],
+                environment=table_env,
+            )
+        )
+        settlement = compute.add(
+            FunctionSpec(
+                "settlement",
+                "Records the scored transaction once",
+                15,
+                statements=[
+                    {
+                        "Sid": "WriteTransactions",
+                        "Effect": "Allow",
+                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
+                        "Resource": table,
+                    }
+                ],
+                environment=table_env,
+            )
+        )
+        notification = compute.add(
+            FunctionSpec(
+                "notification",
+                "Announces the settlement on SNS",
+                10,
+                statements=[
+                    {
+                        "Sid": "Publish",
+                        "Effect": "Allow",
+                        "Action": "sns:Publish",
+                        "Resource": observability.topic.arn,
+                    },
+                    {
+                        "Sid": "EncryptForTheTopic",
+                        "Effect": "Allow",
+                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                        "Resource": observability.key.arn,
+                    },
+                ],
+                environment={"TOPIC_ARN": observability.topic.arn},
+            )
+        )
+        targets = Targets(
+            validation=validation.arn,
+            fraud_check=fraud_check.arn,
+            settlement=settlement.arn,
+            notification=notification.arn,
+            failure_topic=observability.topic.arn,
+        )
+        workflow = Workflow(
+            self, "workflow", config=config, targets=targets, topic_key_arn=observability.key.arn
+        )
+        observability.watch_state_machine(workflow.state_machine.arn)
+
+        TerraformOutput(self, "state_machine_arn", value=workflow.state_machine.arn)
+        TerraformOutput(self, "transactions_table", value=data.table.name)
+        TerraformOutput(self, "notifications_topic_arn", value=observability.topic.arn)

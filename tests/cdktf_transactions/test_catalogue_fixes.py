@@ -1,0 +1,237 @@
+"""One test (at least) per catalogue entry transactions-01 .. transactions-10, over stacks
+synthesized once per session. Docstrings name the fix; catalogue/transactions.toml has the story."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cdktf_transactions.config import MAX_RESERVED_CONCURRENCY, ConfigError, TransactionsConfig
+from cdktf_transactions.definition import LAMBDA_INVOKE, RETRYABLE_ERRORS, Targets, definition
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = re.compile(r"\$\{((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
+FUNCTIONS = ("validation", "fraud_check", "settlement", "notification")
+
+
+def lambda_functions(synth):
+    return synth.resources("aws_lambda_function")
+
+
+@pytest.mark.catalogue("transactions-01")
+def test_reserved_concurrency_is_bounded_and_configurable(dev, prod):
+    """Fix: at most 10 reserved executions per function (the account keeps its unreserved 100)."""
+    for synth, expected in ((dev, 5), (prod, 10)):
+        functions = lambda_functions(synth)
+        assert len(functions) == 4
+        for fn in functions.values():
+            assert fn["reserved_concurrent_executions"] == expected <= MAX_RESERVED_CONCURRENCY
+    with pytest.raises(ConfigError, match="RESERVED_CONCURRENCY"):
+        TransactionsConfig(env="dev", reserved_concurrency=100)
+
+
+@pytest.mark.catalogue("transactions-02")
+def test_packages_resolve_from_the_stack_directory_and_hold_the_real_code(dev):
+    """Fix: TerraformAsset zips, referenced relative to cdktf.out/stacks/<stack>/ where Terraform runs."""
+    packaged = [*lambda_functions(dev).values(), *dev.resources("aws_lambda_layer_version").values()]
+    assert len(packaged) == 5
+    for resource in packaged:
+        filename = resource["filename"]
+        assert not Path(filename).is_absolute() and not filename.startswith("..")
+        archive = dev.directory / filename
+        assert archive.is_file(), f"{filename} does not resolve from {dev.directory}"
+        assert resource["source_code_hash"] == f'${{filebase64sha256("{filename}")}}'
+    for fn in lambda_functions(dev).values():
+        names = zipfile.ZipFile(dev.directory / fn["filename"]).namelist()
+        assert "index.py" in names
+        source = fn["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"]
+        zipped = zipfile.ZipFile(dev.directory / fn["filename"]).read("index.py")
+        assert zipped == (ROOT / "lambda_src" / "cdktf_transactions" / source / "index.py").read_bytes()
+    (layer,) = dev.resources("aws_lambda_layer_version").values()
+    assert "python/common/validation.py" in zipfile.ZipFile(dev.directory / layer["filename"]).namelist()
+
+
+@pytest.mark.catalogue("transactions-03")
+def test_functions_are_zip_packages_not_missing_images(dev):
+    """Fix: package_type Zip with the real code; no image_uri, no ECR repository to fill first."""
+    for fn in lambda_functions(dev).values():
+        assert fn["package_type"] == "Zip" and "image_uri" not in fn and fn["handler"] == "index.handler"
+    assert "aws_ecr_repository" not in dev.json["resource"]
+
+
+@pytest.mark.catalogue("transactions-04")
+def test_endpoint_types_match_the_services(dev):
+    """Fix: DynamoDB/S3 Gateway endpoints on the private route tables; states/logs/sns/lambda Interface."""
+    route_tables = {f"${{aws_route_table.{name}.id}}" for name in dev.resources("aws_route_table")}
+    assert len(route_tables) == 2
+    types = {}
+    for endpoint in dev.resources("aws_vpc_endpoint").values():
+        service = endpoint["service_name"].rsplit(".", 1)[1]
+        types[service] = endpoint["vpc_endpoint_type"]
+        if endpoint["vpc_endpoint_type"] == "Gateway":
+            assert set(endpoint["route_table_ids"]) == route_tables
+        else:
+            assert endpoint["private_dns_enabled"] is True
+            assert len(endpoint["subnet_ids"]) == 2 and endpoint["security_group_ids"]
+    assert types["dynamodb"] == types["s3"] == "Gateway"
+    assert all(types[s] == "Interface" for s in ("states", "logs", "sns", "lambda"))
+
+
+def dependency_graph(synth):
+    graph = {}
+    for tf_type, resources in synth.json["resource"].items():
+        for name, body in resources.items():
+            text = json.dumps({k: v for k, v in body.items() if k != "//"})
+            refs = set(REFERENCE.findall(text)) | set(body.get("depends_on", []))
+            graph[f"{tf_type}.{name}"] = {r for r in refs if not r.startswith("data.")}
+    return graph
+
+
+@pytest.mark.catalogue("transactions-05")
+def test_iam_has_one_role_per_principal_scoped_policies_and_no_cycle(dev):
+    """Fix: a role per function and one for the state machine, ARNs not wildcards, an acyclic graph."""
+    graph = dependency_graph(dev)
+    state, order = {}, []
+
+    def visit(node, path):
+        if state.get(node) == "done":
+            return
+        assert state.get(node) != "active", f"dependency cycle: {' -> '.join([*path, node])}"
+        state[node] = "active"
+        for dep in graph.get(node, ()):
+            visit(dep, [*path, node])
+        state[node] = "done"
+        order.append(node)
+
+    for node in graph:
+        visit(node, [])
+    roles = {fn["role"] for fn in lambda_functions(dev).values()}
+    assert len(roles) == 4
+    _, machine = dev.one("aws_sfn_state_machine")
+    assert machine["role_arn"] not in roles
+    wildcard_ok = {"VpcNetworkInterfaces", "XRay", "VendedLogDelivery"}
+    for policy in dev.resources("aws_iam_role_policy").values():
+        for statement in json.loads(policy["policy"])["Statement"]:
+            resources = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            if "*" in resources:
+                assert statement["Sid"] in wildcard_ok, statement
+    machine_role = machine["role_arn"].replace(".arn}", ".id}")
+    (machine_policy,) = [
+        json.loads(p["policy"])
+        for p in dev.resources("aws_iam_role_policy").values()
+        if p["role"] == machine_role
+    ]
+    invoke = next(s for s in machine_policy["Statement"] if s["Sid"] == "InvokePipelineFunctions")
+    arns = {f"${{aws_lambda_function.{name}.arn}}" for name in lambda_functions(dev)}
+    assert set(invoke["Resource"]) == arns | {f"{a}:*" for a in arns}
+
+
+def fake_targets():
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:transactions-{}-dev"
+    return Targets(
+        *(arn.format(f) for f in FUNCTIONS),
+        failure_topic="arn:aws:sns:us-east-1:123456789012:transactions-notifications-dev",
+    )
+
+
+@pytest.mark.catalogue("transactions-06")
+def test_definition_is_valid_asl_with_retry_and_catch(dev, tmp_path):
+    """Fix: lambda:invoke tasks, Retry (service errors, backoff, jitter), Catch; json.dumps; asl-validator."""
+    _, machine = dev.one("aws_sfn_state_machine")
+    deployed = json.loads(machine["definition"])  # valid JSON as synthesized (Terraform refs inside)
+    tasks = {n: s for n, s in deployed["States"].items() if s.get("Resource") == LAMBDA_INVOKE}
+    assert set(tasks) == {"Validate", "FraudCheck", "Settle", "Notify"}
+    functions = {f"${{aws_lambda_function.{name}.arn}}" for name in lambda_functions(dev)}
+    for task in tasks.values():
+        assert task["Parameters"]["FunctionName"] in functions
+        (retry,) = task["Retry"]
+        assert retry["ErrorEquals"] == list(RETRYABLE_ERRORS)
+        assert retry["BackoffRate"] > 1 and retry["JitterStrategy"] == "FULL" and retry["MaxAttempts"] >= 2
+        assert task["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
+        ]
+    assert deployed["States"]["NotifyFailure"]["Resource"] == "arn:aws:states:::sns:publish"
+    assert deployed["States"]["NotifyFailure"]["Next"] == "Failed"
+
+    path = tmp_path / "definition.json"
+    path.write_text(json.dumps(definition(fake_targets())))
+    done = subprocess.run(
+        ["asl-validator", "--json-path", str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = definition(fake_targets())
+    broken["States"]["Settle"]["Next"] = "NoSuchState"
+    path.write_text(json.dumps(broken))
+    assert subprocess.run(
+        ["asl-validator", "--json-path", str(path)], capture_output=True, check=False
+    ).returncode
+
+
+@pytest.mark.catalogue("transactions-07")
+def test_table_defines_exactly_its_key_attributes(dev):
+    """Fix: attribute definitions = the table's and GSIs' key attributes, nothing else."""
+    _, table = dev.one("aws_dynamodb_table")
+    keys = {table["hash_key"], table.get("range_key")} - {None}
+    for index in table["global_secondary_index"]:
+        keys |= {index["hash_key"], index.get("range_key")} - {None}
+    assert {a["name"] for a in table["attribute"]} == keys
+    assert table["point_in_time_recovery"] == {"enabled": True}
+    assert table["server_side_encryption"] == {"enabled": True}
+
+
+@pytest.mark.catalogue("transactions-08")
+def test_log_groups_are_named_for_their_owner_and_exist_first(dev):
+    """Fix: /aws/lambda/<name> before each function (depends_on); /aws/vendedlogs/states/<name> with ':*'."""
+    groups = dev.resources("aws_cloudwatch_log_group")
+    for fn in lambda_functions(dev).values():
+        (dependency,) = fn["depends_on"]
+        group = groups[dependency.split(".", 1)[1]]
+        assert group["name"] == f"/aws/lambda/{fn['function_name']}"
+        assert group["retention_in_days"] == 30
+    _, machine = dev.one("aws_sfn_state_machine")
+    destination = machine["logging_configuration"]["log_destination"]
+    assert destination.endswith(":*")
+    group_name = REFERENCE.search(destination).group(1).split(".", 1)[1]
+    assert groups[group_name]["name"] == f"/aws/vendedlogs/states/{machine['name']}"
+    assert machine["tracing_configuration"] == {"enabled": True}
+
+
+@pytest.mark.catalogue("transactions-09")
+def test_topic_key_lets_cloudwatch_and_eventbridge_publish(dev):
+    """Fix: a customer-managed key (not alias/aws/sns) whose policy admits CloudWatch and EventBridge."""
+    key_name, key = dev.one("aws_kms_key")
+    _, topic = dev.one("aws_sns_topic")
+    assert topic["kms_master_key_id"] == f"${{aws_kms_key.{key_name}.arn}}"
+    assert key["enable_key_rotation"] is True
+    statements = json.loads(key["policy"])["Statement"]
+    publishers = next(s for s in statements if s["Sid"] == "ServicesPublishToTheTopic")
+    assert set(publishers["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(publishers["Action"])
+    topic_ref = f"${{aws_sns_topic.{next(iter(dev.resources('aws_sns_topic')))}.arn}}"
+    (alarm,) = dev.resources("aws_cloudwatch_metric_alarm").values()
+    assert alarm["alarm_actions"] == [topic_ref]
+    (target,) = dev.resources("aws_cloudwatch_event_target").values()
+    assert target["arn"] == topic_ref
+
+
+@pytest.mark.catalogue("transactions-10")
+def test_security_group_rules_are_described_https_only_and_admit_no_internet(dev):
+    """Fix: separate rules, each with a description; egress only TCP 443; ingress only from our SG."""
+    for group in dev.resources("aws_security_group").values():
+        assert "ingress" not in group and "egress" not in group and group["description"]
+    egress = dev.resources("aws_vpc_security_group_egress_rule").values()
+    ingress = dev.resources("aws_vpc_security_group_ingress_rule").values()
+    assert egress and ingress
+    for rule in [*egress, *ingress]:
+        assert rule["description"]
+        assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
+        assert "cidr_ipv4" not in rule and "cidr_ipv6" not in rule
+    for rule in ingress:
+        assert rule["referenced_security_group_id"].startswith("${aws_security_group.")

@@ -1,0 +1,92 @@
+"""The rest of the transactions stack: provider tags, state backends, names, outputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdktf_transactions.config import ConfigError, TransactionsConfig
+
+
+def test_provider_tags_every_resource(dev):
+    (provider,) = dev.json["provider"]["aws"]
+    assert provider["default_tags"] == [
+        {"tags": {"project": "transactions", "environment": "dev", "managed-by": "cdktf"}}
+    ]
+
+
+def test_local_state_by_default_and_s3_with_a_lock_file_when_configured(dev, prod):
+    assert dev.json["terraform"]["backend"] == {"local": {"path": "terraform.transactions-dev.tfstate"}}
+    s3 = prod.json["terraform"]["backend"]["s3"]
+    assert s3["bucket"] == "example-terraform-state" and s3["key"] == "transactions/prod.tfstate"
+    assert s3["use_lockfile"] is True and s3["encrypt"] is True
+    assert "dynamodb_table" not in s3
+
+
+def test_names_carry_the_environment(dev, prod):
+    for synth, env in ((dev, "dev"), (prod, "prod")):
+        names = [fn["function_name"] for fn in synth.resources("aws_lambda_function").values()]
+        names += [r["name"] for r in synth.resources("aws_iam_role").values()]
+        names += [synth.one("aws_sfn_state_machine")[1]["name"], synth.one("aws_dynamodb_table")[1]["name"]]
+        assert all(name.endswith(f"-{env}") for name in names), names
+
+
+def test_prod_protects_the_table_and_subscribes_the_alarm_email(dev, prod):
+    assert prod.one("aws_dynamodb_table")[1]["deletion_protection_enabled"] is True
+    assert dev.one("aws_dynamodb_table")[1]["deletion_protection_enabled"] is False
+    (subscription,) = prod.resources("aws_sns_topic_subscription").values()
+    assert subscription["protocol"] == "email" and subscription["endpoint"] == "oncall@example.com"
+    assert not dev.resources("aws_sns_topic_subscription")
+
+
+def test_functions_are_traced_in_the_vpc_with_their_configuration(dev):
+    for fn in dev.resources("aws_lambda_function").values():
+        assert fn["tracing_config"] == {"mode": "Active"}
+        assert len(fn["vpc_config"]["subnet_ids"]) == 2
+        assert fn["runtime"] == "python3.12" and fn["layers"]
+    by_service = {
+        fn["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"]: fn
+        for fn in dev.resources("aws_lambda_function").values()
+    }
+    assert set(by_service["settlement"]["environment"]["variables"]) >= {"TRANSACTIONS_TABLE"}
+    assert set(by_service["notification"]["environment"]["variables"]) >= {"TOPIC_ARN"}
+
+
+def test_outputs(dev):
+    assert set(dev.json["output"]) == {"state_machine_arn", "transactions_table", "notifications_topic_arn"}
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"TRANSACTIONS_ENV": "Prod"}, "TRANSACTIONS_ENV"),
+        ({"TRANSACTIONS_RESERVED_CONCURRENCY": "eleven"}, "TRANSACTIONS_RESERVED_CONCURRENCY"),
+        ({"TRANSACTIONS_RESERVED_CONCURRENCY": "11"}, "TRANSACTIONS_RESERVED_CONCURRENCY"),
+        ({"TRANSACTIONS_LOG_RETENTION_DAYS": "3"}, "TRANSACTIONS_LOG_RETENTION_DAYS"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_variable(environ, key):
+    with pytest.raises(ConfigError, match=key):
+        TransactionsConfig.from_environ(environ)
+
+
+def test_settings_from_the_environment():
+    config = TransactionsConfig.from_environ({"TRANSACTIONS_ENV": "qa", "TRANSACTIONS_STATE_BUCKET": "b"})
+    assert (config.stack_name, config.state_bucket, config.reserved_concurrency) == (
+        "transactions-qa",
+        "b",
+        5,
+    )
+
+
+def test_vpc_has_flow_logs_a_closed_default_group_and_pinned_zones(dev):
+    (flow_log,) = dev.resources("aws_flow_log").values()
+    assert flow_log["traffic_type"] == "ALL" and flow_log["log_destination_type"] == "cloud-watch-logs"
+    (default_group,) = dev.resources("aws_default_security_group").values()
+    assert "ingress" not in default_group and "egress" not in default_group
+    assert sorted(s["availability_zone"] for s in dev.resources("aws_subnet").values()) == [
+        "us-east-1a",
+        "us-east-1b",
+    ]
+    assert "aws_availability_zones" not in dev.json.get("data", {})
+    with pytest.raises(ConfigError, match="TRANSACTIONS_ZONES"):
+        TransactionsConfig.from_environ({"TRANSACTIONS_ZONES": "a,a"})
