@@ -6,6 +6,7 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 ENV ?= dev
+STACK ?= dev
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # Node 22 from node_modules first (Node 20 is end-of-life; jsii warns on every run), then the venv.
@@ -17,7 +18,9 @@ TESTS ?= tests
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help bootstrap lambdas synth-all synth-cdk-payments synth-cdktf-transactions test lint check catalogue \
+.PHONY: help bootstrap lambdas synth-all synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
+        test lint check catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
+        destroy-pulumi-fraud-pipeline \
         deploy-cdk-payments destroy-cdk-payments diff-cdk-payments \
         deploy-cdktf-transactions destroy-cdktf-transactions plan-cdktf-transactions clean distclean
 
@@ -42,7 +45,7 @@ lambdas: bootstrap ## build the Lambda bundles and the shared layer into build/l
 	$(BIN)/python -m lambda_src.build
 
 synth-all: ## synthesize every stack into out/, stacks in parallel (see README: output contract)
-	$(MAKE) --no-print-directory -j2 synth-cdk-payments synth-cdktf-transactions
+	$(MAKE) --no-print-directory -j2 synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline
 
 synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
 	cd cdk_payments && cdk synth --quiet --no-notices -c env=$(ENV)
@@ -53,6 +56,9 @@ synth-cdktf-transactions: lambdas ## out/cdktf_transactions/: the CDKTF output (
 	rm -rf out/cdktf_transactions
 	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) CDKTF_OUTDIR=../out/cdktf_transactions \
 	  PYTHONPATH=.. $(BIN)/python -P main.py
+
+synth-pulumi-fraud-pipeline: lambdas ## out/pulumi_fraud_pipeline/resources.json: the program under mocks (STACK=dev)
+	$(BIN)/python -m pulumi_fraud_pipeline.offline --stack $(STACK)
 
 test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack)
 	$(BIN)/python -m pytest $(TESTS) $(PYTEST_ARGS)
@@ -70,7 +76,7 @@ $(CHECKOV_STAMP): pyproject.toml
 
 check: synth-all $(CHECKOV_STAMP) ## policy and template scanners over out/ (cfn-lint, checkov)
 	$(BIN)/cfn-lint out/cdk_payments/*.template.json
-	.venv-checkov/bin/checkov --quiet --compact --framework terraform_json --config-file .checkov.yaml \
+	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework terraform_json --config-file .checkov.yaml \
 	  -f out/cdktf_transactions/stacks/transactions-$(ENV)/cdk.tf.json
 
 catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
@@ -93,6 +99,16 @@ plan-cdktf-transactions: bootstrap ## cdktf diff (terraform plan) for transactio
 
 destroy-cdktf-transactions: bootstrap ## cdktf destroy transactions-$(ENV)
 	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) cdktf destroy transactions-$(ENV)
+
+# The Pulumi CLI is not installed by this repo (its plugins download at run time); see README.
+preview-pulumi-fraud-pipeline: lambdas ## pulumi preview of the fraud pipeline (STACK=dev)
+	cd pulumi_fraud_pipeline && pulumi preview --stack $(STACK)
+
+deploy-pulumi-fraud-pipeline: lambdas ## pulumi up the fraud pipeline (STACK=dev)
+	cd pulumi_fraud_pipeline && pulumi up --stack $(STACK)
+
+destroy-pulumi-fraud-pipeline: bootstrap ## pulumi destroy the fraud pipeline (STACK=dev)
+	cd pulumi_fraud_pipeline && pulumi destroy --stack $(STACK)
 
 clean: ## remove generated output (out/, build/, caches)
 	rm -rf out build .pytest_cache .ruff_cache cdk_payments/cdk.out

@@ -36,6 +36,7 @@ class PastTransaction:
     created_at: datetime
     amount: Decimal
     decision: str
+    transaction_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,18 @@ def score_transaction(amount: Decimal, history: Iterable[PastTransaction], now: 
 HistoryLoader = Callable[[str, datetime], list[PastTransaction]]
 
 
-def dynamodb_history(table: Any, index_name: str) -> HistoryLoader:
-    """Read a customer's transactions since ``since`` through the customer GSI."""
+def dynamodb_history(table: Any, index_name: str, partition_key: str = "customer_id") -> HistoryLoader:
+    """Read the transactions of one customer (or merchant, per ``partition_key``) since ``since``
+    through a GSI keyed by that attribute and ``created_at``."""
 
-    def load(customer_id: str, since: datetime) -> list[PastTransaction]:
+    def load(key_value: str, since: datetime) -> list[PastTransaction]:
         kwargs: dict[str, Any] = {
             "IndexName": index_name,
-            "KeyConditionExpression": Key("customer_id").eq(customer_id)
+            "KeyConditionExpression": Key(partition_key).eq(key_value)
             & Key("created_at").gte(since.isoformat()),
-            "ProjectionExpression": "created_at, " + ", ".join(f"#{a}" for a in HISTORY_ATTRIBUTES),
+            # Key attributes (transaction_id, created_at) are always in a GSI; the rest is projected.
+            "ProjectionExpression": "transaction_id, created_at, "
+            + ", ".join(f"#{a}" for a in HISTORY_ATTRIBUTES),
             "ExpressionAttributeNames": {f"#{a}": a for a in HISTORY_ATTRIBUTES},
         }
         items: list[dict[str, Any]] = []
@@ -97,6 +101,7 @@ def dynamodb_history(table: Any, index_name: str) -> HistoryLoader:
                 created_at=datetime.fromisoformat(item["created_at"]),
                 amount=Decimal(str(item["amount"])),
                 decision=str(item.get("decision", "APPROVE")),
+                transaction_id=str(item.get("transaction_id", "")),
             )
             for item in items
         ]
@@ -107,3 +112,35 @@ def dynamodb_history(table: Any, index_name: str) -> HistoryLoader:
 def evaluate(transaction: dict[str, Any], load_history: HistoryLoader, now: datetime) -> FraudResult:
     history = load_history(transaction["customer_id"], now - HISTORY_WINDOW)
     return score_transaction(Decimal(str(transaction["amount"])), history, now)
+
+
+# --- merchant rules (pulumi_fraud_pipeline) ------------------------------------------------------
+MERCHANT_BASELINE_MIN = 5  # past transactions needed before "unusual for this merchant" applies
+MERCHANT_SPIKE_FACTOR = 5
+
+
+def score_merchant_transaction(
+    amount: Decimal, history: Iterable[PastTransaction], now: datetime
+) -> FraudResult:
+    """Score against the merchant's last 24 hours; pure.
+
+    - amount >= 10,000: +50 (``high_amount``); else >= 2,500: +20 (``elevated_amount``)
+    - amount > 5x the merchant's mean over >= 5 transactions: +40 (``unusual_for_merchant``)
+    - >= 20 transactions for the merchant in the last 10 minutes: +20 (``merchant_burst``)
+    Decision thresholds as for customers: >= 70 DECLINE, >= 40 REVIEW, else APPROVE.
+    """
+    recent = [t for t in history if now - t.created_at <= HISTORY_WINDOW]
+    score, reasons = 0, []
+    if amount >= 10_000:
+        score, reasons = score + 50, [*reasons, "high_amount"]
+    elif amount >= 2_500:
+        score, reasons = score + 20, [*reasons, "elevated_amount"]
+    if len(recent) >= MERCHANT_BASELINE_MIN:
+        mean = sum((t.amount for t in recent), Decimal(0)) / len(recent)
+        if amount > MERCHANT_SPIKE_FACTOR * mean:
+            score, reasons = score + 40, [*reasons, "unusual_for_merchant"]
+    if sum(1 for t in recent if now - t.created_at <= BURST_WINDOW) >= 20:
+        score, reasons = score + 20, [*reasons, "merchant_burst"]
+    score = min(score, 100)
+    decision = "DECLINE" if score >= DECLINE_AT else "REVIEW" if score >= REVIEW_AT else "APPROVE"
+    return FraudResult(score=score, decision=decision, reasons=reasons)

@@ -1,0 +1,95 @@
+"""failed_handler: drains the dead-letter queue without dropping anything.
+
+Each DLQ message is stored durably (the dead-letters table, keyed by SQS message id: a repeat
+delivery overwrites nothing) and announced once on the ops topic. A message whose store or alert
+fails is a batch item failure, so it stays in the DLQ for the next attempt; nothing is deleted
+before it is recorded and announced.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import ClientError
+from common.http import dumps
+
+logger = Logger(service="failed_handler")
+tracer = Tracer(service="failed_handler")
+# A batch where every record failed is reported like any other (each a batch item failure), not
+# as an invocation error: SQS keeps the same messages either way.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    table: Any
+    sns: Any
+    topic_arn: str
+
+
+def record_failure(
+    message_id: str, body: str, attributes: dict[str, Any], deps: Dependencies, now: datetime
+) -> bool:
+    """Store once, alert once; returns False when both already happened for this message.
+
+    Stored first with ``alerted`` false, then alerted, then marked. A failure between the steps
+    leaves the message in the DLQ (batch item failure) and the next delivery finishes the job.
+    """
+    key = {"message_id": message_id}
+    try:
+        deps.table.put_item(
+            Item={
+                **key,
+                "body": body,
+                "received_at": now.isoformat(timespec="milliseconds"),
+                "receive_count": int(attributes.get("ApproximateReceiveCount", 0)),
+                "first_sent_at": str(attributes.get("SentTimestamp", "")),
+                "alerted": False,
+            },
+            ConditionExpression="attribute_not_exists(message_id)",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        if deps.table.get_item(Key=key, ConsistentRead=True)["Item"].get("alerted"):
+            return False
+    deps.sns.publish(
+        TopicArn=deps.topic_arn,
+        Subject="Fraud pipeline: a transaction could not be processed",
+        Message=dumps({"message_id": message_id, "body": body[:2000]}),
+    )
+    deps.table.update_item(
+        Key=key, UpdateExpression="SET alerted = :yes", ExpressionAttributeValues={":yes": True}
+    )
+    return True
+
+
+_deps: Dependencies | None = None
+
+
+def record_handler(record: SQSRecord) -> bool:
+    global _deps
+    if _deps is None:
+        _deps = Dependencies(
+            table=boto3.resource("dynamodb").Table(os.environ["DEAD_LETTERS_TABLE"]),
+            sns=boto3.client("sns"),
+            topic_arn=os.environ["OPS_TOPIC_ARN"],
+        )
+    return record_failure(
+        record.message_id, record.body, dict(record.attributes.raw_event), _deps, datetime.now(UTC)
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

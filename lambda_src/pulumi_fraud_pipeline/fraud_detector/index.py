@@ -1,0 +1,109 @@
+"""fraud_detector: scores queued transactions (SQS batch, ``ReportBatchItemFailures``).
+
+Per record: parse and re-validate, read the merchant's last 24 hours through the merchant GSI
+(fraud-13), score (``common.fraud.score_merchant_transaction``), record the decision on the
+transaction (once: a duplicate delivery finds it decided and publishes nothing again), publish
+REVIEW/DECLINE to the fraud topic. A record that fails is reported alone as a batch item
+failure (fraud-15): SQS redelivers it, and after the redrive count it lands in the DLQ; the rest
+of the batch succeeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import ClientError
+from common.fraud import HISTORY_WINDOW, HistoryLoader, dynamodb_history, score_merchant_transaction
+from common.http import dumps
+from common.validation import validate_transaction
+
+logger = Logger(service="fraud_detector")
+tracer = Tracer(service="fraud_detector")
+# A batch where every record failed is reported like any other (each a batch item failure), not
+# as an invocation error: SQS keeps the same messages either way.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    table: Any
+    sns: Any
+    topic_arn: str
+    history: HistoryLoader
+
+
+def detect(body: str, deps: Dependencies, now: datetime) -> dict[str, Any]:
+    message = json.loads(body, parse_float=Decimal)
+    transaction = validate_transaction(message)  # a poison record raises: a batch item failure
+    history = [
+        t
+        for t in deps.history(transaction["merchant_id"], now - HISTORY_WINDOW)
+        if t.transaction_id != transaction["transaction_id"]
+    ]
+    result = score_merchant_transaction(transaction["amount"], history, now)
+    try:
+        deps.table.update_item(
+            Key={"transaction_id": transaction["transaction_id"]},
+            UpdateExpression="SET #status = :status, decision = :decision, score = :score, "
+            "reasons = :reasons",
+            ConditionExpression="attribute_not_exists(decision)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":status": "SCORED",
+                ":decision": result.decision,
+                ":score": result.score,
+                ":reasons": result.reasons,
+            },
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        logger.info(
+            "already scored; duplicate delivery", extra={"transaction_id": transaction["transaction_id"]}
+        )
+        return {"transaction_id": transaction["transaction_id"], "duplicate": True}
+    if result.decision != "APPROVE":
+        deps.sns.publish(
+            TopicArn=deps.topic_arn,
+            Subject=f"Fraud {result.decision}: {transaction['transaction_id']}",
+            Message=dumps({"transaction": transaction, **result.as_dict()}),
+            MessageAttributes={"decision": {"DataType": "String", "StringValue": result.decision}},
+        )
+    return {"transaction_id": transaction["transaction_id"], **result.as_dict()}
+
+
+_deps: Dependencies | None = None
+
+
+def _default_deps() -> Dependencies:
+    global _deps
+    if _deps is None:
+        table = boto3.resource("dynamodb").Table(os.environ["TRANSACTIONS_TABLE"])
+        _deps = Dependencies(
+            table=table,
+            sns=boto3.client("sns"),
+            topic_arn=os.environ["FRAUD_TOPIC_ARN"],
+            history=dynamodb_history(table, os.environ["MERCHANT_INDEX"], partition_key="merchant_id"),
+        )
+    return _deps
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    return detect(record.body, _default_deps(), datetime.now(UTC))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,21 @@
+"""Pulumi entry point (``pulumi up`` in this folder): read config once, build, export.
+
+Config keys (Pulumi.<stack>.yaml, namespace fraud-pipeline): env (required), stageName (v1),
+alertEmail, zones (a,b), logRetentionDays (30), reservedConcurrency (5, at most 10),
+apiRateLimit, apiBurstLimit, wafRateLimit, maxReceiveCount (3); aws:region (us-east-2).
+"""
+
+import sys
+from pathlib import Path
+
+# Pulumi runs this file with only this folder on sys.path; the package imports need the repo root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pulumi
+
+from pulumi_fraud_pipeline.config import FraudConfig
+from pulumi_fraud_pipeline.program import build
+
+config = FraudConfig.from_pulumi(pulumi.Config(), pulumi.Config("aws").get("region"))
+for name, value in build(config).items():
+    pulumi.export(name, value)

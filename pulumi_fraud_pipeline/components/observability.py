@@ -1,0 +1,136 @@
+"""Observability: an error-rate alarm per function (fraud-06, -07) and a dashboard whose metrics
+name their function (fraud-05)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from pulumi_fraud_pipeline.config import FraudConfig
+
+# Percent of invocations that failed; 0 when there were none (no division by zero, no alarm).
+ERROR_RATE = "IF(invocations > 0, 100 * errors / invocations, 0)"
+
+
+@dataclass(frozen=True)
+class ObservabilityArgs:
+    config: FraudConfig
+    functions: dict[str, aws.lambda_.Function]
+    alarm_topic: aws.sns.Topic
+    queue_name: pulumi.Input[str]
+    dlq_name: pulumi.Input[str]
+
+
+def _lambda_query(query_id: str, metric: str, function_name: pulumi.Input[str]):
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id,
+        return_data=False,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace="AWS/Lambda",
+            metric_name=metric,
+            period=300,
+            stat="Sum",
+            dimensions={"FunctionName": function_name},
+        ),
+    )
+
+
+class Observability(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fraud:observability:Observability", name, None, opts)
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        for key, function in args.functions.items():
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{key}-error-rate",
+                name=config.name(f"{key.replace('_', '-')}-error-rate"),
+                alarm_description=f"{key}: more than 1% of invocations failed in 5 minutes",
+                comparison_operator="GreaterThanThreshold",
+                threshold=1,
+                evaluation_periods=1,
+                treat_missing_data="notBreaching",
+                metric_queries=[
+                    _lambda_query("errors", "Errors", function.name),
+                    _lambda_query("invocations", "Invocations", function.name),
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="error_rate",
+                        expression=ERROR_RATE,
+                        label=f"{key} error rate (%)",
+                        return_data=True,
+                    ),
+                ],
+                alarm_actions=[args.alarm_topic.arn],
+                ok_actions=[args.alarm_topic.arn],
+                opts=child,
+            )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-dlq-not-empty",
+            name=config.name("dlq-not-empty"),
+            alarm_description="Transactions reached the dead-letter queue",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            statistic="Maximum",
+            dimensions={"QueueName": args.dlq_name},
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[args.alarm_topic.arn],
+            opts=child,
+        )
+        names = [f.name for f in args.functions.values()]
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=config.name("pipeline"),
+            dashboard_body=pulumi.Output.all(args.queue_name, *names).apply(
+                lambda values: _dashboard(config.region, values[0], values[1:])
+            ),
+            opts=child,
+        )
+        self.register_outputs({"dashboard_name": self.dashboard.dashboard_name})
+
+
+def _dashboard(region: str, queue_name: str, function_names: list[str]) -> str:
+    def lambda_widget(title: str, metric: str, stat: str) -> dict:
+        return {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": region,
+                "stat": stat,
+                "period": 300,
+                "view": "timeSeries",
+                # One series per function, each with its FunctionName dimension (fraud-05).
+                "metrics": [
+                    ["AWS/Lambda", metric, "FunctionName", fn, {"label": fn}] for fn in function_names
+                ],
+            },
+        }
+
+    widgets = [
+        lambda_widget("Invocations", "Invocations", "Sum"),
+        lambda_widget("Errors", "Errors", "Sum"),
+        lambda_widget("Duration p99", "Duration", "p99"),
+        lambda_widget("Throttles", "Throttles", "Sum"),
+        {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": "Queue depth",
+                "region": region,
+                "stat": "Maximum",
+                "period": 300,
+                "metrics": [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue_name]],
+            },
+        },
+    ]
+    return json.dumps({"widgets": widgets})

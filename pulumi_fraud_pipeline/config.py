@@ -1,0 +1,73 @@
+"""Settings of one fraud-pipeline stack, read once in __main__.py from Pulumi.<stack>.yaml."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConfigError(ValueError):
+    """A config key is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class FraudConfig:
+    env: str
+    region: str = "us-east-2"
+    zones: tuple[str, ...] = ("a", "b")
+    vpc_cidr: str = "10.30.0.0/16"
+    stage_name: str = "v1"  # never a hard-coded "prod" (fraud-10)
+    alert_email: str | None = None
+    log_retention_days: int = 30
+    # Reserved concurrency per function; small, so the account's unreserved pool stays >= 100.
+    reserved_concurrency: int = 5
+    api_rate_limit: int = 50
+    api_burst_limit: int = 100
+    waf_rate_limit: int = 1000  # requests per 5 minutes per client IP
+    max_receive_count: int = 3  # deliveries before a message goes to the DLQ
+
+    def __post_init__(self) -> None:
+        if not ENV_PATTERN.match(self.env):
+            raise ConfigError(f"env: {self.env!r} must be 2-12 lower-case letters, digits or '-'")
+        if self.stage_name == "prod" and self.env != "prod":
+            raise ConfigError("stageName: 'prod' outside the prod stack is the bug fraud-10 catalogues")
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", self.stage_name):
+            raise ConfigError(f"stageName: {self.stage_name!r} must be 1-64 letters, digits or '_'")
+        if self.alert_email is not None and not EMAIL.match(self.alert_email):
+            raise ConfigError(f"alertEmail: {self.alert_email!r} is not an e-mail address")
+        if not 0 <= self.reserved_concurrency <= 10:
+            raise ConfigError("reservedConcurrency: must be 0..10 (the account keeps its unreserved pool)")
+        if len(self.zones) != 2 or len(set(self.zones)) != 2:
+            raise ConfigError("zones: two distinct availability-zone letters")
+        if not 1 <= self.max_receive_count <= 10:
+            raise ConfigError("maxReceiveCount: 1..10")
+
+    def name(self, base: str) -> str:
+        """``fraud-<base>-<env>``: the one place the environment enters a name."""
+        return f"fraud-{base}-{self.env}"
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        return tuple(f"{self.region}{z}" for z in self.zones)
+
+    @classmethod
+    def from_pulumi(cls, config: Any, aws_region: str | None) -> FraudConfig:
+        """From a ``pulumi.Config()`` of this project (keys in camelCase, as in Pulumi.dev.yaml)."""
+        zones = config.get("zones")
+        return cls(
+            env=config.require("env"),
+            region=aws_region or "us-east-2",
+            zones=tuple(zones.split(",")) if zones else ("a", "b"),
+            stage_name=config.get("stageName") or "v1",
+            alert_email=config.get("alertEmail"),
+            log_retention_days=config.get_int("logRetentionDays") or 30,
+            reserved_concurrency=config.get_int("reservedConcurrency") or 5,
+            api_rate_limit=config.get_int("apiRateLimit") or 50,
+            api_burst_limit=config.get_int("apiBurstLimit") or 100,
+            waf_rate_limit=config.get_int("wafRateLimit") or 1000,
+            max_receive_count=config.get_int("maxReceiveCount") or 3,
+        )

@@ -1,0 +1,247 @@
+"""The fraud pipeline's handlers end to end on moto: validator -> SQS -> fraud_detector -> SNS,
+partial batches, the redrive to the DLQ and failed_handler draining it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import boto3
+import pytest
+
+from lambda_src.pulumi_fraud_pipeline.failed_handler import index as failed_handler
+from lambda_src.pulumi_fraud_pipeline.fraud_detector import index as detector
+from lambda_src.pulumi_fraud_pipeline.validator import index as validator
+from pulumi_fraud_pipeline.components.data import MERCHANT_INDEX
+from tests.lambda_src.conftest import REGION
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+TXN = {
+    "transaction_id": "txn-1",
+    "customer_id": "c-1",
+    "merchant_id": "m-1",
+    "amount": "40.00",
+    "currency": "USD",
+}
+
+
+class Pipeline:
+    """The AWS side of the pipeline in moto, wired as the Pulumi program wires it."""
+
+    def __init__(self, max_receive_count: int = 3):
+        dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        self.table = dynamodb.create_table(
+            TableName="fraud-transactions-test",
+            KeySchema=[{"AttributeName": "transaction_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": n, "AttributeType": "S"}
+                for n in ("transaction_id", "merchant_id", "created_at")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": MERCHANT_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "merchant_id", "KeyType": "HASH"},
+                        {"AttributeName": "created_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["amount", "decision"]},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.dead_letters = dynamodb.create_table(
+            TableName="fraud-dead-letters-test",
+            KeySchema=[{"AttributeName": "message_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "message_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.sns = boto3.client("sns", region_name=REGION)
+        self.dlq = self.sqs.create_queue(QueueName="dlq", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+        dlq_arn = self._arn(self.dlq)
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
+        self.queue = self.sqs.create_queue(
+            QueueName="q", Attributes={"VisibilityTimeout": "0", "RedrivePolicy": json.dumps(redrive)}
+        )["QueueUrl"]
+        self.fraud_topic, self.fraud_inbox = self._topic_with_inbox("fraud")
+        self.ops_topic, self.ops_inbox = self._topic_with_inbox("ops")
+        self.validator = validator.Dependencies(table=self.table, sqs=self.sqs, queue_url=self.queue)
+        self.detector = detector.Dependencies(
+            table=self.table,
+            sns=self.sns,
+            topic_arn=self.fraud_topic,
+            history=detector.dynamodb_history(self.table, MERCHANT_INDEX, partition_key="merchant_id"),
+        )
+        self.failed = failed_handler.Dependencies(
+            table=self.dead_letters, sns=self.sns, topic_arn=self.ops_topic
+        )
+
+    def _arn(self, url):
+        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+
+    def _topic_with_inbox(self, name):
+        topic = self.sns.create_topic(Name=name)["TopicArn"]
+        inbox = self.sqs.create_queue(QueueName=f"{name}-inbox")["QueueUrl"]
+        self.sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=self._arn(inbox),
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        return topic, inbox
+
+    def post(self, body, now=NOW):
+        event = {"httpMethod": "POST", "body": body if isinstance(body, str) else json.dumps(body)}
+        return validator.handle(event, self.validator, now)
+
+    def deliver(self, queue, record_handler, lambda_context, monkeypatch):
+        """One event-source-mapping poll: receive a batch, invoke, delete what did not fail."""
+        received = self.sqs.receive_message(
+            QueueUrl=queue, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+        ).get("Messages", [])
+        if not received:
+            return None
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self._arn(queue),
+                    "awsRegion": REGION,
+                }
+                for m in received
+            ]
+        }
+        module = detector if record_handler == "detector" else failed_handler
+        deps = self.detector if record_handler == "detector" else self.failed
+        monkeypatch.setattr(module, "_deps", deps)
+        result = module.handler(event, lambda_context)
+        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        for m in received:
+            if m["MessageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+        return result
+
+    def inbox(self, queue):
+        messages = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    def depth(self, queue):
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+@pytest.fixture
+def pipeline(aws):
+    return Pipeline()
+
+
+def test_valid_transaction_flows_to_a_decision(pipeline, lambda_context, monkeypatch):
+    assert pipeline.post(TXN)["statusCode"] == 202
+    result = pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
+    assert result == {"batchItemFailures": []}
+    item = pipeline.table.get_item(Key={"transaction_id": "txn-1"})["Item"]
+    assert item["status"] == "SCORED" and item["decision"] == "APPROVE"
+    assert pipeline.inbox(pipeline.fraud_inbox) == []  # approvals are not alerts
+
+
+def test_high_risk_transaction_is_published_to_the_fraud_topic(pipeline, lambda_context, monkeypatch):
+    for i in range(5):  # a baseline for the merchant: five small transactions earlier today
+        pipeline.post({**TXN, "transaction_id": f"base-{i}", "amount": "20.00"}, NOW - timedelta(hours=1))
+    pipeline.post({**TXN, "transaction_id": "big-1", "amount": "12000.00"})
+    while pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch):
+        pass
+    (alert,) = pipeline.inbox(pipeline.fraud_inbox)
+    assert alert["transaction"]["transaction_id"] == "big-1" and alert["decision"] == "DECLINE"  # 50 + 40
+    assert set(alert["reasons"]) == {"high_amount", "unusual_for_merchant"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ("{oops", 400, None),
+        ({**TXN, "amount": "-1"}, 400, "amount"),
+        ({**TXN, "currency": "XXX"}, 400, "currency"),
+        ({k: v for k, v in TXN.items() if k != "merchant_id"}, 400, "merchant_id"),
+    ],
+)
+def test_bad_input_is_rejected_and_nothing_is_enqueued(pipeline, body, status, field):
+    response = pipeline.post(body)
+    assert response["statusCode"] == status
+    if field:
+        assert json.loads(response["body"])["field"] == field
+    assert pipeline.depth(pipeline.queue) == 0 and pipeline.table.scan()["Items"] == []
+
+
+def test_duplicate_post_is_not_enqueued_twice_and_conflicts_are_409(pipeline):
+    assert pipeline.post(TXN)["statusCode"] == 202
+    again = pipeline.post(TXN)
+    assert again["statusCode"] == 202 and again["headers"]["Idempotent-Replay"] == "true"
+    assert pipeline.depth(pipeline.queue) == 1
+    assert pipeline.post({**TXN, "amount": "41.00"})["statusCode"] == 409
+
+
+def test_duplicate_delivery_is_scored_and_alerted_once(pipeline, lambda_context, monkeypatch):
+    pipeline.post({**TXN, "amount": "15000.00"})
+    (message,) = pipeline.sqs.receive_message(QueueUrl=pipeline.queue)["Messages"]
+    pipeline.sqs.send_message(QueueUrl=pipeline.queue, MessageBody=message["Body"])  # at-least-once: a copy
+    while pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch):
+        pass
+    assert len(pipeline.inbox(pipeline.fraud_inbox)) == 1
+
+
+@pytest.mark.catalogue("fraud-15")
+def test_poison_record_fails_alone_then_reaches_the_dlq_and_is_recorded(
+    pipeline, lambda_context, monkeypatch
+):
+    """Fix: a poison record is a batch item failure, the rest succeeds; after the redrive count the
+    DLQ holds it, and failed_handler records it and alerts without losing it."""
+    pipeline.post(TXN)
+    pipeline.sqs.send_message(QueueUrl=pipeline.queue, MessageBody='{"not": "a transaction"')
+    first = pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
+    assert len(first["batchItemFailures"]) == 1
+    assert pipeline.table.get_item(Key={"transaction_id": "txn-1"})["Item"]["status"] == "SCORED"
+    for _ in range(5):  # redeliveries until SQS moves it (maxReceiveCount 3)
+        pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
+    assert pipeline.depth(pipeline.queue) == 0 and pipeline.depth(pipeline.dlq) == 1
+    assert pipeline.deliver(pipeline.dlq, "failed", lambda_context, monkeypatch) == {"batchItemFailures": []}
+    (record,) = pipeline.dead_letters.scan()["Items"]
+    assert record["body"] == '{"not": "a transaction"'
+    (alert,) = pipeline.inbox(pipeline.ops_inbox)
+    assert alert["message_id"] == record["message_id"]
+
+
+def test_failed_handler_keeps_what_it_cannot_announce_then_announces_once(
+    pipeline, lambda_context, monkeypatch
+):
+    pipeline.sqs.send_message(QueueUrl=pipeline.dlq, MessageBody="lost?")
+    working = pipeline.failed
+    broken = failed_handler.Dependencies(
+        table=pipeline.dead_letters, sns=pipeline.sns, topic_arn="arn:aws:sns:us-east-1:123456789012:missing"
+    )
+    monkeypatch.setattr(pipeline, "failed", broken)
+    result = pipeline.deliver(pipeline.dlq, "failed", lambda_context, monkeypatch)
+    assert len(result["batchItemFailures"]) == 1
+    assert pipeline.depth(pipeline.dlq) == 1  # still there for the next attempt
+    (stored,) = pipeline.dead_letters.scan()["Items"]
+    assert stored["alerted"] is False
+    monkeypatch.setattr(pipeline, "failed", working)  # the topic works again
+    assert pipeline.deliver(pipeline.dlq, "failed", lambda_context, monkeypatch) == {"batchItemFailures": []}
+    assert len(pipeline.inbox(pipeline.ops_inbox)) == 1 and pipeline.depth(pipeline.dlq) == 0
+    assert pipeline.dead_letters.scan()["Items"][0]["alerted"] is True
+
+
+def test_merchant_history_excludes_the_transaction_itself(pipeline):
+    pipeline.post(TXN)
+    result = detector.detect(json.dumps({**TXN, "created_at": NOW.isoformat()}), pipeline.detector, NOW)
+    assert result["score"] == 0 and Decimal(TXN["amount"]) > 0

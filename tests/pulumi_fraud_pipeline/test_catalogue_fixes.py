@@ -1,0 +1,318 @@
+"""One test (at least) per catalogue entry fraud-01 .. fraud-22, over the program run once under
+Pulumi mocks. Docstrings name the fix; catalogue/fraud.toml has the story."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from pulumi_fraud_pipeline.config import ConfigError, FraudConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTION = "aws:lambda/function:Function"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+STAGE = "aws:apigateway/stage:Stage"
+FUNCTIONS = ("validator", "fraud_detector", "failed_handler")
+
+
+def endpoints(fraud):
+    return {e["inputs"]["serviceName"].rsplit(".", 1)[1]: e for e in fraud.of_type(ENDPOINT)}
+
+
+@pytest.mark.catalogue("fraud-01")
+def test_waf_with_managed_rules_and_rate_limit_is_associated_after_the_stage(fraud):
+    """Fix: REGIONAL WebACL (Common, KnownBadInputs, SQLi, rate limit) on the stage, associated after it."""
+    (acl,) = fraud.of_type("aws:wafv2/webAcl:WebAcl")
+    assert acl["inputs"]["scope"] == "REGIONAL"
+    groups = {
+        r["statement"]["managedRuleGroupStatement"]["name"]
+        for r in acl["inputs"]["rules"]
+        if "managedRuleGroupStatement" in r["statement"]
+    }
+    assert groups == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+    }
+    (rate,) = [r for r in acl["inputs"]["rules"] if "rateBasedStatement" in r["statement"]]
+    assert rate["statement"]["rateBasedStatement"]["aggregateKeyType"] == "IP" and "block" in rate["action"]
+    (association,) = fraud.of_type("aws:wafv2/webAclAssociation:WebAclAssociation")
+    (stage,) = fraud.of_type(STAGE)
+    assert stage["urn"] in association["dependencies"]
+    assert association["inputs"]["resourceArn"].endswith(f"/stages/{stage['inputs']['stageName']}")
+
+
+@pytest.mark.catalogue("fraud-02")
+def test_interface_endpoints_for_sqs_sns_logs_and_xray(fraud):
+    """Fix: Interface endpoints (private DNS) for SQS, SNS, CloudWatch Logs and X-Ray."""
+    found = endpoints(fraud)
+    for service in ("sqs", "sns", "logs", "xray"):
+        assert found[service]["inputs"]["vpcEndpointType"] == "Interface"
+        assert found[service]["inputs"]["privateDnsEnabled"] is True
+        assert len(found[service]["inputs"]["subnetIds"]) == 2
+
+
+@pytest.mark.catalogue("fraud-03", "fraud-16")
+def test_dynamodb_gateway_endpoint_is_on_the_private_route_tables(fraud):
+    """Fix: the DynamoDB Gateway endpoint lists both private route tables (not [])."""
+    gateway = endpoints(fraud)["dynamodb"]
+    assert gateway["inputs"]["vpcEndpointType"] == "Gateway"
+    tables = {f"{t['id']}" for t in fraud.of_type("aws:ec2/routeTable:RouteTable")}
+    assert len(tables) == 2 and set(gateway["inputs"]["routeTableIds"]) == tables
+
+
+@pytest.mark.catalogue("fraud-04")
+def test_each_private_subnet_has_its_own_route_table(fraud):
+    """Fix: a route table per private subnet, explicitly associated; no internet route."""
+    subnets = {s["id"] for s in fraud.of_type("aws:ec2/subnet:Subnet")}
+    associations = fraud.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+    assert {a["inputs"]["subnetId"] for a in associations} == subnets and len(subnets) == 2
+    assert len({a["inputs"]["routeTableId"] for a in associations}) == 2
+    assert not fraud.of_type("aws:ec2/internetGateway:InternetGateway")
+    assert not fraud.of_type("aws:ec2/natGateway:NatGateway")
+    assert all(s["inputs"]["mapPublicIpOnLaunch"] is False for s in fraud.of_type("aws:ec2/subnet:Subnet"))
+
+
+@pytest.mark.catalogue("fraud-05")
+def test_dashboard_lambda_metrics_name_their_function(fraud):
+    """Fix: every AWS/Lambda metric on the dashboard carries a FunctionName dimension."""
+    (dashboard,) = fraud.of_type("aws:cloudwatch/dashboard:Dashboard")
+    names = {f["inputs"]["name"] for f in fraud.of_type(FUNCTION)}
+    metrics = [
+        m
+        for w in json.loads(dashboard["inputs"]["dashboardBody"])["widgets"]
+        for m in w["properties"]["metrics"]
+        if m[0] == "AWS/Lambda"
+    ]
+    assert len(metrics) >= 12
+    for metric in metrics:
+        assert metric[2] == "FunctionName" and metric[3] in names
+
+
+def error_rate_alarms(fraud):
+    return [a for a in fraud.of_type(ALARM) if "metricQueries" in a["inputs"]]
+
+
+@pytest.mark.catalogue("fraud-06")
+def test_every_function_has_an_error_alarm_with_an_action(fraud):
+    """Fix: an error alarm for each of the three functions, notifying the ops topic."""
+    alarms = error_rate_alarms(fraud)
+    covered = set()
+    for alarm in alarms:
+        for query in alarm["inputs"]["metricQueries"]:
+            if "metric" in query:
+                covered.add(query["metric"]["dimensions"]["FunctionName"])
+        assert alarm["inputs"]["alarmActions"] == [fraud.outputs["ops_topic_arn"]]
+    assert covered == {f["inputs"]["name"] for f in fraud.of_type(FUNCTION)}
+
+
+@pytest.mark.catalogue("fraud-07")
+def test_alarm_is_an_error_rate_safe_at_zero_invocations(fraud):
+    """Fix: 100*errors/invocations via metric math, guarded for zero invocations, threshold 1 (%)."""
+    for alarm in error_rate_alarms(fraud):
+        queries = {q["id"]: q for q in alarm["inputs"]["metricQueries"]}
+        assert queries["error_rate"]["expression"] == "IF(invocations > 0, 100 * errors / invocations, 0)"
+        assert queries["error_rate"]["returnData"] is True
+        assert queries["errors"]["metric"]["metricName"] == "Errors"
+        assert queries["invocations"]["metric"]["metricName"] == "Invocations"
+        assert (
+            alarm["inputs"]["threshold"] == 1
+            and alarm["inputs"]["comparisonOperator"] == "GreaterThanThreshold"
+        )
+        assert alarm["inputs"]["treatMissingData"] == "notBreaching"
+
+
+@pytest.mark.catalogue("fraud-08")
+def test_email_subscription_follows_config(fraud, fraud_with_email):
+    """Fix: alertEmail in config subscribes the fraud topic by e-mail; without it (dev), none."""
+    assert fraud.of_type("aws:sns/topicSubscription:TopicSubscription") == []
+    subscriptions = fraud_with_email.of_type("aws:sns/topicSubscription:TopicSubscription")
+    fraud_topic = fraud_with_email.outputs["fraud_topic_arn"]
+    assert {
+        (s["inputs"]["topic"], s["inputs"]["protocol"], s["inputs"]["endpoint"]) for s in subscriptions
+    } >= {(fraud_topic, "email", "fraud-team@example.com")}
+    with pytest.raises(ConfigError, match="alertEmail"):
+        FraudConfig(env="dev", alert_email="not-an-address")
+
+
+@pytest.mark.catalogue("fraud-09", "fraud-18")
+def test_explicit_stage_with_xray(fraud):
+    """Fix: an aws.apigateway.Stage resource (not Deployment(stage_name)) with X-Ray tracing."""
+    (stage,) = fraud.of_type(STAGE)
+    assert stage["inputs"]["xrayTracingEnabled"] is True
+    (deployment,) = fraud.of_type("aws:apigateway/deployment:Deployment")
+    assert "stageName" not in deployment["inputs"]
+    assert stage["inputs"]["deployment"] == deployment["id"]
+    assert deployment["inputs"]["triggers"]["redeployment"]
+
+
+@pytest.mark.catalogue("fraud-10")
+def test_stage_name_comes_from_config_not_prod(fraud):
+    """Fix: the stage is named from config (v1), never a hard-coded prod."""
+    (stage,) = fraud.of_type(STAGE)
+    assert stage["inputs"]["stageName"] == "v1"
+    with pytest.raises(ConfigError, match="fraud-10"):
+        FraudConfig(env="dev", stage_name="prod")
+
+
+@pytest.mark.catalogue("fraud-11")
+def test_dashboard_url_is_exported_once(fraud):
+    """Fix: the dashboard URL is a stack output once; no component registers it again."""
+    assert fraud.outputs["dashboard_url"].endswith("#dashboards:name=fraud-pipeline-dev")
+    for path in (ROOT / "pulumi_fraud_pipeline" / "components").glob("*.py"):
+        assert "dashboard_url" not in path.read_text(), path.name
+
+
+@pytest.mark.catalogue("fraud-12")
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_handlers_instrument_boto3_for_xray(function, fraud):
+    """Fix: each handler creates a Powertools Tracer (which patches boto3) and wraps the handler."""
+    source = (ROOT / "lambda_src" / "pulumi_fraud_pipeline" / function / "index.py").read_text()
+    tree = ast.parse(source)
+    assert any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Tracer" for n in ast.walk(tree))
+    handler = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "handler")
+    assert any(ast.unparse(d) == "tracer.capture_lambda_handler" for d in handler.decorator_list)
+    fn = fraud.named(FUNCTION, f"compute-{function}")
+    assert fn["inputs"]["tracingConfig"] == {"mode": "Active"}
+
+
+@pytest.mark.catalogue("fraud-13")
+def test_detector_history_uses_a_merchant_time_index(fraud):
+    """Fix: a GSI keyed by merchant_id and created_at, read by the detector (not transaction_id)."""
+    table = fraud.named("aws:dynamodb/table:Table", "data-transactions")
+    (index,) = table["inputs"]["globalSecondaryIndexes"]
+    assert [(k["attributeName"], k["keyType"]) for k in index["keySchemas"]] == [
+        ("merchant_id", "HASH"),
+        ("created_at", "RANGE"),
+    ]
+    detector = fraud.named(FUNCTION, "compute-fraud_detector")
+    assert detector["inputs"]["environment"]["variables"]["MERCHANT_INDEX"] == index["name"]
+    source = (ROOT / "lambda_src" / "pulumi_fraud_pipeline" / "fraud_detector" / "index.py").read_text()
+    assert 'partition_key="merchant_id"' in source and "transaction_id = :tid" not in source
+
+
+@pytest.mark.catalogue("fraud-14")
+def test_functions_ship_their_requirements_from_lambda_src(fraud):
+    """Fix: code and pinned requirements from lambda_src/ (bundle + shared layer), not a bare folder."""
+    from lambda_src.build import LAYER_DIR, function_dir
+
+    (layer,) = fraud.of_type("aws:lambda/layerVersion:LayerVersion")
+    assert layer["inputs"]["code"] == {"archive": {"path": str(LAYER_DIR.relative_to(ROOT))}}
+    assert list((LAYER_DIR / "python").glob("aws_xray_sdk-*.dist-info"))
+    for function in FUNCTIONS:
+        fn = fraud.named(FUNCTION, f"compute-{function}")
+        path = function_dir("pulumi_fraud_pipeline", function)
+        assert fn["inputs"]["code"] == {"archive": {"path": str(path.relative_to(ROOT))}}
+        assert (path / "index.py").is_file()
+        (layer_arn,) = fn["inputs"]["layers"]
+        assert layer_arn.endswith(":layerversion/compute-shared-layer")  # the mocks' ARN for that layer
+        requirements = (
+            ROOT / "lambda_src" / "pulumi_fraud_pipeline" / function / "requirements.txt"
+        ).read_text()
+        assert "aws-xray-sdk==" in requirements
+
+
+@pytest.mark.catalogue("fraud-15")
+def test_queues_redrive_to_a_dlq_and_consumers_report_batch_item_failures(fraud):
+    """Fix: ReportBatchItemFailures on both event source mappings; the queue redrives to the DLQ."""
+    mappings = fraud.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert len(mappings) == 2
+    for mapping in mappings:
+        assert mapping["inputs"]["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = fraud.named("aws:sqs/queue:Queue", "queueing-queue")
+    redrive = json.loads(queue["inputs"]["redrivePolicy"])
+    assert (
+        redrive["deadLetterTargetArn"].endswith(":fraud-transactions-dlq-dev")
+        and redrive["maxReceiveCount"] == 3
+    )
+    assert (
+        queue["inputs"]["visibilityTimeoutSeconds"]
+        >= 6 * fraud.named(FUNCTION, "compute-fraud_detector")["inputs"]["timeout"]
+    )
+    assert all(q["inputs"]["sqsManagedSseEnabled"] is True for q in fraud.of_type("aws:sqs/queue:Queue"))
+
+
+@pytest.mark.catalogue("fraud-17")
+def test_endpoint_security_group_admits_https_from_the_lambda_group_only(fraud):
+    """Fix: the interface endpoints' SG admits 443 from the Lambda SG, nothing else."""
+    groups = {g["urn"].rsplit("::", 1)[1]: g for g in fraud.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    endpoint_sg, lambda_sg = groups["network-endpoint-sg"]["id"], groups["network-lambda-sg"]["id"]
+    for endpoint in endpoints(fraud).values():
+        if endpoint["inputs"]["vpcEndpointType"] == "Interface":
+            assert endpoint["inputs"]["securityGroupIds"] == [endpoint_sg]
+    (ingress,) = fraud.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert ingress["inputs"]["securityGroupId"] == endpoint_sg
+    assert ingress["inputs"]["referencedSecurityGroupId"] == lambda_sg
+    assert (ingress["inputs"]["fromPort"], ingress["inputs"]["toPort"], ingress["inputs"]["ipProtocol"]) == (
+        443,
+        443,
+        "tcp",
+    )
+    assert "cidrIpv4" not in ingress["inputs"]
+
+
+@pytest.mark.catalogue("fraud-19")
+def test_stage_writes_json_access_logs_to_a_group_with_retention(fraud):
+    """Fix: access logs (JSON) to a log group with retention, throttling on every method."""
+    (stage,) = fraud.of_type(STAGE)
+    settings = stage["inputs"]["accessLogSettings"]
+    assert "requestId" in json.loads(settings["format"])
+    group = fraud.named("aws:cloudwatch/logGroup:LogGroup", "api-access-logs")
+    assert settings["destinationArn"].endswith(group["inputs"]["name"])
+    assert group["inputs"]["retentionInDays"] == 30
+    (throttle,) = fraud.of_type("aws:apigateway/methodSettings:MethodSettings")
+    assert throttle["inputs"]["methodPath"] == "*/*"
+    assert throttle["inputs"]["settings"]["throttlingRateLimit"] == 50
+
+
+@pytest.mark.catalogue("fraud-20")
+def test_every_function_has_an_on_failure_destination(fraud):
+    """Fix: async invocation failures go to a queue (FunctionEventInvokeConfig on_failure)."""
+    configs = fraud.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    names = {f["inputs"]["name"] for f in fraud.of_type(FUNCTION)}
+    assert {c["inputs"]["functionName"] for c in configs} == names
+    for config in configs:
+        assert config["inputs"]["destinationConfig"]["onFailure"]["destination"].endswith(
+            ":fraud-async-failures-dev"
+        )
+
+
+@pytest.mark.catalogue("fraud-21")
+def test_outputs_include_names_and_a_sample_transaction_the_validator_accepts(fraud):
+    """Fix: API URL, names, and a sample transaction JSON (valid per the shared rules)."""
+    from common.validation import validate_transaction
+
+    outputs = fraud.outputs
+    assert {
+        "api_url",
+        "transactions_table",
+        "queue_name",
+        "dlq_name",
+        "fraud_topic_arn",
+        "dashboard_url",
+        "sample_transaction",
+    } <= set(outputs)
+    assert outputs["api_url"].endswith("/v1/transactions")
+    validate_transaction(json.loads(outputs["sample_transaction"]))
+
+
+@pytest.mark.catalogue("fraud-22")
+def test_taggable_resources_carry_their_component_and_the_provider_default_tags(fraud):
+    """Fix: a component tag on every taggable resource; project/environment via provider default tags."""
+    (provider,) = fraud.of_type("pulumi:providers:aws")
+    assert json.loads(provider["inputs"]["defaultTags"])["tags"] == {
+        "project": "fraud-pipeline",
+        "environment": "dev",
+        "managed-by": "pulumi",
+    }
+    tagged = [r for r in fraud.resources if r["custom"] and "tags" in r["inputs"]]
+    assert len(tagged) >= 25
+    for resource in tagged:
+        parent_type = fraud.by_urn(resource["parent"])["type"]
+        assert resource["inputs"]["tags"]["component"] == parent_type.split(":")[-1].lower(), resource["urn"]
+    for fn in fraud.of_type(FUNCTION):
+        assert fn["provider"].startswith(provider["urn"])
