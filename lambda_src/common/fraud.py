@@ -15,12 +15,14 @@ History comes from the transactions table's customer GSI, whose projection carri
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import boto3
 from boto3.dynamodb.conditions import Key
 
 HISTORY_WINDOW = timedelta(hours=24)
@@ -112,6 +114,24 @@ def dynamodb_history(table: Any, index_name: str, partition_key: str = "customer
 def evaluate(transaction: dict[str, Any], load_history: HistoryLoader, now: datetime) -> FraudResult:
     history = load_history(transaction["customer_id"], now - HISTORY_WINDOW)
     return score_transaction(Decimal(str(transaction["amount"])), history, now)
+
+
+def customer_history_from_env() -> HistoryLoader:
+    """The customer history of the table named by TRANSACTIONS_TABLE, through CUSTOMER_INDEX."""
+    table = boto3.resource("dynamodb").Table(os.environ["TRANSACTIONS_TABLE"])
+    return dynamodb_history(table, os.environ["CUSTOMER_INDEX"])
+
+
+def transaction_of(event: Any) -> dict[str, Any]:
+    """The transaction of a scoring event ``{"transaction": {...}}`` (validated upstream).
+
+    Only other functions send these, after validation: a malformed event is a caller bug, raised
+    (the caller sees a function error), never scored.
+    """
+    transaction = event.get("transaction") if isinstance(event, dict) else None
+    if not isinstance(transaction, dict) or not {"customer_id", "amount"} <= transaction.keys():
+        raise ValueError("event must be {'transaction': {...}} with customer_id and amount")
+    return transaction
 
 
 # --- merchant rules (pulumi_fraud_pipeline) ------------------------------------------------------

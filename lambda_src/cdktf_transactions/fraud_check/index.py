@@ -6,32 +6,23 @@ Input: ``{"transaction": {...}}``; output: ``{"score": int, "decision": str, "re
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Tracer
-from common.fraud import HistoryLoader, dynamodb_history, evaluate
+from common.fraud import HistoryLoader, customer_history_from_env, evaluate, transaction_of
 
 logger = Logger(service="fraud_check")
 tracer = Tracer(service="fraud_check")
 
-_history: HistoryLoader | None = None
-
-
-def _default_history() -> HistoryLoader:
-    global _history
-    if _history is None:
-        table = boto3.resource("dynamodb").Table(os.environ["TRANSACTIONS_TABLE"])
-        _history = dynamodb_history(table, os.environ["CUSTOMER_INDEX"])
-    return _history
+_history: HistoryLoader | None = None  # created once per container
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    transaction = event.get("transaction") if isinstance(event, dict) else None
-    if not isinstance(transaction, dict) or not {"customer_id", "amount"} <= transaction.keys():
-        raise ValueError("event must be {'transaction': {...}} with customer_id and amount")
-    return evaluate(transaction, _default_history(), datetime.now(UTC)).as_dict()
+    global _history
+    transaction = transaction_of(event)
+    if _history is None:
+        _history = customer_history_from_env()
+    return evaluate(transaction, _history, datetime.now(UTC)).as_dict()
