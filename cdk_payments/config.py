@@ -27,6 +27,7 @@ class PaymentsConfig:
     lambda_reserved_concurrency: int | None = None  # None: share the account's unreserved pool
     api_rate_limit: int = 100  # steady-state requests per second at the stage
     api_burst_limit: int = 200
+    waf_rate_limit: int = 1000  # requests per 5 minutes per client IP before WAF blocks
 
     def __post_init__(self) -> None:
         if not ENV_PATTERN.match(self.env):

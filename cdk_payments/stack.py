@@ -12,14 +12,9 @@ from aws_cdk import (
     Stack,
     TagManager,
     Tags,
-)
-from aws_cdk import (
     aws_cloudwatch as cloudwatch,
-)
-from aws_cdk import (
     aws_elasticloadbalancingv2 as elbv2,
-)
-from aws_cdk import (
+    aws_iam as iam,
     aws_lambda as lambda_,
 )
 from constructs import Construct
@@ -31,8 +26,10 @@ from cdk_payments.constructs.compute import Compute
 from cdk_payments.constructs.data import CUSTOMER_INDEX, Data
 from cdk_payments.constructs.network import Network
 from cdk_payments.constructs.observability import Observability
+from cdk_payments.nag import acknowledge, arn_token
 
 ROTATION_INTERVAL = Duration.days(30)
+LOGS_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
 @jsii.implements(IAspect)
@@ -92,7 +89,10 @@ class PaymentsStack(Stack):
         processing.add_environment("FRAUD_FUNCTION", compute.fraud_detection.function_name)
         data.transactions.grant_read_write_data(processing)
         audit.bucket.grant_put(processing, "audit/*")
-        audit.bucket.grant_read(processing, "audit/*")  # HeadObject before a replay rewrites a record
+        # HeadObject (s3:GetObject) on audit records, before a replay rewrites a missing one.
+        processing.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[audit.bucket.arn_for_objects("audit/*")])
+        )
         compute.payment_validation.grant_invoke(processing)
         compute.fraud_detection.grant_invoke(processing)
 
@@ -115,6 +115,20 @@ class PaymentsStack(Stack):
             self, "Api", config=config, vpc=network.vpc, subnets=network.app_subnets, blue=blue, green=green
         )
 
+        acknowledge(self, **{f"IAM4[Policy::{LOGS_POLICY}]": "AWS's policy for a function's own logs"})
+        # CDK grants, each scoped to one resource of this stack.
+        table, bucket = arn_token(data.transactions), arn_token(audit.bucket)
+        validation, fraud = arn_token(compute.payment_validation), arn_token(compute.fraud_detection)
+        acknowledge(
+            self,
+            **{
+                f"IAM5[Resource::{table}/index/*]": "The transactions table's own indexes",
+                f"IAM5[Resource::{bucket}/audit/*]": "Audit records: the audit/ prefix only",
+                "IAM5[Action::s3:Abort*]": "Aborting its own multipart uploads under audit/",
+                f"IAM5[Resource::{validation}:*]": "Any version of payment_validation",
+                f"IAM5[Resource::{fraud}:*]": "Any version of fraud_detection",
+            },
+        )
         observability.watch_functions(compute.all)
         observability.add_graph(
             "API requests and errors",

@@ -13,29 +13,21 @@ import jsii
 from aws_cdk import (
     Aws,
     RemovalPolicy,
-)
-from aws_cdk import (
     aws_apigateway as apigw,
-)
-from aws_cdk import (
     aws_apigatewayv2 as apigwv2,
-)
-from aws_cdk import (
     aws_ec2 as ec2,
-)
-from aws_cdk import (
     aws_elasticloadbalancingv2 as elbv2,
-)
-from aws_cdk import (
     aws_lambda as lambda_,
-)
-from aws_cdk import (
     aws_logs as logs,
+    aws_wafv2 as wafv2,
 )
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
+from cdk_payments.nag import acknowledge
 
+APIGW_LOGS_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 TRANSACTION_SCHEMA = apigw.JsonSchema(
     schema=apigw.JsonSchemaVersion.DRAFT4,
     title="Transaction",
@@ -205,6 +197,7 @@ class Api(Construct):
                 throttling_rate_limit=config.api_rate_limit,
                 throttling_burst_limit=config.api_burst_limit,
                 metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,  # execution logs for failures
             ),
         )
         # Validation failures name the offending property instead of "Invalid request body".
@@ -219,7 +212,9 @@ class Api(Construct):
         model = self.rest_api.add_model(
             "TransactionModel", content_type="application/json", schema=TRANSACTION_SCHEMA
         )
-        validator = self.rest_api.add_request_validator("BodyValidator", validate_request_body=True)
+        validator = self.rest_api.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
         integration = apigw.Integration(
             type=apigw.IntegrationType.HTTP_PROXY,
             integration_http_method="POST",
@@ -237,6 +232,21 @@ class Api(Construct):
         cfn_method.add_property_override("Integration.ConnectionId", self.vpc_link.vpc_link_id)
         cfn_method.add_property_override("Integration.IntegrationTarget", self.alb.load_balancer_arn)
 
+        self.web_acl = _web_acl(self, config)
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WafAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+        acknowledge(
+            self,
+            COG4="Callers are services signing with SigV4 (AWS_IAM authorization), not Cognito users",
+            ELB2="ALB access logs need a region-bound log-delivery bucket policy and this stack is "
+            "environment-agnostic; the API Gateway access logs record every request the ALB receives",
+            **{f"IAM4[Policy::{APIGW_LOGS_POLICY}]": "AWS's policy for API Gateway's logging role"},
+        )
+
     def _target_group(
         self, construct_id: str, name: str, vpc: ec2.IVpc, fn: lambda_.IFunction
     ) -> elbv2.ApplicationTargetGroup:
@@ -248,3 +258,49 @@ class Api(Construct):
             target_type=elbv2.TargetType.LAMBDA,
             targets=[ScopedLambdaTarget(fn, name)],
         )
+
+
+def _web_acl(scope: Construct, config: PaymentsConfig) -> wafv2.CfnWebACL:
+    """AWS managed rules (common, known bad inputs) and a per-IP rate limit in front of the API."""
+
+    def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+        return wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+        )
+
+    rules = [
+        wafv2.CfnWebACL.RuleProperty(
+            name=group,
+            priority=priority,
+            override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                    vendor_name="AWS", name=group
+                )
+            ),
+            visibility_config=visibility(group),
+        )
+        for priority, group in enumerate(MANAGED_RULE_GROUPS)
+    ]
+    rules.append(
+        wafv2.CfnWebACL.RuleProperty(
+            name="rate-limit-per-ip",
+            priority=len(rules),
+            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    limit=config.waf_rate_limit, aggregate_key_type="IP"
+                )
+            ),
+            visibility_config=visibility("rate-limit-per-ip"),
+        )
+    )
+    return wafv2.CfnWebACL(
+        scope,
+        "WebAcl",
+        name=config.name("payments-api"),
+        scope="REGIONAL",
+        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+        rules=rules,
+        visibility_config=visibility(config.name("payments-api")),
+    )

@@ -6,14 +6,8 @@ from aws_cdk import (
     Aws,
     Duration,
     RemovalPolicy,
-)
-from aws_cdk import (
     aws_s3 as s3,
-)
-from aws_cdk import (
     aws_s3_notifications as s3n,
-)
-from aws_cdk import (
     aws_sns as sns,
 )
 from constructs import Construct

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
+from aws_cdk import Duration, RemovalPolicy, aws_ec2 as ec2, aws_lambda as lambda_, aws_logs as logs
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
+from cdk_payments.nag import acknowledge
 from lambda_src.build import LAYER_DIR, function_dir
 
 STACK = "cdk_payments"
+VPC_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 RETENTION = {
     7: logs.RetentionDays.ONE_WEEK,
     14: logs.RetentionDays.TWO_WEEKS,
@@ -89,6 +88,13 @@ class Compute(Construct):
             self.transaction_processing,
             self.secrets_rotation,
         ]
+        acknowledge(
+            self,
+            L1="Pinned to python3.12: lambda_src/build.py builds for it and the tests run on it",
+            **{f"IAM4[Policy::{VPC_POLICY}]": "AWS's policy for a VPC function's ENI calls"},
+        )
+        for fn in self.all:
+            acknowledge(fn, **{"IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords take no ARN"})
 
     def _function(self, spec: FunctionSpec, security_group: ec2.ISecurityGroup) -> lambda_.Function:
         construct_id = "".join(part.title() for part in spec.name.split("_"))

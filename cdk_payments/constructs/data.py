@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_rds as rds
+from aws_cdk import Duration, RemovalPolicy, aws_dynamodb as dynamodb, aws_ec2 as ec2, aws_rds as rds
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
+from cdk_payments.nag import acknowledge
 from lambda_src.common.fraud import HISTORY_ATTRIBUTES
 
 # The newest 16.x minor this aws-cdk-lib knows: old minors stop being creatable as Aurora
@@ -82,5 +80,9 @@ class Data(Construct):
             backup=rds.BackupProps(retention=Duration.days(14 if config.is_production else 1)),
             cloudwatch_logs_exports=["postgresql"],
         )
+        if not config.is_production:
+            acknowledge(
+                self, RDS10="Non-production environments destroy cleanly; prod has deletion protection"
+            )
         assert self.cluster.secret is not None  # from_generated_secret always makes one
         self.secret = self.cluster.secret

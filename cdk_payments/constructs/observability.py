@@ -8,26 +8,12 @@ from aws_cdk import (
     Aws,
     Duration,
     RemovalPolicy,
-)
-from aws_cdk import (
     aws_cloudwatch as cloudwatch,
-)
-from aws_cdk import (
     aws_cloudwatch_actions as cw_actions,
-)
-from aws_cdk import (
     aws_iam as iam,
-)
-from aws_cdk import (
     aws_kms as kms,
-)
-from aws_cdk import (
     aws_lambda as lambda_,
-)
-from aws_cdk import (
     aws_sns as sns,
-)
-from aws_cdk import (
     aws_sns_subscriptions as subscriptions,
 )
 from constructs import Construct

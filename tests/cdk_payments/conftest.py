@@ -17,6 +17,7 @@ from aws_cdk.assertions import Template
 
 from cdk_payments.app import payments_stack
 from cdk_payments.config import PaymentsConfig
+from cdk_payments.nag import add_checks
 from cdk_payments.stack import PaymentsStack
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk_payments" / "cdk.json"
@@ -59,7 +60,8 @@ class Synthesized:
 @pytest.fixture(scope="session")
 def payments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
     context = json.loads(CDK_JSON.read_text())["context"]
-    app = cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk_payments")))
+    # cdk-nag runs in this one synth too: an unacknowledged finding fails the whole session.
+    app = add_checks(cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
     stacks = {variant: payments_stack(app, config) for variant, config in VARIANTS.items()}
     assembly = app.synth()
     result = {}

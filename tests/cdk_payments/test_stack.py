@@ -291,3 +291,33 @@ def test_cfn_lint_finds_nothing(payments):
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_api_stage_is_behind_a_waf_with_managed_rules_and_a_rate_limit(dev):
+    acl_id, acl = dev.one("AWS::WAFv2::WebACL")
+    assert acl["Properties"]["Scope"] == "REGIONAL"
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    assert {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "rate-limit-per-ip",
+    } <= set(rules)
+    _, association = dev.one("AWS::WAFv2::WebACLAssociation")
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    stage_id, _ = dev.one("AWS::ApiGateway::Stage")
+    assert stage_id in json.dumps(association["Properties"]["ResourceArn"])
+
+
+def test_cdk_nag_ran_in_the_session_synth_and_every_suppression_has_a_reason(payments):
+    """AwsSolutionsChecks is registered on the fixture's App: synth would have raised on any
+    unacknowledged finding; the report lists what was acknowledged, each with its reason."""
+    for synth in payments.values():
+        report = json.loads((synth.path.parent / "validation-report.json").read_text())
+        (plugin,) = report["pluginReports"]
+        assert (plugin["pluginName"], plugin["conclusion"], plugin["violations"]) == (
+            "AwsSolutions",
+            "success",
+            [],
+        )
+        suppressed = plugin["suppressedViolations"]
+        assert suppressed and all(len(v["reason"]) > 15 for v in suppressed)
