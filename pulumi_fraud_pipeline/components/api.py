@@ -29,6 +29,7 @@ ACCESS_LOG_FORMAT = json.dumps(
         "wafResponse": "$context.waf.status",
     }
 )
+AUTHORIZATION = "AWS_IAM"  # callers sign with SigV4
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
@@ -72,7 +73,7 @@ class Api(pulumi.ComponentResource):
             rest_api=self.rest_api.id,
             resource_id=resource.id,
             http_method="POST",
-            authorization="AWS_IAM",
+            authorization=AUTHORIZATION,
             opts=child,
         )
         integration = aws.apigateway.Integration(
@@ -95,13 +96,19 @@ class Api(pulumi.ComponentResource):
         )
         # A new deployment whenever the routes or integrations change (otherwise the stage keeps
         # serving the old API).
-        fingerprint = hashlib.sha256(
-            json.dumps(["POST /transactions", "AWS_PROXY", "AWS_IAM"]).encode()
-        ).hexdigest()
+        # Everything the deployment snapshots: a change to any of it must publish a new deployment.
+        routes = pulumi.Output.json_dumps(
+            {
+                "resource": resource.id,
+                "method": method.id,
+                "authorization": AUTHORIZATION,
+                "integration": {"id": integration.id, "type": "AWS_PROXY", "uri": args.validator.invoke_arn},
+            }
+        )
         deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=self.rest_api.id,
-            triggers={"redeployment": pulumi.Output.concat(fingerprint, integration.id, method.id)},
+            triggers={"redeployment": routes.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
         )
         self.access_logs = aws.cloudwatch.LogGroup(
