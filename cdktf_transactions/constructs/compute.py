@@ -88,9 +88,6 @@ class Compute(Construct):
             compatible_architectures=["x86_64"],
             description="lambda_src/common and the shared pinned dependencies",
         )
-        self.functions: dict[str, LambdaFunction] = {}
-        self.log_groups: dict[str, CloudwatchLogGroup] = {}
-        self.roles: dict[str, IamRole] = {}
 
     def add(self, spec: FunctionSpec) -> LambdaFunction:
         config = self._config
@@ -160,7 +157,4 @@ class Compute(Construct):
             ),
             depends_on=[log_group],
         )
-        self.functions[spec.name] = function
-        self.log_groups[spec.name] = log_group
-        self.roles[spec.name] = role
         return function

@@ -101,7 +101,6 @@ class Network(Construct):
             description="HTTPS to the interface endpoints",
         )
 
-        self.gateway_endpoints: dict[str, VpcEndpoint] = {}
         for service in GATEWAY_SERVICES:
             endpoint = VpcEndpoint(
                 self,
@@ -122,9 +121,8 @@ class Network(Construct):
                 prefix_list_id=endpoint.prefix_list_id,
                 description=f"HTTPS to {service} through its gateway endpoint",
             )
-            self.gateway_endpoints[service] = endpoint
-        self.interface_endpoints: dict[str, VpcEndpoint] = {
-            service: VpcEndpoint(
+        for service in INTERFACE_SERVICES:
+            VpcEndpoint(
                 self,
                 f"{service}-endpoint",
                 vpc_id=self.vpc.id,
@@ -135,8 +133,6 @@ class Network(Construct):
                 security_group_ids=[self.endpoint_sg.id],
                 tags={"Name": config.name(f"transactions-{service}")},
             )
-            for service in INTERFACE_SERVICES
-        }
 
     def _flow_logs(self, config: TransactionsConfig) -> None:
         group = CloudwatchLogGroup(

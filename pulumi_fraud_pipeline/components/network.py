@@ -110,8 +110,8 @@ class Network(pulumi.ComponentResource):
             description="HTTPS to DynamoDB through its gateway endpoint",
             opts=child,
         )
-        self.interface_endpoints = {
-            service: aws.ec2.VpcEndpoint(
+        for service in INTERFACE_SERVICES:
+            aws.ec2.VpcEndpoint(
                 f"{name}-{service}",
                 vpc_id=self.vpc.id,
                 service_name=f"com.amazonaws.{config.region}.{service}",
@@ -122,6 +122,4 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": config.name(service)},
                 opts=child,
             )
-            for service in INTERFACE_SERVICES
-        }
         self.register_outputs({"vpc_id": self.vpc.id})

@@ -53,8 +53,14 @@ class Synthesized:
         assert len(found) == 1, f"expected one {cfn_type}, found {sorted(found)}"
         return next(iter(found.items()))
 
-    def logical_id(self, construct: Any) -> str:
-        return self.stack.get_logical_id(construct.node.default_child)
+    def our_functions(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Our four functions by name -> (logical id, resource); CDK's own handlers excluded."""
+        found = {}
+        for logical_id, fn in self.resources("AWS::Lambda::Function").items():
+            name = fn["Properties"].get("FunctionName", "")
+            if isinstance(name, str) and name.startswith("payments-"):
+                found[name] = (logical_id, fn)
+        return found
 
 
 @pytest.fixture(scope="session")

@@ -20,16 +20,6 @@ from tests.cdk_payments.conftest import CERTIFICATE_ARN
 OUR_FUNCTIONS = ("payment_validation", "fraud_detection", "transaction_processing", "secrets_rotation")
 
 
-def our_functions(synth):
-    """Our four functions (CDK's own custom-resource handlers excluded), by function name."""
-    found = {}
-    for logical_id, fn in synth.resources("AWS::Lambda::Function").items():
-        name = fn["Properties"].get("FunctionName", "")
-        if isinstance(name, str) and name.startswith("payments-"):
-            found[name] = (logical_id, fn)
-    return found
-
-
 def target_groups(synth):
     return synth.resources("AWS::ElasticLoadBalancingV2::TargetGroup")
 
@@ -45,7 +35,7 @@ def test_blue_green_target_groups_target_processing_aliases_with_weighted_forwar
     for synth, weights in ((dev, (100, 0)), (https, (90, 10))):
         groups = target_groups(synth)
         assert len(groups) == 2
-        processing_id, _ = our_functions(synth)[
+        processing_id, _ = synth.our_functions()[
             f"payments-transaction-processing-{synth.stack.node.id.split('-')[1]}"
         ]
         for group in groups.values():
@@ -97,7 +87,7 @@ def test_https_listener_only_with_a_certificate(dev, prod, https):
 @pytest.mark.catalogue("payments-03")
 def test_rotation_schedule_uses_our_function_which_can_reach_aurora_and_secrets_manager(dev):
     """Fix: 30-day RotationSchedule with our Lambda, which reaches Aurora (5432) and the SM endpoint."""
-    functions = our_functions(dev)
+    functions = dev.our_functions()
     rotation_id, rotation = functions["payments-secrets-rotation-dev"]
     dev.one("AWS::SecretsManager::Secret")
     _, schedule = dev.one("AWS::SecretsManager::RotationSchedule")
@@ -299,7 +289,7 @@ def test_every_function_uses_the_shared_layer_on_a_supported_runtime(dev):
     """Fix: one python3.12 layer with common/ and the shared dependencies, attached to all four functions."""
     layer_id, layer = dev.one("AWS::Lambda::LayerVersion")
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
-    functions = our_functions(dev)
+    functions = dev.our_functions()
     assert len(functions) == 4
     for _, fn in functions.values():
         assert fn["Properties"]["Runtime"] == compute_module.LAMBDA_RUNTIME.name == RUNTIME == "python3.12"

@@ -210,12 +210,10 @@ def test_stage_has_access_logs_tracing_throttling_and_the_method_validates_and_a
 
 
 def test_functions_trace_log_with_retention_and_run_in_the_vpc(dev):
-    from tests.cdk_payments.test_catalogue_fixes import our_functions
-
     log_groups = {
         json.dumps(g["Properties"]["LogGroupName"]): g for g in dev.resources("AWS::Logs::LogGroup").values()
     }
-    for name, (_, fn) in our_functions(dev).items():
+    for name, (_, fn) in dev.our_functions().items():
         props = fn["Properties"]
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["VpcConfig"]["SubnetIds"]
@@ -225,9 +223,7 @@ def test_functions_trace_log_with_retention_and_run_in_the_vpc(dev):
 
 
 def test_processing_gets_its_configuration_from_the_stack(dev):
-    from tests.cdk_payments.test_catalogue_fixes import our_functions
-
-    _, fn = our_functions(dev)["payments-transaction-processing-dev"]
+    _, fn = dev.our_functions()["payments-transaction-processing-dev"]
     assert set(fn["Properties"]["Environment"]["Variables"]) >= {
         "TRANSACTIONS_TABLE",
         "AUDIT_BUCKET",

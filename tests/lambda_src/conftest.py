@@ -153,9 +153,12 @@ def postgres() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def make_transactions_table(name: str = "transactions-test"):
-    """The transactions table as the stacks define it: transaction_id key, customer GSI
-    projecting exactly what the fraud history query reads."""
+def make_transactions_table(
+    name: str = "transactions-test", partition_key: str = "customer_id", index_name: str | None = None
+):
+    """The transactions table as the stacks define it: transaction_id key, a history GSI keyed by
+    ``partition_key`` (customer or merchant) and created_at, projecting exactly what the fraud
+    history query reads."""
     from common.fraud import HISTORY_ATTRIBUTES
 
     from cdk_payments.constructs.data import CUSTOMER_INDEX
@@ -164,15 +167,14 @@ def make_transactions_table(name: str = "transactions-test"):
         TableName=name,
         KeySchema=[{"AttributeName": "transaction_id", "KeyType": "HASH"}],
         AttributeDefinitions=[
-            {"AttributeName": "transaction_id", "AttributeType": "S"},
-            {"AttributeName": "customer_id", "AttributeType": "S"},
-            {"AttributeName": "created_at", "AttributeType": "S"},
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("transaction_id", partition_key, "created_at")
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": CUSTOMER_INDEX,
+                "IndexName": index_name or CUSTOMER_INDEX,
                 "KeySchema": [
-                    {"AttributeName": "customer_id", "KeyType": "HASH"},
+                    {"AttributeName": partition_key, "KeyType": "HASH"},
                     {"AttributeName": "created_at", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(HISTORY_ATTRIBUTES)},

@@ -14,7 +14,7 @@ from lambda_src.pulumi_fraud_pipeline.failed_handler import index as failed_hand
 from lambda_src.pulumi_fraud_pipeline.fraud_detector import index as detector
 from lambda_src.pulumi_fraud_pipeline.validator import index as validator
 from pulumi_fraud_pipeline.components.data import MERCHANT_INDEX
-from tests.lambda_src.conftest import REGION
+from tests.lambda_src.conftest import REGION, make_transactions_table
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 TXN = {
@@ -31,25 +31,7 @@ class Pipeline:
 
     def __init__(self, max_receive_count: int = 3):
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        self.table = dynamodb.create_table(
-            TableName="fraud-transactions-test",
-            KeySchema=[{"AttributeName": "transaction_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": n, "AttributeType": "S"}
-                for n in ("transaction_id", "merchant_id", "created_at")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": MERCHANT_INDEX,
-                    "KeySchema": [
-                        {"AttributeName": "merchant_id", "KeyType": "HASH"},
-                        {"AttributeName": "created_at", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["amount", "decision"]},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        self.table = make_transactions_table("fraud-transactions-test", "merchant_id", MERCHANT_INDEX)
         self.dead_letters = dynamodb.create_table(
             TableName="fraud-dead-letters-test",
             KeySchema=[{"AttributeName": "message_id", "KeyType": "HASH"}],
