@@ -54,6 +54,7 @@ class Pipeline:
             sns=self.sns,
             topic_arn=self.fraud_topic,
             history=detector.dynamodb_history(self.table, MERCHANT_INDEX, partition_key="merchant_id"),
+            clock=lambda: NOW,
         )
         self.failed = failed_handler.Dependencies(
             table=self.dead_letters, sns=self.sns, topic_arn=self.ops_topic

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +40,8 @@ class Dependencies:
     sns: Any
     topic_arn: str
     history: HistoryLoader
+    # The scoring window is relative to "now"; tests pin it (a wall clock made them date-dependent).
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 def detect(body: str, deps: Dependencies, now: datetime) -> dict[str, Any]:
@@ -98,7 +101,8 @@ def _default_deps() -> Dependencies:
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
-    return detect(record.body, _default_deps(), datetime.now(UTC))
+    deps = _default_deps()
+    return detect(record.body, deps, deps.clock())
 
 
 @logger.inject_lambda_context
