@@ -30,23 +30,28 @@ def dumps(body: Any) -> str:
     return json.dumps(body, default=_default, separators=(",", ":"), sort_keys=True)
 
 
-def response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """A response both API Gateway (proxy) and an ALB accept (ALB needs statusDescription)."""
-    phrase = HTTPStatus(status).phrase
-    return {
+def response(
+    status: int, body: Any, headers: dict[str, str] | None = None, *, alb: bool = False
+) -> dict[str, Any]:
+    """A Lambda proxy response. API Gateway (REST and HTTP APIs) rejects any key beyond statusCode,
+    headers, multiValueHeaders, body and isBase64Encoded with a 502; an ALB target also sends
+    ``statusDescription`` (``alb=True``)."""
+    shaped: dict[str, Any] = {
         "statusCode": status,
-        "statusDescription": f"{status} {phrase}",
         "isBase64Encoded": False,
         "headers": {"Content-Type": "application/json", **(headers or {})},
         "body": dumps(body),
     }
+    if alb:
+        shaped["statusDescription"] = f"{status} {HTTPStatus(status).phrase}"
+    return shaped
 
 
-def error_response(error: BadRequest) -> dict[str, Any]:
+def error_response(error: BadRequest, *, alb: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"error": HTTPStatus(error.status).phrase, "message": error.message}
     if error.field:
         body["field"] = error.field
-    return response(error.status, body)
+    return response(error.status, body, alb=alb)
 
 
 def json_body(event: dict[str, Any]) -> Any:

@@ -228,3 +228,19 @@ def test_merchant_history_excludes_the_transaction_itself(pipeline):
     pipeline.post(TXN)
     result = detector.detect(json.dumps({**TXN, "created_at": NOW.isoformat()}), pipeline.detector, NOW)
     assert result["score"] == 0 and Decimal(TXN["amount"]) > 0
+
+
+# The keys API Gateway's Lambda proxy integration accepts; any other key answers the client 502
+# ("Malformed Lambda proxy response"). From AWS's documented output format, not from common.http.
+API_GATEWAY_PROXY_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+
+
+def test_validator_answers_only_in_the_shape_api_gateway_accepts(pipeline):
+    """The validator sits behind a REST API proxy integration: created, replayed, conflict, bad input."""
+    statuses = []
+    for body in (TXN, TXN, {**TXN, "amount": "41.00"}, "{oops"):
+        response = pipeline.post(body)
+        assert set(response) <= API_GATEWAY_PROXY_KEYS, set(response) - API_GATEWAY_PROXY_KEYS
+        assert isinstance(response["statusCode"], int) and isinstance(response["body"], str)
+        statuses.append(response["statusCode"])
+    assert statuses == [202, 202, 409, 400]

@@ -180,3 +180,16 @@ def test_lambda_invoker_reports_function_errors():
 
     with pytest.raises(processing.UpstreamError, match="boom"):
         processing.lambda_invoker(FakeLambda())("fraud", {"transaction": {}})
+
+
+# What an ALB accepts from a Lambda target (statusDescription is how it builds the status line).
+ALB_KEYS = {"statusCode", "statusDescription", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+
+
+@pytest.mark.parametrize(
+    "event", [alb_event(BODY), alb_event("{oops"), alb_event(BODY, method="GET")], ids=["201", "400", "405"]
+)
+def test_answers_in_the_shape_the_alb_accepts(deps, event):
+    response = processing.handle(event, deps, NOW)
+    assert set(response) <= ALB_KEYS
+    assert response["statusDescription"].startswith(f"{response['statusCode']} ")

@@ -103,7 +103,7 @@ def _replay(deps: Dependencies, existing: dict[str, Any], digest: str) -> dict[s
             field="transaction_id",
         )
     ensure_audit_record(deps, existing)
-    return response(200, _result(existing), headers={"Idempotent-Replay": "true"})
+    return response(200, _result(existing), headers={"Idempotent-Replay": "true"}, alb=True)
 
 
 def process(payload: Any, deps: Dependencies, now: datetime) -> dict[str, Any]:
@@ -137,7 +137,7 @@ def process(payload: Any, deps: Dependencies, now: datetime) -> dict[str, Any]:
         winner = deps.table.get_item(Key=key, ConsistentRead=True)["Item"]
         return _replay(deps, winner, digest)
     ensure_audit_record(deps, item)
-    return response(201, _result(item))
+    return response(201, _result(item), alb=True)
 
 
 def handle(event: dict[str, Any], deps: Dependencies, now: datetime) -> dict[str, Any]:
@@ -147,10 +147,10 @@ def handle(event: dict[str, Any], deps: Dependencies, now: datetime) -> dict[str
             raise BadRequest("only POST is supported", status=405)
         return process(json_body(event), deps, now)
     except BadRequest as exc:
-        return error_response(exc)
+        return error_response(exc, alb=True)
     except UpstreamError as exc:
         logger.exception("upstream function failed")
-        return response(502, {"error": "Bad Gateway", "message": str(exc)})
+        return response(502, {"error": "Bad Gateway", "message": str(exc)}, alb=True)
 
 
 _deps: Dependencies | None = None
