@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pulumi_fraud_pipeline.config import ConfigError, FraudConfig
+from pulumi_offline import archive_path
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = "aws:lambda/function:Function"
@@ -201,15 +202,15 @@ def test_functions_ship_their_requirements_from_lambda_src(fraud):
     from lambda_src.build import LAYER_DIR, function_dir
 
     (layer,) = fraud.of_type("aws:lambda/layerVersion:LayerVersion")
-    assert layer["inputs"]["code"] == {"archive": {"path": str(LAYER_DIR.relative_to(ROOT))}}
+    assert archive_path(layer["inputs"]["code"]) == str(LAYER_DIR.relative_to(ROOT))
     assert list((LAYER_DIR / "python").glob("aws_xray_sdk-*.dist-info"))
     for function in FUNCTIONS:
         fn = fraud.named(FUNCTION, f"compute-{function}")
         path = function_dir("pulumi_fraud_pipeline", function)
-        assert fn["inputs"]["code"] == {"archive": {"path": str(path.relative_to(ROOT))}}
+        assert archive_path(fn["inputs"]["code"]) == str(path.relative_to(ROOT))
         assert (path / "index.py").is_file()
         (layer_arn,) = fn["inputs"]["layers"]
-        assert layer_arn.endswith(":layerversion/compute-shared-layer")  # the mocks' ARN for that layer
+        assert layer_arn.endswith(":layer:fraud-shared-dev:1")  # the mocks' ARN for that layer
         requirements = (
             ROOT / "lambda_src" / "pulumi_fraud_pipeline" / function / "requirements.txt"
         ).read_text()
