@@ -132,7 +132,8 @@ class Compute(pulumi.ComponentResource):
                 statements=[
                     {
                         "Effect": "Allow",
-                        "Action": "dynamodb:PutItem",
+                        # Store, read back on a redelivery, mark alerted: the DLQ drains only with all three.
+                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                         "Resource": args.dead_letters_table.arn,
                     },
                     {"Effect": "Allow", "Action": QUEUE_CONSUMER, "Resource": args.dlq.arn},
