@@ -110,7 +110,8 @@ class Compute(pulumi.ComponentResource):
                     },
                     {
                         "Effect": "Allow",
-                        "Action": "dynamodb:UpdateItem",
+                        # GetItem: a redelivery reads the stored decision to finish an unfinished alert.
+                        "Action": ["dynamodb:UpdateItem", "dynamodb:GetItem"],
                         "Resource": args.transactions_table.arn,
                     },
                     {"Effect": "Allow", "Action": QUEUE_CONSUMER, "Resource": args.queue.arn},
