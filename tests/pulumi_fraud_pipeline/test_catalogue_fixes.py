@@ -236,6 +236,16 @@ def test_queues_redrive_to_a_dlq_and_consumers_report_batch_item_failures(fraud)
     assert all(q["inputs"]["sqsManagedSseEnabled"] is True for q in fraud.of_type("aws:sqs/queue:Queue"))
 
 
+@pytest.mark.catalogue("fraud-15")
+def test_queue_consumers_are_bounded_by_their_mapping_not_by_throttling(fraud):
+    """Fix: maximum concurrency on each event source mapping and no reserved concurrency by default:
+    a throttled invocation counts as a receive, so throttling sent valid messages to the DLQ."""
+    mappings = fraud.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert [m["inputs"]["scalingConfig"] for m in mappings] == [{"maximumConcurrency": 5}] * 2
+    for function in fraud.of_type(FUNCTION):
+        assert "reservedConcurrentExecutions" not in function["inputs"], function["urn"]
+
+
 @pytest.mark.catalogue("fraud-17")
 def test_endpoint_security_group_admits_https_from_the_lambda_group_only(fraud):
     """Fix: the interface endpoints' SG admits 443 from the Lambda SG, nothing else."""
