@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -43,6 +44,11 @@ class ApiArgs:
     validator: aws.lambda_.Function
 
 
+def redeployment_hash(routes: dict[str, Any]) -> str:
+    """sha256 of the route definition (resource, method and integration arguments, ids aside)."""
+    return hashlib.sha256(json.dumps(routes, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
     return aws.wafv2.WebAclVisibilityConfigArgs(
         cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
@@ -61,29 +67,30 @@ class Api(pulumi.ComponentResource):
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
             opts=child,
         )
+        # The route as data: the resources are built from it and the deployment trigger hashes it.
+        resource_args = {"path_part": "transactions"}
+        method_args = {"http_method": "POST", "authorization": AUTHORIZATION}
         resource = aws.apigateway.Resource(
             f"{name}-transactions",
             rest_api=self.rest_api.id,
             parent_id=self.rest_api.root_resource_id,
-            path_part="transactions",
+            **resource_args,
             opts=child,
         )
         method = aws.apigateway.Method(
-            f"{name}-post",
-            rest_api=self.rest_api.id,
-            resource_id=resource.id,
-            http_method="POST",
-            authorization=AUTHORIZATION,
-            opts=child,
+            f"{name}-post", rest_api=self.rest_api.id, resource_id=resource.id, **method_args, opts=child
         )
+        integration_args = {
+            "http_method": method.http_method,
+            "integration_http_method": "POST",
+            "type": "AWS_PROXY",
+            "uri": args.validator.invoke_arn,
+        }
         integration = aws.apigateway.Integration(
             f"{name}-post-integration",
             rest_api=self.rest_api.id,
             resource_id=resource.id,
-            http_method=method.http_method,
-            integration_http_method="POST",
-            type="AWS_PROXY",
-            uri=args.validator.invoke_arn,
+            **integration_args,
             opts=child,
         )
         aws.lambda_.Permission(
@@ -91,25 +98,18 @@ class Api(pulumi.ComponentResource):
             action="lambda:InvokeFunction",
             function=args.validator.name,
             principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.rest_api.execution_arn, "/*/POST/transactions"),
+            source_arn=pulumi.Output.concat(
+                self.rest_api.execution_arn, f"/*/{method_args['http_method']}/{resource_args['path_part']}"
+            ),
             opts=child,
         )
-        # A new deployment whenever the routes or integrations change (otherwise the stage keeps
-        # serving the old API).
-        # Everything the deployment snapshots: a change to any of it must publish a new deployment.
-        routes = pulumi.Output.json_dumps(
-            {
-                "resource": resource.id,
-                "method": method.id,
-                "authorization": AUTHORIZATION,
-                "integration": {"id": integration.id, "type": "AWS_PROXY", "uri": args.validator.invoke_arn},
-            }
-        )
+        # A stage serves the deployment's snapshot: any change to what it snapshots must redeploy.
+        routes = {"resource": resource_args, "method": method_args, "integration": integration_args}
         deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=self.rest_api.id,
-            triggers={"redeployment": routes.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
+            triggers={"redeployment": pulumi.Output.from_input(routes).apply(redeployment_hash)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[method, integration]),
         )
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
