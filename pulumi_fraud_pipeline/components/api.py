@@ -1,7 +1,12 @@
 """API: REST API ``POST /transactions`` -> validator, on an explicit Stage (fraud-18) named from
 config (fraud-10) with X-Ray (fraud-09), JSON access logs with retention (fraud-19) and method
 throttling; redeployed when the API changes; a WAFv2 WebACL associated with the stage, the
-association depending on the stage (fraud-01)."""
+association depending on the stage (fraud-01).
+
+Access logs need API Gateway's account-level CloudWatch Logs role (one per account and region).
+No stack owns it: destroying a stack that did would reset logging for every REST API in the
+account and region. It is set once per account and region (README); until then the stage fails
+to deploy with AWS's error about the missing role."""
 
 from __future__ import annotations
 
@@ -117,31 +122,6 @@ class Api(pulumi.ComponentResource):
             retention_in_days=config.log_retention_days,
             opts=child,
         )
-        account_role = aws.iam.Role(
-            f"{name}-cloudwatch-role",
-            name=config.name("apigw-logs"),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "apigateway.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-cloudwatch-role-policy",
-            role=account_role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
-            opts=child,
-        )
-        # Access logging needs the account-level CloudWatch role (one per account and region).
-        account = aws.apigateway.Account(f"{name}-account", cloudwatch_role_arn=account_role.arn, opts=child)
         self.stage = aws.apigateway.Stage(
             f"{name}-stage",
             rest_api=self.rest_api.id,
@@ -151,7 +131,7 @@ class Api(pulumi.ComponentResource):
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=self.access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+            opts=child,
         )
         aws.apigateway.MethodSettings(
             f"{name}-throttling",

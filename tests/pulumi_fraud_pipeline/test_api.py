@@ -67,3 +67,13 @@ def test_changing_a_route_input_changes_the_trigger(routes, part, key, value):
     changed = copy.deepcopy(routes)
     changed[part][key] = value
     assert redeployment_hash(changed) != redeployment_hash(routes)
+
+
+def test_no_stack_owns_the_account_level_api_gateway_logging_role(fraud):
+    """One setting per account and region: a stack that owned it would reset logging for every REST
+    API there when destroyed. Set once by hand (README); the stage only uses it."""
+    assert fraud.of_type("aws:apigateway/account:Account") == []
+    for role in fraud.of_type("aws:iam/role:Role"):
+        assert "apigateway.amazonaws.com" not in role["inputs"]["assumeRolePolicy"], role["urn"]
+    (stage,) = fraud.of_type("aws:apigateway/stage:Stage")
+    assert stage["inputs"]["accessLogSettings"]["destinationArn"]  # still logs, through the account's role
