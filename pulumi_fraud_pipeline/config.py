@@ -18,14 +18,14 @@ def _int_or(value: int | None, default: int) -> int:
     return default if value is None else value  # not ``or``: 0 must reach validation, not the default
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FraudConfig:
     env: str
+    alert_email: str  # required: fraud alerts and ops alarms reach nobody without a subscriber (fraud-08)
     region: str = "us-east-2"
     zones: tuple[str, ...] = ("a", "b")
     vpc_cidr: str = "10.30.0.0/16"
     stage_name: str = "v1"  # never a hard-coded "prod" (fraud-10)
-    alert_email: str | None = None
     log_retention_days: int = 30
     # Concurrent invocations each queue's event source mapping may start (AWS range 2..1000): the
     # consumer's bound. Reserved concurrency would throttle instead, and a throttled invocation
@@ -45,7 +45,12 @@ class FraudConfig:
             raise ConfigError("stageName: 'prod' outside the prod stack is the bug fraud-10 catalogues")
         if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", self.stage_name):
             raise ConfigError(f"stageName: {self.stage_name!r} must be 1-64 letters, digits or '_'")
-        if self.alert_email is not None and not EMAIL.match(self.alert_email):
+        if not self.alert_email:
+            raise ConfigError(
+                "alertEmail: required (who receives fraud alerts and ops alarms by e-mail); "
+                "set it with: pulumi config set alertEmail oncall@example.com"
+            )
+        if not EMAIL.match(self.alert_email):
             raise ConfigError(f"alertEmail: {self.alert_email!r} is not an e-mail address")
         if not 2 <= self.consumer_max_concurrency <= 1000:
             raise ConfigError(

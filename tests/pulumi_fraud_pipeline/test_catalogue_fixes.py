@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pulumi_fraud_pipeline.config import ConfigError, FraudConfig
 
@@ -17,6 +18,7 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 STAGE = "aws:apigateway/stage:Stage"
 FUNCTIONS = ("validator", "fraud_detector", "failed_handler")
+EMAIL = "oncall@example.com"
 
 
 def endpoints(fraud):
@@ -127,14 +129,18 @@ def test_alarm_is_an_error_rate_safe_at_zero_invocations(fraud):
 
 
 @pytest.mark.catalogue("fraud-08")
-def test_email_subscription_follows_config(fraud, fraud_with_email):
-    """Fix: alertEmail in config subscribes the fraud topic by e-mail; without it (dev), none."""
-    assert fraud.of_type("aws:sns/topicSubscription:TopicSubscription") == []
-    subscriptions = fraud_with_email.of_type("aws:sns/topicSubscription:TopicSubscription")
-    fraud_topic = fraud_with_email.outputs["fraud_topic_arn"]
+def test_both_topics_have_the_required_email_subscriber(fraud):
+    """Fix: alertEmail is required config; the committed dev stack subscribes it to both topics."""
+    dev = yaml.safe_load((ROOT / "pulumi_fraud_pipeline" / "Pulumi.dev.yaml").read_text())["config"]
+    subscriptions = fraud.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert {
         (s["inputs"]["topic"], s["inputs"]["protocol"], s["inputs"]["endpoint"]) for s in subscriptions
-    } >= {(fraud_topic, "email", "fraud-team@example.com")}
+    } == {
+        (fraud.outputs[topic], "email", dev["fraud-pipeline:alertEmail"])
+        for topic in ("fraud_topic_arn", "ops_topic_arn")
+    }
+    with pytest.raises(ConfigError, match=r"alertEmail: required .*pulumi config set alertEmail "):
+        FraudConfig(env="dev", alert_email="")
     with pytest.raises(ConfigError, match="alertEmail"):
         FraudConfig(env="dev", alert_email="not-an-address")
 
@@ -156,7 +162,7 @@ def test_stage_name_comes_from_config_not_prod(fraud):
     (stage,) = fraud.of_type(STAGE)
     assert stage["inputs"]["stageName"] == "v1"
     with pytest.raises(ConfigError, match="fraud-10"):
-        FraudConfig(env="dev", stage_name="prod")
+        FraudConfig(env="dev", alert_email=EMAIL, stage_name="prod")
 
 
 @pytest.mark.catalogue("fraud-11")

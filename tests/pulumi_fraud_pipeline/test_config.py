@@ -59,3 +59,10 @@ def test_reserved_concurrency_zero_is_refused_not_defaulted():
 def test_consumer_max_concurrency_stays_in_the_range_aws_accepts(value):
     with pytest.raises(ConfigError, match=rf"consumerMaxConcurrency: {value} is outside 2..1000"):
         read_config(consumerMaxConcurrency=value)
+
+
+def test_alert_email_is_required_with_the_command_that_sets_it():
+    """fraud-08: a stack without a subscriber publishes alerts to nobody; say how to set one."""
+    assert read_config().alert_email == "oncall@example.com"  # the documented example in Pulumi.dev.yaml
+    with pytest.raises(ConfigError, match=r"^alertEmail: required .*pulumi config set alertEmail "):
+        read_config(alertEmail=None)
