@@ -224,6 +224,7 @@ def test_failed_handler_keeps_what_it_cannot_announce_then_announces_once(
     assert pipeline.dead_letters.scan()["Items"][0]["alerted"] is True
 
 
+@pytest.mark.catalogue("fraud-15")
 def test_detector_alert_lost_to_a_failing_topic_is_sent_on_redelivery_then_never_again(
     pipeline, lambda_context, monkeypatch
 ):

@@ -36,6 +36,7 @@ def routes(fraud) -> dict[str, Any]:
     }
 
 
+@pytest.mark.catalogue("fraud-18")
 def test_the_trigger_hashes_every_input_of_the_route(fraud, routes):
     """Not ids (fixed while a resource is updated in place): the inputs themselves, all of them."""
     (deployment,) = fraud.of_type("aws:apigateway/deployment:Deployment")
@@ -46,6 +47,7 @@ def test_the_trigger_hashes_every_input_of_the_route(fraud, routes):
     assert {"type", "uri", "integration_http_method"} <= routes["integration"].keys()
 
 
+@pytest.mark.catalogue("fraud-18")
 @pytest.mark.parametrize(
     ("part", "key", "value"),
     [
@@ -69,6 +71,7 @@ def test_changing_a_route_input_changes_the_trigger(routes, part, key, value):
     assert redeployment_hash(changed) != redeployment_hash(routes)
 
 
+@pytest.mark.catalogue("fraud-19")
 def test_no_stack_owns_the_account_level_api_gateway_logging_role(fraud):
     """One setting per account and region: a stack that owned it would reset logging for every REST
     API there when destroyed. Set once by hand (README); the stage only uses it."""

@@ -41,6 +41,7 @@ def test_the_dev_stack_reads_with_the_documented_defaults():
     assert config.reserved_concurrency is None  # opt-in: the functions share the account pool
 
 
+@pytest.mark.catalogue("fraud-15")
 def test_reserved_concurrency_is_opt_in_and_at_least_the_consumers_bound():
     assert read_config(reservedConcurrency="5").reserved_concurrency == 5
     with pytest.raises(ConfigError, match=r"reservedConcurrency: 4 must be at least consumerMaxConcurrency"):
@@ -49,6 +50,7 @@ def test_reserved_concurrency_is_opt_in_and_at_least_the_consumers_bound():
         read_config(reservedConcurrency="11")
 
 
+@pytest.mark.catalogue("fraud-15")
 def test_reserved_concurrency_zero_is_refused_not_defaulted():
     """0 would throttle every invocation: a clear error, never silently another value."""
     with pytest.raises(ConfigError, match=r"reservedConcurrency: 0 throttles every invocation"):
@@ -61,6 +63,7 @@ def test_consumer_max_concurrency_stays_in_the_range_aws_accepts(value):
         read_config(consumerMaxConcurrency=value)
 
 
+@pytest.mark.catalogue("fraud-08")
 def test_alert_email_is_required_with_the_command_that_sets_it():
     """fraud-08: a stack without a subscriber publishes alerts to nobody; say how to set one."""
     assert read_config().alert_email == "oncall@example.com"  # the documented example in Pulumi.dev.yaml

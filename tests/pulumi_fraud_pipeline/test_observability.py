@@ -55,7 +55,7 @@ def test_a_failed_asynchronous_invocation_alarms(fraud):
 @pytest.mark.catalogue("fraud-06")
 def test_every_function_alarms_when_throttled(fraud):
     """A throttled queue consumer burns receives (the DLQ fills with valid messages); a throttled
-    validator answers 429 or 500."""
+    validator fails the client's request."""
     for function in fraud.of_type("aws:lambda/function:Function"):
         (alarm,) = alarms_on(fraud, "AWS/Lambda", "Throttles", "FunctionName", function["inputs"]["name"])
         assert alarm["inputs"]["statistic"] == "Sum"
