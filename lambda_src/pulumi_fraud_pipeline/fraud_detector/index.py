@@ -6,8 +6,9 @@ transaction once (conditional update), then alert REVIEW/DECLINE on the fraud to
 
 Alerting is idempotent and retried, as in failed_handler: the decision is stored with
 ``alerted`` false, published, then marked ``alerted``. A redelivery of a decided transaction
-finishes an unfinished alert (with the stored decision) and publishes nothing when it is done; a
-failed publish is a batch item failure, so SQS delivers the record again (and after the redrive
+finishes an unfinished alert (with the stored decision) and publishes nothing when it is done
+(at least once: a failure between publish and mark sends it again, never loses it); a failed
+publish is a batch item failure, so SQS delivers the record again (and after the redrive
 count, the DLQ keeps it). A record that fails is reported alone (fraud-15); the rest of the batch
 succeeds.
 """
