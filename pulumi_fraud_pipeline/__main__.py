@@ -1,8 +1,9 @@
 """Pulumi entry point (``pulumi up`` in this folder): read config once, build, export.
 
 Config keys (Pulumi.<stack>.yaml, namespace fraud-pipeline): env (required), stageName (v1),
-alertEmail, zones (a,b), logRetentionDays (30), reservedConcurrency (5, at most 10),
-apiRateLimit, apiBurstLimit, wafRateLimit, maxReceiveCount (3); aws:region (us-east-2).
+alertEmail, zones (a,b), logRetentionDays (30), consumerMaxConcurrency (5, 2..1000),
+reservedConcurrency (unset; consumerMaxConcurrency..10), apiRateLimit, apiBurstLimit, wafRateLimit,
+maxReceiveCount (3); aws:region (us-east-2).
 """
 
 import sys

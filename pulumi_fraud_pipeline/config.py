@@ -14,17 +14,25 @@ class ConfigError(ValueError):
     """A config key is missing or malformed; the message names it."""
 
 
-@dataclass(frozen=True)
+def _int_or(value: int | None, default: int) -> int:
+    return default if value is None else value  # not ``or``: 0 must reach validation, not the default
+
+
+@dataclass(frozen=True, kw_only=True)
 class FraudConfig:
     env: str
+    alert_email: str  # required: fraud alerts and ops alarms reach nobody without a subscriber (fraud-08)
     region: str = "us-east-2"
     zones: tuple[str, ...] = ("a", "b")
     vpc_cidr: str = "10.30.0.0/16"
     stage_name: str = "v1"  # never a hard-coded "prod" (fraud-10)
-    alert_email: str | None = None
     log_retention_days: int = 30
-    # Reserved concurrency per function; small, so the account's unreserved pool stays >= 100.
-    reserved_concurrency: int = 5
+    # Concurrent invocations each queue's event source mapping may start (AWS range 2..1000): the
+    # consumer's bound. Reserved concurrency would throttle instead, and a throttled invocation
+    # counts as a receive, so valid messages would reach the DLQ under load.
+    consumer_max_concurrency: int = 5
+    # Opt-in reserved concurrency per function (unset: the functions share the account pool).
+    reserved_concurrency: int | None = None
     api_rate_limit: int = 50
     api_burst_limit: int = 100
     waf_rate_limit: int = 1000  # requests per 5 minutes per client IP
@@ -37,10 +45,32 @@ class FraudConfig:
             raise ConfigError("stageName: 'prod' outside the prod stack is the bug fraud-10 catalogues")
         if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", self.stage_name):
             raise ConfigError(f"stageName: {self.stage_name!r} must be 1-64 letters, digits or '_'")
-        if self.alert_email is not None and not EMAIL.match(self.alert_email):
+        if not self.alert_email:
+            raise ConfigError(
+                "alertEmail: required (who receives fraud alerts and ops alarms by e-mail); "
+                "set it with: pulumi config set alertEmail oncall@example.com"
+            )
+        if not EMAIL.match(self.alert_email):
             raise ConfigError(f"alertEmail: {self.alert_email!r} is not an e-mail address")
-        if not 0 <= self.reserved_concurrency <= 10:
-            raise ConfigError("reservedConcurrency: must be 0..10 (the account keeps its unreserved pool)")
+        if not 2 <= self.consumer_max_concurrency <= 1000:
+            raise ConfigError(
+                f"consumerMaxConcurrency: {self.consumer_max_concurrency} is outside 2..1000 "
+                "(the event source mapping's maximum concurrency)"
+            )
+        if self.reserved_concurrency == 0:
+            raise ConfigError(
+                "reservedConcurrency: 0 throttles every invocation (the functions never run); "
+                "leave it unset (pulumi config rm reservedConcurrency) or set "
+                f"{self.consumer_max_concurrency}..10"
+            )
+        if self.reserved_concurrency is not None and not (
+            self.consumer_max_concurrency <= self.reserved_concurrency <= 10
+        ):
+            raise ConfigError(
+                f"reservedConcurrency: {self.reserved_concurrency} must be at least consumerMaxConcurrency "
+                f"({self.consumer_max_concurrency}; less throttles the queue consumers) and at most 10 "
+                "(the account keeps its unreserved pool)"
+            )
         if len(self.zones) != 2 or len(set(self.zones)) != 2:
             raise ConfigError("zones: two distinct availability-zone letters")
         if not 1 <= self.max_receive_count <= 10:
@@ -65,7 +95,8 @@ class FraudConfig:
             stage_name=config.get("stageName") or "v1",
             alert_email=config.get("alertEmail"),
             log_retention_days=config.get_int("logRetentionDays") or 30,
-            reserved_concurrency=config.get_int("reservedConcurrency") or 5,
+            consumer_max_concurrency=_int_or(config.get_int("consumerMaxConcurrency"), 5),
+            reserved_concurrency=config.get_int("reservedConcurrency"),  # 0 is refused, not defaulted
             api_rate_limit=config.get_int("apiRateLimit") or 50,
             api_burst_limit=config.get_int("apiBurstLimit") or 100,
             waf_rate_limit=config.get_int("wafRateLimit") or 1000,

@@ -83,6 +83,7 @@ def build(config: FraudConfig) -> dict[str, Any]:
             alarm_topic=alerting.ops_topic,
             queue_name=queueing.queue.name,
             dlq_name=queueing.dlq.name,
+            async_failures_name=queueing.async_failures.name,
         ),
         opts,
     )

@@ -1,7 +1,7 @@
-"""Alerting: the fraud topic (high-risk transactions, e-mail subscription from config, fraud-08)
-and the ops topic (alarms, dead letters), both encrypted with a customer-managed key that
-CloudWatch may use (an AWS-managed SNS key would drop alarm notifications) and the functions'
-roles may use through IAM."""
+"""Alerting: the fraud topic (high-risk transactions) and the ops topic (alarms, dead letters),
+each with an e-mail subscription to the required alertEmail (fraud-08), both encrypted with a
+customer-managed key that CloudWatch may use (an AWS-managed SNS key would drop alarm
+notifications) and the functions' roles may use through IAM."""
 
 from __future__ import annotations
 
@@ -84,14 +84,13 @@ class Alerting(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        if config.alert_email:
-            # Delivered once the recipient confirms the subscription e-mail.
-            for topic, role in ((self.fraud_topic, "fraud"), (self.ops_topic, "ops")):
-                aws.sns.TopicSubscription(
-                    f"{name}-{role}-email",
-                    topic=topic.arn,
-                    protocol="email",
-                    endpoint=config.alert_email,
-                    opts=child,
-                )
+        # Delivered once the recipient confirms the subscription e-mail.
+        for topic, role in ((self.fraud_topic, "fraud"), (self.ops_topic, "ops")):
+            aws.sns.TopicSubscription(
+                f"{name}-{role}-email",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=config.alert_email,
+                opts=child,
+            )
         self.register_outputs({"fraud_topic_arn": self.fraud_topic.arn, "ops_topic_arn": self.ops_topic.arn})

@@ -1,13 +1,19 @@
 """API: REST API ``POST /transactions`` -> validator, on an explicit Stage (fraud-18) named from
 config (fraud-10) with X-Ray (fraud-09), JSON access logs with retention (fraud-19) and method
 throttling; redeployed when the API changes; a WAFv2 WebACL associated with the stage, the
-association depending on the stage (fraud-01)."""
+association depending on the stage (fraud-01).
+
+Access logs need API Gateway's account-level CloudWatch Logs role (one per account and region).
+No stack owns it: destroying a stack that did would reset logging for every REST API in the
+account and region. It is set once per account and region (README); until then the stage fails
+to deploy with AWS's error about the missing role."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -43,6 +49,11 @@ class ApiArgs:
     validator: aws.lambda_.Function
 
 
+def redeployment_hash(routes: dict[str, Any]) -> str:
+    """sha256 of the route definition (resource, method and integration arguments, ids aside)."""
+    return hashlib.sha256(json.dumps(routes, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
     return aws.wafv2.WebAclVisibilityConfigArgs(
         cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
@@ -61,29 +72,30 @@ class Api(pulumi.ComponentResource):
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
             opts=child,
         )
+        # The route as data: the resources are built from it and the deployment trigger hashes it.
+        resource_args = {"path_part": "transactions"}
+        method_args = {"http_method": "POST", "authorization": AUTHORIZATION}
         resource = aws.apigateway.Resource(
             f"{name}-transactions",
             rest_api=self.rest_api.id,
             parent_id=self.rest_api.root_resource_id,
-            path_part="transactions",
+            **resource_args,
             opts=child,
         )
         method = aws.apigateway.Method(
-            f"{name}-post",
-            rest_api=self.rest_api.id,
-            resource_id=resource.id,
-            http_method="POST",
-            authorization=AUTHORIZATION,
-            opts=child,
+            f"{name}-post", rest_api=self.rest_api.id, resource_id=resource.id, **method_args, opts=child
         )
+        integration_args = {
+            "http_method": method.http_method,
+            "integration_http_method": "POST",
+            "type": "AWS_PROXY",
+            "uri": args.validator.invoke_arn,
+        }
         integration = aws.apigateway.Integration(
             f"{name}-post-integration",
             rest_api=self.rest_api.id,
             resource_id=resource.id,
-            http_method=method.http_method,
-            integration_http_method="POST",
-            type="AWS_PROXY",
-            uri=args.validator.invoke_arn,
+            **integration_args,
             opts=child,
         )
         aws.lambda_.Permission(
@@ -91,25 +103,18 @@ class Api(pulumi.ComponentResource):
             action="lambda:InvokeFunction",
             function=args.validator.name,
             principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.rest_api.execution_arn, "/*/POST/transactions"),
+            source_arn=pulumi.Output.concat(
+                self.rest_api.execution_arn, f"/*/{method_args['http_method']}/{resource_args['path_part']}"
+            ),
             opts=child,
         )
-        # A new deployment whenever the routes or integrations change (otherwise the stage keeps
-        # serving the old API).
-        # Everything the deployment snapshots: a change to any of it must publish a new deployment.
-        routes = pulumi.Output.json_dumps(
-            {
-                "resource": resource.id,
-                "method": method.id,
-                "authorization": AUTHORIZATION,
-                "integration": {"id": integration.id, "type": "AWS_PROXY", "uri": args.validator.invoke_arn},
-            }
-        )
+        # A stage serves the deployment's snapshot: any change to what it snapshots must redeploy.
+        routes = {"resource": resource_args, "method": method_args, "integration": integration_args}
         deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=self.rest_api.id,
-            triggers={"redeployment": routes.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
+            triggers={"redeployment": pulumi.Output.from_input(routes).apply(redeployment_hash)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[method, integration]),
         )
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
@@ -117,31 +122,6 @@ class Api(pulumi.ComponentResource):
             retention_in_days=config.log_retention_days,
             opts=child,
         )
-        account_role = aws.iam.Role(
-            f"{name}-cloudwatch-role",
-            name=config.name("apigw-logs"),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "apigateway.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-cloudwatch-role-policy",
-            role=account_role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
-            opts=child,
-        )
-        # Access logging needs the account-level CloudWatch role (one per account and region).
-        account = aws.apigateway.Account(f"{name}-account", cloudwatch_role_arn=account_role.arn, opts=child)
         self.stage = aws.apigateway.Stage(
             f"{name}-stage",
             rest_api=self.rest_api.id,
@@ -151,7 +131,7 @@ class Api(pulumi.ComponentResource):
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=self.access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+            opts=child,
         )
         aws.apigateway.MethodSettings(
             f"{name}-throttling",

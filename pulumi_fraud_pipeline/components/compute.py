@@ -1,9 +1,10 @@
 """Compute: the three functions, packaged from lambda_src/ with the shared layer (fraud-14).
 
 Every function: its own role (least privilege, scoped to ARNs), its log group with retention
-created first, X-Ray active (fraud-12 instruments the code), VPC placement, a small reserved
-concurrency, an on-failure destination for asynchronous invocations (fraud-20). The detector and
-the failed handler consume their queues with ReportBatchItemFailures (fraud-15)."""
+created first, X-Ray active (fraud-12 instruments the code), VPC placement, reserved concurrency
+only when configured, an on-failure destination for asynchronous invocations (fraud-20). The
+detector and the failed handler consume their queues with ReportBatchItemFailures (fraud-15),
+bounded by the mapping's maximum concurrency (a throttled invocation would count as a receive)."""
 
 from __future__ import annotations
 
@@ -110,7 +111,8 @@ class Compute(pulumi.ComponentResource):
                     },
                     {
                         "Effect": "Allow",
-                        "Action": "dynamodb:UpdateItem",
+                        # GetItem: a redelivery reads the stored decision to finish an unfinished alert.
+                        "Action": ["dynamodb:UpdateItem", "dynamodb:GetItem"],
                         "Resource": args.transactions_table.arn,
                     },
                     {"Effect": "Allow", "Action": QUEUE_CONSUMER, "Resource": args.queue.arn},
@@ -132,7 +134,8 @@ class Compute(pulumi.ComponentResource):
                 statements=[
                     {
                         "Effect": "Allow",
-                        "Action": "dynamodb:PutItem",
+                        # Store, read back on a redelivery, mark alerted: the DLQ drains only with all three.
+                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                         "Resource": args.dead_letters_table.arn,
                     },
                     {"Effect": "Allow", "Action": QUEUE_CONSUMER, "Resource": args.dlq.arn},
@@ -158,6 +161,10 @@ class Compute(pulumi.ComponentResource):
                 batch_size=10,
                 maximum_batching_window_in_seconds=1,
                 function_response_types=["ReportBatchItemFailures"],  # one bad record fails alone (fraud-15)
+                # The mapping stops polling at this many invocations instead of being throttled.
+                scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(
+                    maximum_concurrency=config.consumer_max_concurrency
+                ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({"function_names": {k: f.name for k, f in self.functions.items()}})

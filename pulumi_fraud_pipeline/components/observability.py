@@ -1,5 +1,6 @@
-"""Observability: an error-rate alarm per function (fraud-06, -07) and a dashboard whose metrics
-name their function (fraud-05)."""
+"""Observability: an error-rate alarm per function (fraud-06, -07), alarms on the failures that
+would otherwise go unseen (the DLQ not draining, failed asynchronous invocations, throttles),
+all notifying the ops topic, and a dashboard whose metrics name their function (fraud-05)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from pulumi_fraud_pipeline.config import FraudConfig
 
 # Percent of invocations that failed; 0 when there were none (no division by zero, no alarm).
 ERROR_RATE = "IF(invocations > 0, 100 * errors / invocations, 0)"
+# failed_handler drains the DLQ within seconds; a message this old means it cannot (and the DLQ
+# keeps messages 14 days, then drops them).
+DLQ_MAX_AGE_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class ObservabilityArgs:
     alarm_topic: aws.sns.Topic
     queue_name: pulumi.Input[str]
     dlq_name: pulumi.Input[str]
+    async_failures_name: pulumi.Input[str]
 
 
 def _lambda_query(query_id: str, metric: str, function_name: pulumi.Input[str]):
@@ -84,6 +89,58 @@ class Observability(pulumi.ComponentResource):
             alarm_actions=[args.alarm_topic.arn],
             opts=child,
         )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-dlq-oldest-age",
+            name=config.name("dlq-not-draining"),
+            alarm_description="The DLQ is not draining: failed_handler cannot record or announce",
+            namespace="AWS/SQS",
+            metric_name="ApproximateAgeOfOldestMessage",
+            statistic="Maximum",
+            dimensions={"QueueName": args.dlq_name},
+            period=300,
+            evaluation_periods=1,
+            threshold=DLQ_MAX_AGE_SECONDS,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[args.alarm_topic.arn],
+            ok_actions=[args.alarm_topic.arn],
+            opts=child,
+        )
+        # Nothing consumes this queue: every message is a failed asynchronous invocation to look at.
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-async-failures-not-empty",
+            name=config.name("async-failures-not-empty"),
+            alarm_description="Asynchronous invocations failed after their retries (fraud-20 queue)",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            statistic="Maximum",
+            dimensions={"QueueName": args.async_failures_name},
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[args.alarm_topic.arn],
+            opts=child,
+        )
+        for key, function in args.functions.items():
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{key}-throttles",
+                name=config.name(f"{key.replace('_', '-')}-throttles"),
+                alarm_description=f"{key}: invocations throttled (account or reserved concurrency exhausted)",
+                namespace="AWS/Lambda",
+                metric_name="Throttles",
+                statistic="Sum",
+                dimensions={"FunctionName": function.name},
+                period=300,
+                evaluation_periods=1,
+                threshold=0,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[args.alarm_topic.arn],
+                ok_actions=[args.alarm_topic.arn],
+                opts=child,
+            )
         names = [f.name for f in args.functions.values()]
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",

@@ -224,6 +224,43 @@ def test_failed_handler_keeps_what_it_cannot_announce_then_announces_once(
     assert pipeline.dead_letters.scan()["Items"][0]["alerted"] is True
 
 
+@pytest.mark.catalogue("fraud-15")
+def test_detector_alert_lost_to_a_failing_topic_is_sent_on_redelivery_then_never_again(
+    pipeline, lambda_context, monkeypatch
+):
+    """Decision stored, alert failed: a batch item failure, and the redelivery alerts what was decided."""
+    pipeline.post({**TXN, "amount": "15000.00"})
+    working = pipeline.detector
+    broken = detector.Dependencies(
+        table=working.table,
+        sns=working.sns,
+        topic_arn="arn:aws:sns:us-east-1:123456789012:missing",
+        history=working.history,
+        clock=working.clock,
+    )
+    monkeypatch.setattr(pipeline, "detector", broken)
+    first = pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
+    assert len(first["batchItemFailures"]) == 1 and pipeline.depth(pipeline.queue) == 1
+    stored = pipeline.table.get_item(Key={"transaction_id": "txn-1"})["Item"]
+    assert stored["decision"] == "REVIEW" and stored["alerted"] is False
+
+    monkeypatch.setattr(pipeline, "detector", working)  # the topic works again
+    assert pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch) == {
+        "batchItemFailures": []
+    }
+    (alert,) = pipeline.inbox(pipeline.fraud_inbox)
+    assert alert["transaction"]["transaction_id"] == "txn-1" and alert["decision"] == "REVIEW"
+    assert alert["score"] == stored["score"] and alert["reasons"] == stored["reasons"]
+    assert pipeline.table.get_item(Key={"transaction_id": "txn-1"})["Item"]["alerted"] is True
+
+    message = {**TXN, "amount": "15000.00", "created_at": NOW.isoformat()}
+    pipeline.sqs.send_message(QueueUrl=pipeline.queue, MessageBody=json.dumps(message))  # a late copy
+    assert pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch) == {
+        "batchItemFailures": []
+    }
+    assert pipeline.inbox(pipeline.fraud_inbox) == [] and pipeline.depth(pipeline.queue) == 0
+
+
 def test_merchant_history_excludes_the_transaction_itself(pipeline):
     pipeline.post(TXN)
     result = detector.detect(json.dumps({**TXN, "created_at": NOW.isoformat()}), pipeline.detector, NOW)

@@ -4,15 +4,10 @@ read as the resources.json document `make synth-all` writes."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -40,27 +35,6 @@ class Export:
 
     def policy(self, resource: dict[str, Any]) -> dict[str, Any]:
         return json.loads(resource["inputs"]["policy"])
-
-
-@pytest.fixture(scope="session")
-def fraud_with_email(tmp_path_factory: pytest.TempPathFactory) -> Export:
-    """The same program with alertEmail set; in its own process (the mocks hold one program each)."""
-    out = tmp_path_factory.mktemp("fraud-email")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pulumi_fraud_pipeline.offline",
-            "--out",
-            str(out),
-            "--set",
-            "fraud-pipeline:alertEmail=fraud-team@example.com",
-        ],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    return Export(json.loads((out / "resources.json").read_text()))
 
 
 @pytest.fixture(scope="session")

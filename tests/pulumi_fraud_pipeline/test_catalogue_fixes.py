@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+import yaml
+from moto import mock_aws
 
 from pulumi_fraud_pipeline.config import ConfigError, FraudConfig
 from pulumi_offline import archive_path
@@ -18,6 +27,7 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 STAGE = "aws:apigateway/stage:Stage"
 FUNCTIONS = ("validator", "fraud_detector", "failed_handler")
+EMAIL = "oncall@example.com"
 
 
 def endpoints(fraud):
@@ -39,6 +49,12 @@ def test_waf_with_managed_rules_and_rate_limit_is_associated_after_the_stage(fra
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesSQLiRuleSet",
     }
+    for rule in acl["inputs"]["rules"]:
+        if "managedRuleGroupStatement" in rule["statement"]:
+            # "none" keeps the group's own Block actions; "count" (or overrides to count) only logs.
+            assert rule["overrideAction"] == {"none": {}}, rule["name"]
+            assert "ruleActionOverrides" not in rule["statement"]["managedRuleGroupStatement"], rule["name"]
+    assert acl["inputs"]["defaultAction"] == {"allow": {}}
     (rate,) = [r for r in acl["inputs"]["rules"] if "rateBasedStatement" in r["statement"]]
     assert rate["statement"]["rateBasedStatement"]["aggregateKeyType"] == "IP" and "block" in rate["action"]
     (association,) = fraud.of_type("aws:wafv2/webAclAssociation:WebAclAssociation")
@@ -64,6 +80,35 @@ def test_dynamodb_gateway_endpoint_is_on_the_private_route_tables(fraud):
     assert gateway["inputs"]["vpcEndpointType"] == "Gateway"
     tables = {f"{t['id']}" for t in fraud.of_type("aws:ec2/routeTable:RouteTable")}
     assert len(tables) == 2 and set(gateway["inputs"]["routeTableIds"]) == tables
+
+
+@pytest.mark.catalogue("fraud-02", "fraud-03")
+def test_lambda_security_group_allows_https_to_the_endpoints_and_dynamodb_only(fraud):
+    """Fix: the functions leave only on 443, to the interface endpoints' SG and to DynamoDB's prefix
+    list (its gateway endpoint). The provider removes AWS's default allow-all egress rule."""
+    groups = {g["urn"].rsplit("::", 1)[1]: g for g in fraud.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    lambda_sg = groups["network-lambda-sg"]
+    assert "egress" not in lambda_sg["inputs"]  # no inline rules beside the rule resources
+    assert fraud.of_type("aws:ec2/securityGroupRule:SecurityGroupRule") == []
+    egress = [
+        r
+        for r in fraud.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r["inputs"]["securityGroupId"] == lambda_sg["id"]
+    ]
+    assert len(egress) == 2
+    for rule in egress:
+        assert (rule["inputs"]["ipProtocol"], rule["inputs"]["fromPort"], rule["inputs"]["toPort"]) == (
+            "tcp",
+            443,
+            443,
+        )
+        assert not {"cidrIpv4", "cidrIpv6"} & rule["inputs"].keys()
+    (to_endpoints,) = [r for r in egress if "referencedSecurityGroupId" in r["inputs"]]
+    assert to_endpoints["inputs"]["referencedSecurityGroupId"] == groups["network-endpoint-sg"]["id"]
+    (to_dynamodb,) = [r for r in egress if "prefixListId" in r["inputs"]]
+    gateway = endpoints(fraud)["dynamodb"]
+    assert gateway["urn"] in to_dynamodb["dependencies"]  # the prefix list is that endpoint's output
+    assert to_dynamodb["inputs"]["prefixListId"] == "pl-mock"  # the mocks' prefix list id
 
 
 @pytest.mark.catalogue("fraud-04")
@@ -94,32 +139,43 @@ def test_dashboard_lambda_metrics_name_their_function(fraud):
         assert metric[2] == "FunctionName" and metric[3] in names
 
 
-def error_rate_alarms(fraud):
-    return [a for a in fraud.of_type(ALARM) if "metricQueries" in a["inputs"]]
+def error_alarms(fraud) -> dict[str, list[dict]]:
+    """Function name -> every alarm that reads its AWS/Lambda Errors, as a plain metric or in math."""
+    found: dict[str, list[dict]] = {}
+    for alarm in fraud.of_type(ALARM):
+        inputs = alarm["inputs"]
+        metrics = [inputs] + [q["metric"] for q in inputs.get("metricQueries", []) if "metric" in q]
+        for metric in metrics:
+            if metric.get("namespace") == "AWS/Lambda" and metric.get("metricName") == "Errors":
+                found.setdefault(metric["dimensions"]["FunctionName"], []).append(alarm)
+    return found
 
 
 @pytest.mark.catalogue("fraud-06")
 def test_every_function_has_an_error_alarm_with_an_action(fraud):
     """Fix: an error alarm for each of the three functions, notifying the ops topic."""
-    alarms = error_rate_alarms(fraud)
-    covered = set()
-    for alarm in alarms:
-        for query in alarm["inputs"]["metricQueries"]:
-            if "metric" in query:
-                covered.add(query["metric"]["dimensions"]["FunctionName"])
-        assert alarm["inputs"]["alarmActions"] == [fraud.outputs["ops_topic_arn"]]
-    assert covered == {f["inputs"]["name"] for f in fraud.of_type(FUNCTION)}
+    alarms = error_alarms(fraud)
+    assert set(alarms) == {f["inputs"]["name"] for f in fraud.of_type(FUNCTION)}
+    for function_alarms in alarms.values():
+        for alarm in function_alarms:
+            assert alarm["inputs"]["alarmActions"] == [fraud.outputs["ops_topic_arn"]]
 
 
 @pytest.mark.catalogue("fraud-07")
 def test_alarm_is_an_error_rate_safe_at_zero_invocations(fraud):
-    """Fix: 100*errors/invocations via metric math, guarded for zero invocations, threshold 1 (%)."""
-    for alarm in error_rate_alarms(fraud):
+    """Fix: 100*errors/invocations via metric math, guarded for zero invocations, threshold 1 (%);
+    no function's errors alarm on a bare count."""
+    alarms = error_alarms(fraud)
+    assert len(alarms) == len(FUNCTIONS)
+    for function_name, function_alarms in alarms.items():
+        (alarm,) = function_alarms  # one per function, and it is the rate
+        assert "metricName" not in alarm["inputs"], f"{function_name}: an Errors count, not a rate"
         queries = {q["id"]: q for q in alarm["inputs"]["metricQueries"]}
         assert queries["error_rate"]["expression"] == "IF(invocations > 0, 100 * errors / invocations, 0)"
-        assert queries["error_rate"]["returnData"] is True
-        assert queries["errors"]["metric"]["metricName"] == "Errors"
-        assert queries["invocations"]["metric"]["metricName"] == "Invocations"
+        assert [q["id"] for q in queries.values() if q.get("returnData")] == ["error_rate"]
+        for query_id, metric in (("errors", "Errors"), ("invocations", "Invocations")):
+            assert queries[query_id]["metric"]["metricName"] == metric
+            assert queries[query_id]["metric"]["dimensions"] == {"FunctionName": function_name}
         assert (
             alarm["inputs"]["threshold"] == 1
             and alarm["inputs"]["comparisonOperator"] == "GreaterThanThreshold"
@@ -128,14 +184,18 @@ def test_alarm_is_an_error_rate_safe_at_zero_invocations(fraud):
 
 
 @pytest.mark.catalogue("fraud-08")
-def test_email_subscription_follows_config(fraud, fraud_with_email):
-    """Fix: alertEmail in config subscribes the fraud topic by e-mail; without it (dev), none."""
-    assert fraud.of_type("aws:sns/topicSubscription:TopicSubscription") == []
-    subscriptions = fraud_with_email.of_type("aws:sns/topicSubscription:TopicSubscription")
-    fraud_topic = fraud_with_email.outputs["fraud_topic_arn"]
+def test_both_topics_have_the_required_email_subscriber(fraud):
+    """Fix: alertEmail is required config; the committed dev stack subscribes it to both topics."""
+    dev = yaml.safe_load((ROOT / "pulumi_fraud_pipeline" / "Pulumi.dev.yaml").read_text())["config"]
+    subscriptions = fraud.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert {
         (s["inputs"]["topic"], s["inputs"]["protocol"], s["inputs"]["endpoint"]) for s in subscriptions
-    } >= {(fraud_topic, "email", "fraud-team@example.com")}
+    } == {
+        (fraud.outputs[topic], "email", dev["fraud-pipeline:alertEmail"])
+        for topic in ("fraud_topic_arn", "ops_topic_arn")
+    }
+    with pytest.raises(ConfigError, match=r"alertEmail: required .*pulumi config set alertEmail "):
+        FraudConfig(env="dev", alert_email="")
     with pytest.raises(ConfigError, match="alertEmail"):
         FraudConfig(env="dev", alert_email="not-an-address")
 
@@ -157,7 +217,7 @@ def test_stage_name_comes_from_config_not_prod(fraud):
     (stage,) = fraud.of_type(STAGE)
     assert stage["inputs"]["stageName"] == "v1"
     with pytest.raises(ConfigError, match="fraud-10"):
-        FraudConfig(env="dev", stage_name="prod")
+        FraudConfig(env="dev", alert_email=EMAIL, stage_name="prod")
 
 
 @pytest.mark.catalogue("fraud-11")
@@ -168,32 +228,128 @@ def test_dashboard_url_is_exported_once(fraud):
         assert "dashboard_url" not in path.read_text(), path.name
 
 
+# Imports a handler as Lambda would with tracing on, then lists what the X-Ray SDK patched.
+PATCHED_ON_IMPORT = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+from aws_xray_sdk.core import patcher
+print(json.dumps(sorted(patcher._PATCHED_MODULES)))
+"""
+
+
+@pytest.fixture(scope="module")
+def patched_on_import() -> dict[str, list[str]]:
+    """Per handler, in its own process: patching is global, and must not leak into other tests."""
+    env = {
+        **os.environ,
+        "LAMBDA_TASK_ROOT": "/var/task",  # Powertools' Tracer traces only inside Lambda
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "lambda_src")]),
+    }
+    runs = {
+        function: subprocess.Popen(
+            [sys.executable, "-c", PATCHED_ON_IMPORT, f"lambda_src.pulumi_fraud_pipeline.{function}.index"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for function in FUNCTIONS
+    }
+    patched = {}
+    for function, run in runs.items():
+        out, err = run.communicate()
+        assert run.returncode == 0, err
+        patched[function] = json.loads(out)
+    return patched
+
+
 @pytest.mark.catalogue("fraud-12")
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_handlers_instrument_boto3_for_xray(function, fraud):
-    """Fix: each handler creates a Powertools Tracer (which patches boto3) and wraps the handler."""
+def test_handlers_instrument_boto3_for_xray(function, fraud, patched_on_import):
+    """Fix: importing the handler with tracing on patches botocore (boto3 calls become X-Ray
+    subsegments), the handler runs inside a Tracer segment, and the function traces actively."""
+    assert "botocore" in patched_on_import[function]
     source = (ROOT / "lambda_src" / "pulumi_fraud_pipeline" / function / "index.py").read_text()
-    tree = ast.parse(source)
-    assert any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Tracer" for n in ast.walk(tree))
-    handler = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "handler")
+    handler = next(
+        n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == "handler"
+    )
     assert any(ast.unparse(d) == "tracer.capture_lambda_handler" for d in handler.decorator_list)
     fn = fraud.named(FUNCTION, f"compute-{function}")
     assert fn["inputs"]["tracingConfig"] == {"mode": "Active"}
 
 
-@pytest.mark.catalogue("fraud-13")
-def test_detector_history_uses_a_merchant_time_index(fraud):
-    """Fix: a GSI keyed by merchant_id and created_at, read by the detector (not transaction_id)."""
-    table = fraud.named("aws:dynamodb/table:Table", "data-transactions")
-    (index,) = table["inputs"]["globalSecondaryIndexes"]
-    assert [(k["attributeName"], k["keyType"]) for k in index["keySchemas"]] == [
-        ("merchant_id", "HASH"),
-        ("created_at", "RANGE"),
+def create_table(inputs: dict) -> Any:
+    """The table as the program declares it (keys, attributes, GSIs with their projection), in moto."""
+    indexes = [
+        {
+            "IndexName": index["name"],
+            "KeySchema": [
+                {"AttributeName": k["attributeName"], "KeyType": k["keyType"]} for k in index["keySchemas"]
+            ],
+            "Projection": {
+                "ProjectionType": index["projectionType"],
+                **({"NonKeyAttributes": index["nonKeyAttributes"]} if "nonKeyAttributes" in index else {}),
+            },
+        }
+        for index in inputs["globalSecondaryIndexes"]
     ]
-    detector = fraud.named(FUNCTION, "compute-fraud_detector")
-    assert detector["inputs"]["environment"]["variables"]["MERCHANT_INDEX"] == index["name"]
-    source = (ROOT / "lambda_src" / "pulumi_fraud_pipeline" / "fraud_detector" / "index.py").read_text()
-    assert 'partition_key="merchant_id"' in source and "transaction_id = :tid" not in source
+    return boto3.resource("dynamodb").create_table(
+        TableName=inputs["name"],
+        KeySchema=[{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in inputs["attributes"]
+        ],
+        GlobalSecondaryIndexes=indexes,
+        BillingMode=inputs["billingMode"],
+    )
+
+
+def resolved_key_condition(query: dict) -> set[str]:
+    """The clauses of a Query's KeyConditionExpression with names and values filled in."""
+    names, values = query["ExpressionAttributeNames"], query["ExpressionAttributeValues"]
+    text = re.sub(r"#\w+", lambda m: names[m.group()], query["KeyConditionExpression"])
+    text = re.sub(r":\w+", lambda m: next(iter(values[m.group()].values())), text)
+    return {clause.strip("() ") for clause in text.split(" AND ")}
+
+
+@pytest.mark.catalogue("fraud-13")
+def test_detector_queries_the_merchant_time_index_for_the_last_24_hours(fraud, monkeypatch):
+    """Fix: the detector reads the merchant's history through the merchant/time GSI, with a key
+    condition on merchant_id and the created_at window (not transaction_id = :tid)."""
+    from lambda_src.pulumi_fraud_pipeline.fraud_detector import index as detector
+
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    detector_fn = fraud.named(FUNCTION, "compute-fraud_detector")
+    for key, value in detector_fn["inputs"]["environment"]["variables"].items():
+        monkeypatch.setenv(key, value)  # wired as deployed: table and index names from the program
+    monkeypatch.setattr(detector, "_deps", None)
+    table_inputs = fraud.named("aws:dynamodb/table:Table", "data-transactions")["inputs"]
+    with mock_aws():
+        table = create_table(table_inputs)
+        for txn_id, merchant, hours_ago in (("recent", "m-1", 1), ("old", "m-1", 25), ("other", "m-2", 1)):
+            created = (now - timedelta(hours=hours_ago)).isoformat()
+            table.put_item(
+                Item={"transaction_id": txn_id, "merchant_id": merchant, "created_at": created, "amount": 10}
+            )
+        deps = detector._default_deps()
+        queries: list[dict] = []
+        deps.table.meta.client.meta.events.register(
+            "before-call.dynamodb.Query", lambda params, **_: queries.append(json.loads(params["body"]))
+        )
+        transaction = {**json.loads(fraud.outputs["sample_transaction"]), "merchant_id": "m-1"}
+        result = detector.detect(json.dumps(transaction), deps, now)
+        history = deps.history("m-1", now - timedelta(hours=24))
+    assert result["decision"] == "APPROVE"
+    (query, _) = queries  # detect's, then ours
+    (index,) = table_inputs["globalSecondaryIndexes"]
+    assert query["IndexName"] == index["name"] and query["TableName"] == table_inputs["name"]
+    assert resolved_key_condition(query) == {
+        "merchant_id = m-1",
+        f"created_at >= {(now - timedelta(hours=24)).isoformat()}",
+    }
+    assert [t.transaction_id for t in history] == ["recent"]  # not the older one, not another merchant's
 
 
 @pytest.mark.catalogue("fraud-14")
@@ -235,6 +391,16 @@ def test_queues_redrive_to_a_dlq_and_consumers_report_batch_item_failures(fraud)
         >= 6 * fraud.named(FUNCTION, "compute-fraud_detector")["inputs"]["timeout"]
     )
     assert all(q["inputs"]["sqsManagedSseEnabled"] is True for q in fraud.of_type("aws:sqs/queue:Queue"))
+
+
+@pytest.mark.catalogue("fraud-15")
+def test_queue_consumers_are_bounded_by_their_mapping_not_by_throttling(fraud):
+    """Fix: maximum concurrency on each event source mapping and no reserved concurrency by default:
+    a throttled invocation counts as a receive, so throttling sent valid messages to the DLQ."""
+    mappings = fraud.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert [m["inputs"]["scalingConfig"] for m in mappings] == [{"maximumConcurrency": 5}] * 2
+    for function in fraud.of_type(FUNCTION):
+        assert "reservedConcurrentExecutions" not in function["inputs"], function["urn"]
 
 
 @pytest.mark.catalogue("fraud-17")

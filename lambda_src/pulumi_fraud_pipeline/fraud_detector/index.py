@@ -2,10 +2,15 @@
 
 Per record: parse and re-validate, read the merchant's last 24 hours through the merchant GSI
 (fraud-13), score (``common.fraud.score_merchant_transaction``), record the decision on the
-transaction (once: a duplicate delivery finds it decided and publishes nothing again), publish
-REVIEW/DECLINE to the fraud topic. A record that fails is reported alone as a batch item
-failure (fraud-15): SQS redelivers it, and after the redrive count it lands in the DLQ; the rest
-of the batch succeeds.
+transaction once (conditional update), then alert REVIEW/DECLINE on the fraud topic.
+
+Alerting is idempotent and retried, as in failed_handler: the decision is stored with
+``alerted`` false, published, then marked ``alerted``. A redelivery of a decided transaction
+finishes an unfinished alert (with the stored decision) and publishes nothing when it is done
+(at least once: a failure between publish and mark sends it again, never loses it); a failed
+publish is a batch item failure, so SQS delivers the record again (and after the redrive
+count, the DLQ keeps it). A record that fails is reported alone (fraud-15); the rest of the batch
+succeeds.
 """
 
 from __future__ import annotations
@@ -23,7 +28,13 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
-from common.fraud import HISTORY_WINDOW, HistoryLoader, dynamodb_history, score_merchant_transaction
+from common.fraud import (
+    HISTORY_WINDOW,
+    FraudResult,
+    HistoryLoader,
+    dynamodb_history,
+    score_merchant_transaction,
+)
 from common.http import dumps
 from common.validation import validate_transaction
 
@@ -44,20 +55,25 @@ class Dependencies:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
+ALERTED_DECISIONS = frozenset({"REVIEW", "DECLINE"})
+
+
 def detect(body: str, deps: Dependencies, now: datetime) -> dict[str, Any]:
     message = json.loads(body, parse_float=Decimal)
     transaction = validate_transaction(message)  # a poison record raises: a batch item failure
+    key = {"transaction_id": transaction["transaction_id"]}
     history = [
         t
         for t in deps.history(transaction["merchant_id"], now - HISTORY_WINDOW)
         if t.transaction_id != transaction["transaction_id"]
     ]
     result = score_merchant_transaction(transaction["amount"], history, now)
+    needs_alert = result.decision in ALERTED_DECISIONS
     try:
         deps.table.update_item(
-            Key={"transaction_id": transaction["transaction_id"]},
+            Key=key,
             UpdateExpression="SET #status = :status, decision = :decision, score = :score, "
-            "reasons = :reasons",
+            "reasons = :reasons" + (", alerted = :alerted" if needs_alert else ""),
             ConditionExpression="attribute_not_exists(decision)",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
@@ -65,23 +81,33 @@ def detect(body: str, deps: Dependencies, now: datetime) -> dict[str, Any]:
                 ":decision": result.decision,
                 ":score": result.score,
                 ":reasons": result.reasons,
+                **({":alerted": False} if needs_alert else {}),
             },
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-        logger.info(
-            "already scored; duplicate delivery", extra={"transaction_id": transaction["transaction_id"]}
+        stored = deps.table.get_item(Key=key, ConsistentRead=True)["Item"]
+        if stored.get("alerted") is not False:
+            logger.info("already scored; duplicate delivery", extra=key)
+            return {**key, "duplicate": True}
+        # Decided earlier but the alert did not finish: alert what was decided then, not a re-score.
+        logger.info("scored earlier, alert unfinished; alerting now", extra=key)
+        result = FraudResult(
+            score=int(stored["score"]), decision=str(stored["decision"]), reasons=list(stored["reasons"])
         )
-        return {"transaction_id": transaction["transaction_id"], "duplicate": True}
-    if result.decision != "APPROVE":
+        needs_alert = True
+    if needs_alert:
         deps.sns.publish(
             TopicArn=deps.topic_arn,
             Subject=f"Fraud {result.decision}: {transaction['transaction_id']}",
             Message=dumps({"transaction": transaction, **result.as_dict()}),
             MessageAttributes={"decision": {"DataType": "String", "StringValue": result.decision}},
         )
-    return {"transaction_id": transaction["transaction_id"], **result.as_dict()}
+        deps.table.update_item(
+            Key=key, UpdateExpression="SET alerted = :yes", ExpressionAttributeValues={":yes": True}
+        )
+    return {**key, **result.as_dict()}
 
 
 _deps: Dependencies | None = None
