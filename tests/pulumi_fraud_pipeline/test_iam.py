@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from lambda_src.build import ROOT, function_dir, functions
+from pulumi_offline import archive_path
 from tests.iam_calls import missing_actions
 
 STACK = "pulumi_fraud_pipeline"
@@ -32,8 +33,8 @@ def _statements(document: str) -> list[dict[str, Any]]:
 
 def deployed_function(fraud, name: str) -> dict[str, Any]:
     """The program's function whose code is the bundle of lambda_src/<stack>/<name>."""
-    code = {"archive": {"path": str(function_dir(STACK, name).relative_to(ROOT))}}
-    (found,) = [f for f in fraud.of_type(FUNCTION) if f["inputs"]["code"] == code]
+    path = str(function_dir(STACK, name).relative_to(ROOT))
+    (found,) = [f for f in fraud.of_type(FUNCTION) if archive_path(f["inputs"]["code"]) == path]
     return found
 
 
