@@ -267,6 +267,15 @@ def test_the_same_order_id_with_another_payload_is_a_conflict(stack, lambda_cont
     ]
 
 
+def test_dynamodb_stores_an_order_once_and_refuses_another_payload_for_its_id(stack):
+    """The conditional put at the lowest layer: new, redelivered (equal price, other spelling), conflict."""
+    assert op.store_order(stack.table, op.parse_order(order()), NOW, REGION) is True
+    assert op.store_order(stack.table, op.parse_order(order(limit_price="412.35")), NOW, "x") is False
+    with pytest.raises(op.OrderConflict, match="ord-1"):
+        op.store_order(stack.table, op.parse_order(order(side="SELL")), NOW, REGION)
+    assert stack.items()[0]["side"] == "BUY" and stack.items()[0]["region"] == REGION
+
+
 def test_the_ledger_refuses_another_payload_even_when_dynamodb_has_none(stack):
     """The ledger compares too: a row written for the id elsewhere with another payload conflicts."""
     assert stack.ledger.record(op.parse_order(order()), REGION) is True
