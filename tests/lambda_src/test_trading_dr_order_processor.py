@@ -313,6 +313,27 @@ def test_the_connection_is_reused_and_reopened_when_broken(stack, lambda_context
     assert stack.secret_reads == 1
 
 
+def test_a_statement_timeout_fails_the_record_and_keeps_the_session(stack, lambda_context, monkeypatch):
+    """A slow statement is not a broken connection: no reconnect, the record is retried later."""
+    stack.ledger.options = {**stack.ledger.options, "options": "-c statement_timeout=200"}
+    stack.deliver(sqs_event(order()), lambda_context, monkeypatch)
+    connection = stack.ledger._connection
+    blocker = stack.database.server.connect(ROLE, stack.database.password, stack.database.name)
+    try:  # another session holds the row lock the insert of ord-2 waits for
+        with blocker.cursor() as cursor:
+            cursor.execute(op.INSERT, {**op.asdict(op.parse_order(order(order_id="ord-2"))), "region": "x"})
+        result = stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert failed_ids(result) == ["msg-0"]
+    assert stack.ledger._connection is connection and not connection.closed
+    assert stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch) == {
+        "batchItemFailures": []
+    }
+    assert [row[0] for row in stack.database.rows()] == ["ord-1", "ord-2"]
+
+
 def test_rotated_credentials_are_read_again_once(stack, lambda_context, monkeypatch):
     """The cached password fails once, the secret is re-read, and the record succeeds."""
     stack.deliver(sqs_event(order()), lambda_context, monkeypatch)

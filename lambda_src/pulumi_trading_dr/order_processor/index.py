@@ -203,8 +203,8 @@ SELECT order_id, account_id, symbol, side, quantity, limit_price FROM orders WHE
 AUTH_FAILURE = "password authentication failed"
 DEFAULT_CONNECT_OPTIONS: Mapping[str, Any] = {
     "connect_timeout": 5,
-    # A stuck statement fails the record instead of the whole 300 s invocation.
-    "options": "-c statement_timeout=30000",
+    # A stuck statement fails its record, not the invocation: 10 records x 10 s < 300 s.
+    "options": "-c statement_timeout=10000",
 }
 
 Connect = Callable[..., Any]
@@ -299,6 +299,8 @@ class Ledger:
             try:
                 return self._insert(self._connection, order, region)
             except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                if not self._connection.closed:
+                    raise  # e.g. the statement timeout: the session itself is fine
                 self.discard()
                 if not reused or attempt == 2:
                     raise
