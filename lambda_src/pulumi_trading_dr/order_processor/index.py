@@ -1,0 +1,397 @@
+"""order_processor: records client orders in the region's two stores (SQS batch, ``ReportBatchItemFailures``).
+
+Deployed in both regions, in the VPC (trading-dr-12), timeout 300 s (trading-dr-11). Per record:
+
+1. validate the order exactly (a malformed record is a batch item failure: SQS redrives it to the
+   DLQ after the redrive count, nothing is lost);
+2. store it in the DynamoDB global table, once (conditional put; a redelivery of the same order is
+   fine, the same ``order_id`` with another payload is a conflict: a batch item failure);
+3. record it in the Aurora ledger table ``orders``, once (``ON CONFLICT (order_id) DO NOTHING``).
+   A database failure is a batch item failure; the retry finds step 2 already done.
+
+Database credentials come from Secrets Manager (``DB_SECRET_ARN``, the only secret the role may
+read, trading-dr-13), cached per container and re-read once when the database rejects them (the
+secret was rotated). The connection is reused across invocations and re-opened when broken.
+
+Environment: ORDERS_TABLE, DB_SECRET_ARN, DB_HOST, POWERTOOLS_SERVICE_NAME, ENVIRONMENT, REGION_ROLE
+(``primary`` | ``secondary``, for logs) and optionally DB_SSLMODE (``require`` unless set).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import psycopg2
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import ClientError
+from psycopg2 import errors as pg_errors
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "order_processor"))
+logger.append_keys(
+    environment=os.environ.get("ENVIRONMENT", "unknown"),
+    region_role=os.environ.get("REGION_ROLE", "unknown"),
+)
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "order_processor"))
+# A batch where every record failed is reported like any other (each a batch item failure), not
+# as an invocation error: SQS keeps the same messages either way.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+# --- the order --------------------------------------------------------------------------------
+
+FIELDS = ("order_id", "account_id", "symbol", "side", "quantity", "limit_price")
+IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SYMBOL = re.compile(r"[A-Z0-9.]{1,12}")
+# At most 12 integer digits (the ledger column is numeric(16, 4)) and 4 decimals; no sign, no
+# exponent, no leading zeros: the exact text a client sends, never a float.
+PRICE = re.compile(r"(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,4})?")
+SIDES = frozenset({"BUY", "SELL"})
+MAX_QUANTITY = 1_000_000_000
+
+
+class InvalidOrder(ValueError):
+    """The message is not a valid order; retrying cannot help, so it ends in the DLQ."""
+
+
+class OrderConflict(Exception):
+    """An order with this order_id is already stored with a different payload."""
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    account_id: str
+    symbol: str
+    side: str
+    quantity: int
+    limit_price: Decimal  # equal prices compare equal whatever their trailing zeros ("1.50" == "1.5")
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Order:
+        """The order as stored (DynamoDB returns numbers as Decimal, the ledger as int/Decimal)."""
+        return cls(
+            order_id=item["order_id"],
+            account_id=item["account_id"],
+            symbol=item["symbol"],
+            side=item["side"],
+            quantity=int(item["quantity"]),
+            limit_price=Decimal(item["limit_price"]),
+        )
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise InvalidOrder(f"duplicate keys {duplicates}")
+    return dict(pairs)
+
+
+def _no_constants(name: str) -> Any:
+    raise InvalidOrder(f"{name} is not a number an order may carry")
+
+
+def _identifier(order: Mapping[str, Any], name: str, pattern: re.Pattern[str], rule: str) -> str:
+    value = order[name]
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise InvalidOrder(f"{name} must be {rule}")
+    return value
+
+
+def parse_order(body: str) -> Order:
+    """The order in an SQS message body, validated field by field; raises InvalidOrder."""
+    try:
+        # Numbers that are not integers become Decimal, never float; NaN/Infinity are refused.
+        order = json.loads(
+            body,
+            parse_float=Decimal,
+            parse_constant=_no_constants,
+            object_pairs_hook=_no_duplicate_keys,
+        )
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise InvalidOrder(f"body is not JSON: {exc}") from exc
+    if not isinstance(order, dict):
+        raise InvalidOrder("body must be a JSON object")
+    missing = [name for name in FIELDS if name not in order]
+    unknown = sorted(set(order) - set(FIELDS))
+    if missing or unknown:
+        raise InvalidOrder(f"missing fields {missing}, unknown fields {unknown}")
+    ids = "1-64 characters of A-Z a-z 0-9 _ -"
+    order_id = _identifier(order, "order_id", IDENTIFIER, ids)
+    account_id = _identifier(order, "account_id", IDENTIFIER, ids)
+    symbol = _identifier(order, "symbol", SYMBOL, "1-12 characters of A-Z 0-9 .")
+    if order["side"] not in SIDES:
+        raise InvalidOrder(f"side must be one of {sorted(SIDES)}")
+    quantity = order["quantity"]
+    if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:  # a bool is no quantity
+        raise InvalidOrder(f"quantity must be an integer from 1 to {MAX_QUANTITY}")
+    price = order["limit_price"]
+    if not isinstance(price, str) or not PRICE.fullmatch(price) or Decimal(price) <= 0:
+        raise InvalidOrder(
+            "limit_price must be a decimal string greater than 0 with at most 4 decimals "
+            '(and 12 integer digits), e.g. "101.25"'
+        )
+    return Order(order_id, account_id, symbol, order["side"], quantity, Decimal(price))
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------
+
+
+def store_order(table: Any, order: Order, received_at: datetime, region: str) -> bool:
+    """Put the order unless its order_id is stored; True when this call stored it.
+
+    A stored order with the same payload is a redelivery (False); another payload raises
+    OrderConflict. Conditional writes are consistent within a region only: a global table settles
+    concurrent writes of one key in two regions by last writer wins.
+    """
+    item = {
+        **asdict(order),
+        "received_at": received_at.isoformat(timespec="milliseconds"),
+        "region": region,
+    }
+    try:
+        table.put_item(Item=item, ConditionExpression="attribute_not_exists(order_id)")
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+    stored = table.get_item(Key={"order_id": order.order_id}, ConsistentRead=True).get("Item")
+    if stored is None:  # deleted between the two calls: let SQS retry the record
+        raise RuntimeError(f"order {order.order_id} vanished between put and get; retrying")
+    if Order.from_item(stored) != order:
+        raise OrderConflict(f"order {order.order_id} is already stored with a different payload")
+    return False
+
+
+# --- the Aurora ledger ------------------------------------------------------------------------
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    order_id    varchar(64)    PRIMARY KEY,
+    account_id  varchar(64)    NOT NULL,
+    symbol      varchar(12)    NOT NULL,
+    side        varchar(4)     NOT NULL CHECK (side IN ('BUY', 'SELL')),
+    quantity    bigint         NOT NULL CHECK (quantity BETWEEN 1 AND 1000000000),
+    limit_price numeric(16, 4) NOT NULL CHECK (limit_price > 0),
+    region      text           NOT NULL,
+    recorded_at timestamptz    NOT NULL DEFAULT now()
+)
+"""
+# Concurrent CREATE TABLE IF NOT EXISTS from several cold containers can still collide in the
+# catalog (a unique violation on pg_type); a transaction-scoped advisory lock serializes them.
+SCHEMA_LOCK = 0x7472_6164_6564_72  # "tradedr"
+INSERT = """
+INSERT INTO orders (order_id, account_id, symbol, side, quantity, limit_price, region)
+VALUES (%(order_id)s, %(account_id)s, %(symbol)s, %(side)s, %(quantity)s, %(limit_price)s, %(region)s)
+ON CONFLICT (order_id) DO NOTHING
+RETURNING order_id
+"""
+SELECT = """
+SELECT order_id, account_id, symbol, side, quantity, limit_price FROM orders WHERE order_id = %s
+"""
+# Connection errors the server sends in English; libpq gives them no SQLSTATE on the client side.
+AUTH_FAILURE = "password authentication failed"
+DEFAULT_CONNECT_OPTIONS: Mapping[str, Any] = {
+    "connect_timeout": 5,
+    # A stuck statement fails its record, not the invocation: 10 records x 10 s < 300 s.
+    "options": "-c statement_timeout=10000",
+}
+
+Connect = Callable[..., Any]
+SecretReader = Callable[[], Mapping[str, Any]]
+
+
+def secret_reader(client: Any, secret_arn: str) -> SecretReader:
+    """Reads the database secret (username, password, dbname, port) with GetSecretValue only."""
+
+    def read() -> Mapping[str, Any]:
+        value = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])
+        missing = {"username", "password", "dbname"} - value.keys()
+        if missing:
+            raise ValueError(f"secret {secret_arn} lacks {sorted(missing)}")
+        return value
+
+    return read
+
+
+@dataclass
+class Ledger:
+    """The Aurora ``orders`` table behind one connection per container.
+
+    ``connect`` and ``options`` are psycopg2.connect and its extra keyword arguments (sslmode,
+    timeouts), injectable so tests reach a local server without SSL.
+    """
+
+    read_secret: SecretReader
+    host: str
+    options: Mapping[str, Any]
+    connect: Connect = psycopg2.connect
+    _credentials: Mapping[str, Any] | None = field(default=None, init=False, repr=False)
+    _connection: Any = field(default=None, init=False, repr=False)
+
+    def _open(self, credentials: Mapping[str, Any]) -> Any:
+        return self.connect(
+            host=self.host,
+            port=int(credentials.get("port", 5432)),
+            dbname=credentials["dbname"],
+            user=credentials["username"],
+            password=credentials["password"],
+            **self.options,
+        )
+
+    def _connect(self) -> Any:
+        cached = self._credentials is not None
+        if not cached:
+            self._credentials = self.read_secret()
+        try:
+            connection = self._open(self._credentials)
+        except psycopg2.OperationalError as exc:
+            if not (cached and AUTH_FAILURE in str(exc)):
+                raise
+            # The secret was rotated since it was cached: read it again, once.
+            logger.warning("database rejected the cached credentials; re-reading the secret")
+            self._credentials = self.read_secret()
+            connection = self._open(self._credentials)
+        try:
+            self._ensure_schema(connection)
+        except Exception:
+            connection.close()
+            raise
+        return connection
+
+    @staticmethod
+    def _ensure_schema(connection: Any) -> None:
+        with connection, connection.cursor() as cursor:
+            # Checked first: a read-only secondary cluster accepts the SELECT, not the CREATE.
+            cursor.execute("SELECT to_regclass('orders') IS NOT NULL")
+            if cursor.fetchone()[0]:
+                return
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            cursor.execute(SCHEMA)
+
+    def discard(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg2.Error):
+                self._connection.close()
+        self._connection = None
+
+    def record(self, order: Order, region: str) -> bool:
+        """Insert the order unless the ledger has it; True when this call inserted it.
+
+        A reused connection that turns out broken (the server restarted, a failover) is replaced
+        and the insert tried once more; a fresh connection's failure is raised.
+        """
+        for attempt in (1, 2):
+            reused = self._connection is not None and not self._connection.closed
+            if not reused:
+                self.discard()
+                self._connection = self._connect()
+            try:
+                return self._insert(self._connection, order, region)
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                if not self._connection.closed:
+                    raise  # e.g. the statement timeout: the session itself is fine
+                self.discard()
+                if not reused or attempt == 2:
+                    raise
+                logger.warning("the cached database connection is broken; reconnecting")
+            except pg_errors.ReadOnlySqlTransaction:
+                # This region's cluster is a secondary not promoted yet; reconnect next time, the
+                # promoted writer will be behind the same endpoint.
+                self.discard()
+                raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _insert(connection: Any, order: Order, region: str) -> bool:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(INSERT, {**asdict(order), "region": region})
+            if cursor.fetchone() is not None:
+                return True
+            cursor.execute(SELECT, (order.order_id,))
+            row = cursor.fetchone()
+        stored = Order.from_item(dict(zip(FIELDS, row, strict=True)))
+        if stored != order:
+            raise OrderConflict(f"order {order.order_id} is in the ledger with a different payload")
+        return False
+
+
+# --- the handler ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    table: Any
+    ledger: Ledger
+    region: str
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def process(body: str, deps: Dependencies) -> dict[str, Any]:
+    order = parse_order(body)
+    stored = store_order(deps.table, order, deps.clock(), deps.region)
+    recorded = deps.ledger.record(order, deps.region)
+    logger.info(
+        "order recorded",
+        extra={"order_id": order.order_id, "new_in_table": stored, "new_in_ledger": recorded},
+    )
+    return {"order_id": order.order_id, "new_in_table": stored, "new_in_ledger": recorded}
+
+
+_deps: Dependencies | None = None
+
+
+def _default_deps() -> Dependencies:
+    global _deps
+    if _deps is None:
+        _deps = Dependencies(
+            table=boto3.resource("dynamodb").Table(os.environ["ORDERS_TABLE"]),
+            ledger=Ledger(
+                read_secret=secret_reader(boto3.client("secretsmanager"), os.environ["DB_SECRET_ARN"]),
+                host=os.environ["DB_HOST"],
+                options={**DEFAULT_CONNECT_OPTIONS, "sslmode": os.environ.get("DB_SSLMODE", "require")},
+            ),
+            region=os.environ.get("AWS_REGION", "unknown"),
+        )
+    return _deps
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    try:
+        return process(record.body, _default_deps())
+    except InvalidOrder as exc:
+        logger.error(
+            "malformed order; it goes to the DLQ after the redrive count",
+            extra={"message_id": record.message_id, "error": str(exc)},
+        )
+        raise
+    except OrderConflict as exc:
+        logger.error(
+            "order_id reused with a different payload",
+            extra={"message_id": record.message_id, "error": str(exc)},
+        )
+        raise
+    except psycopg2.Error as exc:
+        logger.error(
+            "ledger write failed; the record will be retried",
+            extra={"message_id": record.message_id, "error": type(exc).__name__, "detail": str(exc)},
+        )
+        raise
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,409 @@
+"""order_processor on moto (DynamoDB, Secrets Manager) and a real PostgreSQL server (the ledger)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import boto3
+import psycopg2
+import pytest
+
+from lambda_src.pulumi_trading_dr.order_processor import index as op
+from tests.iam_calls import required_actions
+from tests.lambda_src.conftest import REGION
+
+EVENTS = Path(__file__).parent / "events"
+FUNCTION_DIR = Path(op.__file__).parent
+ROLE = "trading_app"
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+ORDER = {
+    "order_id": "ord-1",
+    "account_id": "acct-1",
+    "symbol": "BRK.B",
+    "side": "BUY",
+    "quantity": 100,
+    "limit_price": "412.3500",
+}
+
+
+def order(**changes):
+    return json.dumps({**ORDER, **changes})
+
+
+def sqs_event(*bodies, ids=None):
+    """An SQS event as the event source mapping delivers it, one record per body (msg-0, msg-1, ...)."""
+    template = json.loads((EVENTS / "trading_dr_orders_sqs_batch.json").read_text())["Records"][0]
+    ids = ids or [f"msg-{number}" for number in range(len(bodies))]
+    return {
+        "Records": [
+            {**copy.deepcopy(template), "messageId": i, "body": b} for i, b in zip(ids, bodies, strict=True)
+        ]
+    }
+
+
+def failed_ids(result):
+    return sorted(f["itemIdentifier"] for f in result["batchItemFailures"])
+
+
+class LedgerDatabase:
+    """A database owned by a login role, on the session's PostgreSQL server."""
+
+    def __init__(self, server):
+        self.server = server
+        self.name = "ledger_" + uuid.uuid4().hex[:12]
+        self.password = "initial-" + uuid.uuid4().hex
+
+    def as_superuser(self, statement, args=None, dbname="postgres"):
+        admin = self.server.connect("postgres", self.server.superuser_password, dbname)
+        admin.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute(statement, args)
+                return cursor.fetchall() if cursor.description else None
+        finally:
+            admin.close()
+
+    def rows(self):
+        return self.as_superuser(
+            "SELECT order_id, account_id, symbol, side, quantity, limit_price, region FROM orders "
+            "ORDER BY order_id",
+            dbname=self.name,
+        )
+
+    def terminate_connections(self):
+        """What a failover or a server restart does to the function's cached connection."""
+        self.as_superuser(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND usename = %s",
+            (self.name, ROLE),
+        )
+
+
+@pytest.fixture
+def database(postgres):
+    db = LedgerDatabase(postgres)
+    db.as_superuser(f"DROP ROLE IF EXISTS {ROLE}")
+    db.as_superuser(f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (db.password,))
+    db.as_superuser(f"CREATE DATABASE {db.name} OWNER {ROLE}")
+    yield db
+    db.as_superuser(f"DROP DATABASE IF EXISTS {db.name} WITH (FORCE)")
+    db.as_superuser(f"DROP ROLE IF EXISTS {ROLE}")
+
+
+class Stack:
+    """The function's AWS side in moto, and its dependencies wired as _default_deps wires them."""
+
+    def __init__(self, database):
+        self.database = database
+        self.table = boto3.resource("dynamodb", region_name=REGION).create_table(
+            TableName="trading-dr-test-orders",
+            KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.secrets = boto3.client("secretsmanager", region_name=REGION)
+        self.secret_arn = self.secrets.create_secret(
+            Name="trading-dr/test/ledger", SecretString=json.dumps(self.secret_value(database.password))
+        )["ARN"]
+        self.secret_reads = 0
+        read = op.secret_reader(self.secrets, self.secret_arn)
+
+        def counting_read():
+            self.secret_reads += 1
+            return read()
+
+        self.ledger = op.Ledger(
+            read_secret=counting_read,
+            host=database.server.host,
+            options={"sslmode": "disable", "connect_timeout": 5},  # the local server has no TLS
+        )
+        self.deps = op.Dependencies(table=self.table, ledger=self.ledger, region=REGION, clock=lambda: NOW)
+
+    def secret_value(self, password):
+        return {
+            "username": ROLE,
+            "password": password,
+            "dbname": self.database.name,
+            "port": self.database.server.port,
+        }
+
+    def rotate_password(self, password, *, update_secret=True):
+        self.database.as_superuser(f"ALTER ROLE {ROLE} WITH PASSWORD %s", (password,))
+        if update_secret:
+            self.secrets.put_secret_value(
+                SecretId=self.secret_arn, SecretString=json.dumps(self.secret_value(password))
+            )
+
+    def deliver(self, event, lambda_context, monkeypatch):
+        monkeypatch.setattr(op, "_deps", self.deps)
+        return op.handler(event, lambda_context)
+
+    def item(self, order_id):
+        return self.table.get_item(Key={"order_id": order_id}, ConsistentRead=True).get("Item")
+
+    def items(self):
+        return sorted(self.table.scan(ConsistentRead=True)["Items"], key=lambda item: item["order_id"])
+
+
+@pytest.fixture
+def stack(aws, database):
+    stack = Stack(database)
+    yield stack
+    stack.ledger.discard()
+
+
+def test_the_sample_event_lands_in_both_stores(stack, lambda_context, monkeypatch):
+    event = json.loads((EVENTS / "trading_dr_orders_sqs_batch.json").read_text())
+    assert stack.deliver(event, lambda_context, monkeypatch) == {"batchItemFailures": []}
+    item = stack.item("ord-20261122-0001")
+    assert item["limit_price"] == Decimal("412.35") and item["quantity"] == 100
+    assert item["region"] == REGION and item["received_at"] == "2026-11-22T12:00:00.000+00:00"
+    assert stack.database.rows() == [
+        ("ord-20261122-0001", "acct-7781", "BRK.B", "BUY", 100, Decimal("412.3500"), REGION)
+    ]
+
+
+def test_a_valid_batch_lands_in_both_stores(stack, lambda_context, monkeypatch):
+    bodies = [order(order_id=f"ord-{n}", quantity=n, limit_price=f"{n}.25") for n in (1, 2, 3)]
+    assert stack.deliver(sqs_event(*bodies), lambda_context, monkeypatch) == {"batchItemFailures": []}
+    assert [(i["order_id"], i["quantity"], i["limit_price"]) for i in stack.items()] == [
+        (f"ord-{n}", n, Decimal(f"{n}.25")) for n in (1, 2, 3)
+    ]
+    assert [(row[0], row[4], row[5]) for row in stack.database.rows()] == [
+        (f"ord-{n}", n, Decimal(f"{n}.25")) for n in (1, 2, 3)
+    ]
+
+
+def test_a_redelivered_order_is_stored_once(stack, lambda_context, monkeypatch):
+    """At-least-once delivery: the same order twice in a batch and again later changes nothing."""
+    first = stack.deliver(sqs_event(order(), order()), lambda_context, monkeypatch)
+    stored = stack.item("ord-1")
+    later = op.Dependencies(table=stack.table, ledger=stack.ledger, region="us-west-2", clock=lambda: NOW)
+    monkeypatch.setattr(op, "_deps", later)  # redelivered a minute later, say in the other region
+    second = op.handler(sqs_event(order(limit_price="412.35")), lambda_context)  # the same price
+    assert first == second == {"batchItemFailures": []}
+    assert stack.items() == [stored]
+    assert len(stack.database.rows()) == 1 and stack.database.rows()[0][6] == REGION
+
+
+MALFORMED = {
+    "not-json": "{oops",
+    "not-an-object": "[]",
+    "missing-field": json.dumps({k: v for k, v in ORDER.items() if k != "symbol"}),
+    "unknown-field": order(comment="rush"),
+    "five-decimals": order(limit_price="412.12345"),
+    "price-as-json-number": order().replace('"412.3500"', "412.35"),
+    "price-exponent": order(limit_price="1e3"),
+    "price-zero": order(limit_price="0.0000"),
+    "negative-price": order(limit_price="-1.00"),
+    "negative-quantity": order(quantity=-5),
+    "zero-quantity": order(quantity=0),
+    "quantity-too-large": order(quantity=1_000_000_001),
+    "fractional-quantity": order(quantity=1.5),
+    "boolean-quantity": order(quantity=True),
+    "unknown-side": order(side="HOLD"),
+    "lowercase-symbol": order(symbol="brk.b"),
+    "trailing-newline-in-id": order(order_id="ord-1\n"),
+    "account-id-too-long": order(account_id="a" * 65),
+    "duplicate-key": '{"order_id": "x", ' + order()[1:],
+    "nan": order().replace("100", "NaN"),
+}
+
+
+def test_malformed_records_fail_alone(stack, lambda_context, monkeypatch):
+    """Each malformed record is a batch item failure (SQS redrives it to the DLQ after the redrive
+    count); the valid records around them succeed. Message ids name the malformation."""
+    ids = ["good-before", *MALFORMED, "good-after"]
+    bodies = [order(order_id="good-1"), *MALFORMED.values(), order(order_id="good-2")]
+    result = stack.deliver(sqs_event(*bodies, ids=ids), lambda_context, monkeypatch)
+    assert failed_ids(result) == sorted(MALFORMED)
+    assert [i["order_id"] for i in stack.items()] == ["good-1", "good-2"]
+    assert [row[0] for row in stack.database.rows()] == ["good-1", "good-2"]
+
+
+@pytest.mark.parametrize("name", MALFORMED)
+def test_each_malformation_is_an_invalid_order(name):
+    with pytest.raises(op.InvalidOrder):
+        op.parse_order(MALFORMED[name])
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"limit_price": "0.0001"}, Decimal("0.0001")),
+        ({"limit_price": "999999999999.9999"}, Decimal("999999999999.9999")),
+        ({"limit_price": "7"}, Decimal(7)),
+        ({"quantity": 1_000_000_000}, Decimal("412.35")),
+        ({"symbol": "A", "side": "SELL", "order_id": "_", "account_id": "A-z_0"}, Decimal("412.35")),
+    ],
+)
+def test_boundary_orders_are_accepted_exactly(changes, expected):
+    parsed = op.parse_order(order(**changes))
+    assert parsed.limit_price == expected and isinstance(parsed.limit_price, Decimal)
+    assert parsed == op.Order(**{**ORDER, **changes, "limit_price": expected})
+
+
+def test_the_validation_error_names_the_field():
+    with pytest.raises(op.InvalidOrder, match=r"unknown fields \['comment'\]"):
+        op.parse_order(order(comment="x"))
+    with pytest.raises(op.InvalidOrder, match="limit_price"):
+        op.parse_order(order(limit_price="1.00001"))
+
+
+def test_the_same_order_id_with_another_payload_is_a_conflict(stack, lambda_context, monkeypatch):
+    assert stack.deliver(sqs_event(order()), lambda_context, monkeypatch) == {"batchItemFailures": []}
+    original = stack.item("ord-1")
+    event = sqs_event(order(order_id="ord-2"), order(quantity=999), order(order_id="ord-3"))
+    assert failed_ids(stack.deliver(event, lambda_context, monkeypatch)) == ["msg-1"]
+    assert stack.item("ord-1") == original
+    assert [(row[0], row[4]) for row in stack.database.rows()] == [
+        ("ord-1", 100),
+        ("ord-2", 100),
+        ("ord-3", 100),
+    ]
+
+
+def test_dynamodb_stores_an_order_once_and_refuses_another_payload_for_its_id(stack):
+    """The conditional put at the lowest layer: new, redelivered (equal price, other spelling), conflict."""
+    assert op.store_order(stack.table, op.parse_order(order()), NOW, REGION) is True
+    assert op.store_order(stack.table, op.parse_order(order(limit_price="412.35")), NOW, "x") is False
+    with pytest.raises(op.OrderConflict, match="ord-1"):
+        op.store_order(stack.table, op.parse_order(order(side="SELL")), NOW, REGION)
+    assert stack.items()[0]["side"] == "BUY" and stack.items()[0]["region"] == REGION
+
+
+def test_the_ledger_refuses_another_payload_even_when_dynamodb_has_none(stack):
+    """The ledger compares too: a row written for the id elsewhere with another payload conflicts."""
+    assert stack.ledger.record(op.parse_order(order()), REGION) is True
+    with pytest.raises(op.OrderConflict, match="ledger"):
+        stack.ledger.record(op.parse_order(order(limit_price="1.00")), REGION)
+    assert stack.ledger.record(op.parse_order(order()), REGION) is False
+
+
+def test_database_down_fails_the_records_and_a_later_delivery_succeeds(stack, lambda_context, monkeypatch):
+    """A ledger failure is a batch item failure (not lost); the redelivery finds DynamoDB done."""
+    assert stack.deliver(sqs_event(order()), lambda_context, monkeypatch) == {"batchItemFailures": []}
+    event = sqs_event(order(order_id="ord-2"), order(order_id="ord-3"))
+    stack.database.server.stop()
+    try:
+        assert failed_ids(stack.deliver(event, lambda_context, monkeypatch)) == ["msg-0", "msg-1"]
+    finally:
+        stack.database.server.start()
+    assert [i["order_id"] for i in stack.items()] == ["ord-1", "ord-2", "ord-3"]  # idempotent on retry
+    assert [row[0] for row in stack.database.rows()] == ["ord-1"]
+    assert stack.deliver(event, lambda_context, monkeypatch) == {"batchItemFailures": []}
+    assert [row[0] for row in stack.database.rows()] == ["ord-1", "ord-2", "ord-3"]
+    assert stack.secret_reads == 1  # an outage is not a rotation
+
+
+def test_the_connection_is_reused_and_reopened_when_broken(stack, lambda_context, monkeypatch):
+    stack.deliver(sqs_event(order()), lambda_context, monkeypatch)
+    connection = stack.ledger._connection
+    stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch)
+    assert stack.ledger._connection is connection  # one connection per container
+    stack.database.terminate_connections()  # e.g. the writer restarted during a failover
+    result = stack.deliver(sqs_event(order(order_id="ord-3")), lambda_context, monkeypatch)
+    assert result == {"batchItemFailures": []}  # reconnected within the same record
+    assert stack.ledger._connection is not connection
+    assert [row[0] for row in stack.database.rows()] == ["ord-1", "ord-2", "ord-3"]
+    assert stack.secret_reads == 1
+
+
+def test_a_statement_timeout_fails_the_record_and_keeps_the_session(stack, lambda_context, monkeypatch):
+    """A slow statement is not a broken connection: no reconnect, the record is retried later."""
+    stack.ledger.options = {**stack.ledger.options, "options": "-c statement_timeout=200"}
+    stack.deliver(sqs_event(order()), lambda_context, monkeypatch)
+    connection = stack.ledger._connection
+    blocker = stack.database.server.connect(ROLE, stack.database.password, stack.database.name)
+    try:  # another session holds the row lock the insert of ord-2 waits for
+        with blocker.cursor() as cursor:
+            cursor.execute(op.INSERT, {**op.asdict(op.parse_order(order(order_id="ord-2"))), "region": "x"})
+        result = stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert failed_ids(result) == ["msg-0"]
+    assert stack.ledger._connection is connection and not connection.closed
+    assert stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch) == {
+        "batchItemFailures": []
+    }
+    assert [row[0] for row in stack.database.rows()] == ["ord-1", "ord-2"]
+
+
+def test_rotated_credentials_are_read_again_once(stack, lambda_context, monkeypatch):
+    """The cached password fails once, the secret is re-read, and the record succeeds."""
+    stack.deliver(sqs_event(order()), lambda_context, monkeypatch)
+    assert stack.secret_reads == 1
+    stack.rotate_password("rotated-" + uuid.uuid4().hex)
+    stack.database.terminate_connections()  # existing sessions survive a rotation; new ones need it
+    result = stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch)
+    assert result == {"batchItemFailures": []}
+    assert stack.secret_reads == 2
+    assert [row[0] for row in stack.database.rows()] == ["ord-1", "ord-2"]
+
+
+def test_a_password_the_secret_does_not_know_fails_the_record_after_one_reread(
+    stack, lambda_context, monkeypatch
+):
+    stack.deliver(sqs_event(order()), lambda_context, monkeypatch)
+    stack.rotate_password("elsewhere-" + uuid.uuid4().hex, update_secret=False)
+    stack.database.terminate_connections()
+    result = stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch)
+    assert failed_ids(result) == ["msg-0"]
+    assert stack.secret_reads == 2  # re-read once, not once per attempt forever
+    assert stack.item("ord-2") is not None  # retried later; DynamoDB is idempotent
+
+
+def test_a_read_only_secondary_fails_the_record_until_it_is_promoted(stack, lambda_context, monkeypatch):
+    """Before a failover the secondary cluster refuses writes: the record waits in the queue."""
+    stack.deliver(sqs_event(order()), lambda_context, monkeypatch)  # the schema exists
+    db = stack.database
+    db.as_superuser(f"ALTER DATABASE {db.name} SET default_transaction_read_only = on")
+    db.terminate_connections()
+    result = stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch)
+    assert failed_ids(result) == ["msg-0"]
+    assert stack.ledger._connection is None  # dropped: the promoted writer needs a new session
+    db.as_superuser(f"ALTER DATABASE {db.name} SET default_transaction_read_only = off")  # promoted
+    assert stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch) == {
+        "batchItemFailures": []
+    }
+    assert [row[0] for row in db.rows()] == ["ord-1", "ord-2"]
+
+
+def test_the_schema_is_created_once_and_a_new_container_reuses_it(stack):
+    stack.ledger.record(op.parse_order(order()), REGION)
+    fresh = op.Ledger(
+        read_secret=stack.ledger.read_secret, host=stack.ledger.host, options=stack.ledger.options
+    )
+    try:
+        assert fresh.record(op.parse_order(order(order_id="ord-2")), REGION) is True
+    finally:
+        fresh.discard()
+    assert len(stack.database.rows()) == 2
+
+
+def test_default_dependencies_come_from_the_environment(aws, monkeypatch):
+    monkeypatch.setattr(op, "_deps", None)
+    monkeypatch.setenv("ORDERS_TABLE", "orders-table")
+    monkeypatch.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:ledger-AbCdEf")
+    monkeypatch.setenv("DB_HOST", "ledger.cluster-abc.us-east-1.rds.amazonaws.com")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.delenv("DB_SSLMODE", raising=False)
+    deps = op._default_deps()
+    assert deps.table.name == "orders-table" and deps.region == REGION
+    assert deps.ledger.host == "ledger.cluster-abc.us-east-1.rds.amazonaws.com"
+    assert deps.ledger.options["sslmode"] == "require"  # TLS to Aurora unless a test says otherwise
+    assert deps.ledger.connect is psycopg2.connect
+
+
+def test_the_function_calls_only_what_its_role_grants():
+    """The role grants PutItem and GetItem on the table and GetSecretValue on the secret (trading-dr-13)."""
+    assert required_actions(FUNCTION_DIR) == {
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "secretsmanager:GetSecretValue",
+    }
