@@ -5,6 +5,9 @@ manylinux2014). All four stacks read the result:
 
     build/lambda/layer/python/          common/ + lambda_src/common/requirements.txt
     build/lambda/<stack>/<function>/    the function's *.py + the requirements the layer lacks
+    build/lambda/<stack>/canary/<script>.zip
+                                        a CloudWatch Synthetics script (lambda_src/<stack>/canary/),
+                                        as python/<script>.py, with a fixed timestamp
 
 Each function's requirements.txt lists everything it needs beyond the Lambda runtime
 (payments-05); what the layer already provides at the same pin is not bundled twice
@@ -21,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +95,26 @@ def function_dir(stack: str, name: str) -> Path:
     return BUILD / stack / name
 
 
+def canaries() -> list[Path]:
+    """Every lambda_src/<stack>/canary/<script>.py (CloudWatch Synthetics scripts, not functions)."""
+    return sorted(p for p in SRC.glob("*/canary/*.py") if not p.name.startswith("_"))
+
+
+def canary_zip(stack: str, script: str) -> Path:
+    return BUILD / stack / "canary" / f"{script}.zip"
+
+
+def _zip_canary(source: Path, target: Path) -> None:
+    """The layout the Synthetics Python runtimes expect (python/<script>.py, handler
+    <script>.handler), with a fixed timestamp: the same script makes the same zip."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    entry = zipfile.ZipInfo(f"python/{source.name}", date_time=(1980, 1, 1, 0, 0, 0))
+    entry.external_attr = 0o644 << 16
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr(entry, source.read_bytes())
+
+
 def layer_requirements() -> dict[str, str]:
     return read_requirements(SRC / "common" / "requirements.txt")
 
@@ -148,6 +172,8 @@ def build(force: bool = False) -> Path:
         target = function_dir(function.stack, function.name)
         _copy_sources(function.source, target)
         _pip_install(bundled_requirements(function), target)
+    for script in canaries():
+        _zip_canary(script, canary_zip(script.parent.parent.name, script.stem))
     DIGEST_FILE.write_text(digest)
     return BUILD
 
