@@ -19,8 +19,9 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .PHONY: help bootstrap lambdas synth-all synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
-        test lint check catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
-        destroy-pulumi-fraud-pipeline \
+        synth-pulumi-trading-dr test lint check catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
+        destroy-pulumi-fraud-pipeline preview-pulumi-trading-dr deploy-pulumi-trading-dr destroy-pulumi-trading-dr \
+        drill-pulumi-trading-dr \
         deploy-cdk-payments destroy-cdk-payments diff-cdk-payments \
         deploy-cdktf-transactions destroy-cdktf-transactions plan-cdktf-transactions clean distclean
 
@@ -45,7 +46,8 @@ lambdas: bootstrap ## build the Lambda bundles and the shared layer into build/l
 	$(BIN)/python -m lambda_src.build
 
 synth-all: ## synthesize every stack into out/, stacks in parallel (see README: output contract)
-	$(MAKE) --no-print-directory -j2 synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline
+	$(MAKE) --no-print-directory -j2 synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
+	  synth-pulumi-trading-dr
 
 synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
 	cd cdk_payments && cdk synth --quiet --no-notices -c env=$(ENV)
@@ -59,6 +61,9 @@ synth-cdktf-transactions: lambdas ## out/cdktf_transactions/: the CDKTF output (
 
 synth-pulumi-fraud-pipeline: lambdas ## out/pulumi_fraud_pipeline/resources.json: the program under mocks (STACK=dev)
 	$(BIN)/python -m pulumi_fraud_pipeline.offline --stack $(STACK)
+
+synth-pulumi-trading-dr: lambdas ## out/pulumi_trading_dr/resources.json: both regions, under mocks (STACK=dev)
+	$(BIN)/python -m pulumi_trading_dr.offline --stack $(STACK)
 
 test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack)
 	$(BIN)/python -m pytest $(TESTS) $(PYTEST_ARGS)
@@ -109,6 +114,24 @@ deploy-pulumi-fraud-pipeline: lambdas ## pulumi up the fraud pipeline (STACK=dev
 
 destroy-pulumi-fraud-pipeline: bootstrap ## pulumi destroy the fraud pipeline (STACK=dev)
 	cd pulumi_fraud_pipeline && pulumi destroy --stack $(STACK)
+
+preview-pulumi-trading-dr: lambdas ## pulumi preview of the trading DR stack, both regions (STACK=dev)
+	cd pulumi_trading_dr && pulumi preview --stack $(STACK)
+
+deploy-pulumi-trading-dr: lambdas ## pulumi up the trading DR stack (STACK=dev; README: one-time account setup first)
+	cd pulumi_trading_dr && pulumi up --stack $(STACK)
+
+destroy-pulumi-trading-dr: bootstrap ## pulumi destroy the trading DR stack (STACK=dev; prod is protected)
+	cd pulumi_trading_dr && pulumi destroy --stack $(STACK)
+
+DRILL ?= switchover
+drill-pulumi-trading-dr: ## failover drill: invoke the failover function (DRILL=switchover|failover; needs the AWS CLI)
+	cd pulumi_trading_dr && aws lambda invoke \
+	  --region "$$(pulumi config get secondaryRegion --stack $(STACK))" \
+	  --function-name "$$(pulumi stack output failover_function_arn --stack $(STACK))" \
+	  --cli-binary-format raw-in-base64-out \
+	  --payload '{"source": "trading-dr.drill", "detail-type": "Failover drill", "detail": {"mode": "$(DRILL)"}}' \
+	  /dev/stdout
 
 clean: ## remove generated output (out/, build/, caches)
 	rm -rf out build .pytest_cache .ruff_cache cdk_payments/cdk.out

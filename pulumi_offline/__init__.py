@@ -150,6 +150,7 @@ class FakeAws(pulumi.runtime.Mocks):
             "aws:cloudwatch/compositeAlarm:CompositeAlarm": {
                 "arn": f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{state.get('alarmName')}"
             },
+            "aws:cloudwatch/eventRule:EventRule": {"arn": f"arn:aws:events:{region}:{ACCOUNT}:rule/{name}"},
             "aws:synthetics/canary:Canary": {"arn": f"arn:aws:synthetics:{region}:{ACCOUNT}:canary:{name}"},
             "random:index/randomPassword:RandomPassword": {"result": "offline-mock-value"},
         }.get(args.typ, {})
@@ -278,7 +279,10 @@ def manifest() -> dict[str, str]:
 
 def load_stack_config(project_dir: Path, stack: str) -> dict[str, str]:
     data = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text()) or {}
-    return {key: str(value) for key, value in (data.get("config") or {}).items()}
+    return {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in (data.get("config") or {}).items()
+    }
 
 
 def project_name(project_dir: Path) -> str:

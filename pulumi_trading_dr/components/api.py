@@ -1,0 +1,319 @@
+"""API, in both regions: a regional REST API with
+
+- ``GET /health`` (no auth; a mock integration answering ``{"status": "ok", "region": ...}``): what
+  the Route 53 health checks and the canaries call;
+- ``POST /orders`` (SigV4): the body validated against the order model, then sent to the region's
+  orders queue by API Gateway itself (an AWS integration with a role allowed sqs:SendMessage on
+  that queue only); 202 with the message id.
+
+Each stage: X-Ray, JSON access logs of ``$context`` variables to a log group with retention
+(trading-dr-17; the seed's ``$requestId ...`` format is not a valid format), and throttling for
+every caller through method settings on ``*/*`` (trading-dr-18; a usage plan only limits callers
+that present an API key). A new deployment whenever anything the deployment snapshots changes.
+
+Access logs and execution logging need the account's API Gateway CloudWatch role, a per-account and
+per-region setting this stack does not own (README: one-time setup)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from pulumi_trading_dr.components.orders import Orders
+from pulumi_trading_dr.components.region import Region, Regions
+from pulumi_trading_dr.config import TradingConfig
+
+STAGE = "v1"
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "ip": "$context.identity.sourceIp",
+        "caller": "$context.identity.caller",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationStatus": "$context.integration.status",
+        "integrationError": "$context.integration.error",
+        "errorMessage": "$context.error.message",
+    }
+)
+# The order API Gateway accepts (JSON Schema draft 4, what API Gateway models use); the processor
+# checks the same rules again.
+ORDER_MODEL = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "Order",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["order_id", "account_id", "symbol", "side", "quantity", "limit_price"],
+    "properties": {
+        "order_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        "account_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        "symbol": {"type": "string", "pattern": "^[A-Z0-9.]{1,12}$"},
+        "side": {"type": "string", "enum": ["BUY", "SELL"]},
+        "quantity": {"type": "integer", "minimum": 1, "maximum": 1000000000},
+        # Positive, at most 12 integer digits and 4 decimals; zero refused (no lookahead: plain regex).
+        "limit_price": {
+            "type": "string",
+            "pattern": "^([1-9][0-9]{0,11}(\\.[0-9]{1,4})?"
+            "|0\\.([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$",
+        },
+    },
+}
+SEND_TO_QUEUE = "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
+ACCEPTED = (
+    '{"accepted": true, "messageId": "$input.path(\'$.SendMessageResponse.SendMessageResult.MessageId\')"}'
+)
+
+
+@dataclass(frozen=True)
+class ApiArgs:
+    config: TradingConfig
+    regions: Regions
+    orders: Orders
+    account_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class RegionalApi:
+    rest_api: aws.apigateway.RestApi
+    stage: aws.apigateway.Stage
+
+    @property
+    def host(self) -> pulumi.Output[str]:
+        """The execute-api host name (what a health check probes)."""
+        return self.stage.invoke_url.apply(lambda url: url.split("/")[2])
+
+    @property
+    def health_url(self) -> pulumi.Output[str]:
+        return pulumi.Output.concat(self.stage.invoke_url, "/health")
+
+
+class Api(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trading:api:Api", name, None, opts)
+        self._name, self._args = name, args
+        self.regional = {region.role: self._region(region) for region in args.regions}
+        self.register_outputs({role: api.stage.invoke_url for role, api in self.regional.items()})
+
+    def of(self, region: Region) -> RegionalApi:
+        return self.regional[region.role]
+
+    def _region(self, region: Region) -> RegionalApi:
+        config, args = self._args.config, self._args
+        prefix, child = f"{self._name}-{region.role}", region.opts(self)
+        queue = args.orders.of(region).queue
+        api = aws.apigateway.RestApi(
+            f"{prefix}-rest-api",
+            name=config.name("api", region.settings),
+            description=f"Trading API ({region.role} region)",
+            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
+            opts=child,
+        )
+
+        def resource(path: str) -> aws.apigateway.Resource:
+            return aws.apigateway.Resource(
+                f"{prefix}-{path}",
+                rest_api=api.id,
+                parent_id=api.root_resource_id,
+                path_part=path,
+                opts=child,
+            )
+
+        health, orders = resource("health"), resource("orders")
+        # GET /health: answered by API Gateway itself.
+        health_get = aws.apigateway.Method(
+            f"{prefix}-health-get",
+            rest_api=api.id,
+            resource_id=health.id,
+            http_method="GET",
+            authorization="NONE",  # Route 53 health checkers and canaries do not sign requests
+            opts=child,
+        )
+        health_integration = aws.apigateway.Integration(
+            f"{prefix}-health-integration",
+            rest_api=api.id,
+            resource_id=health.id,
+            http_method=health_get.http_method,
+            type="MOCK",
+            request_templates={"application/json": '{"statusCode": 200}'},
+            opts=child,
+        )
+        health_200 = aws.apigateway.MethodResponse(
+            f"{prefix}-health-200",
+            rest_api=api.id,
+            resource_id=health.id,
+            http_method=health_get.http_method,
+            status_code="200",
+            response_models={"application/json": "Empty"},
+            opts=child,
+        )
+        health_body = json.dumps({"status": "ok", "region": region.name})
+        health_response = aws.apigateway.IntegrationResponse(
+            f"{prefix}-health-integration-200",
+            rest_api=api.id,
+            resource_id=health.id,
+            http_method=health_get.http_method,
+            status_code=health_200.status_code,
+            response_templates={"application/json": health_body},
+            opts=region.opts(self, depends_on=[health_integration]),
+        )
+        # POST /orders: validated, then straight into the queue.
+        model = aws.apigateway.Model(
+            f"{prefix}-order-model",
+            rest_api=api.id,
+            name="Order",
+            content_type="application/json",
+            schema=json.dumps(ORDER_MODEL),
+            opts=child,
+        )
+        validator = aws.apigateway.RequestValidator(
+            f"{prefix}-validator", rest_api=api.id, name="body", validate_request_body=True, opts=child
+        )
+        orders_post = aws.apigateway.Method(
+            f"{prefix}-orders-post",
+            rest_api=api.id,
+            resource_id=orders.id,
+            http_method="POST",
+            authorization="AWS_IAM",
+            request_validator_id=validator.id,
+            request_models={"application/json": model.name},
+            opts=child,
+        )
+        send_role = aws.iam.Role(
+            f"{prefix}-send-role",
+            name=config.name("api-to-queue", region.settings),
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        send_policy = aws.iam.RolePolicy(
+            f"{prefix}-send-policy",
+            role=send_role.id,
+            name="send-orders",
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue.arn}],
+                }
+            ),
+            opts=child,
+        )
+        queue_uri = pulumi.Output.concat(
+            "arn:aws:apigateway:", region.name, ":sqs:path/", args.account_id, "/", queue.name
+        )
+        request_parameters = {
+            "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
+        }
+        orders_integration = aws.apigateway.Integration(
+            f"{prefix}-orders-integration",
+            rest_api=api.id,
+            resource_id=orders.id,
+            http_method=orders_post.http_method,
+            type="AWS",
+            integration_http_method="POST",
+            uri=queue_uri,
+            credentials=send_role.arn,
+            request_parameters=request_parameters,
+            request_templates={"application/json": SEND_TO_QUEUE},
+            passthrough_behavior="NEVER",  # another content type: 415, never forwarded raw
+            opts=region.opts(self, depends_on=[send_policy]),
+        )
+        responses = []
+        for status, pattern, template in (
+            ("202", None, ACCEPTED),
+            ("503", "[45]\\d{2}", '{"accepted": false, "message": "the order was not queued; retry"}'),
+        ):
+            method_response = aws.apigateway.MethodResponse(
+                f"{prefix}-orders-{status}",
+                rest_api=api.id,
+                resource_id=orders.id,
+                http_method=orders_post.http_method,
+                status_code=status,
+                response_models={"application/json": "Empty"},
+                opts=child,
+            )
+            responses.append(
+                aws.apigateway.IntegrationResponse(
+                    f"{prefix}-orders-integration-{status}",
+                    rest_api=api.id,
+                    resource_id=orders.id,
+                    http_method=orders_post.http_method,
+                    status_code=method_response.status_code,
+                    selection_pattern=pattern,
+                    response_templates={"application/json": template},
+                    opts=region.opts(self, depends_on=[orders_integration]),
+                )
+            )
+        # Everything the deployment snapshots: a change to any of it must publish a new deployment.
+        snapshot = pulumi.Output.json_dumps(
+            {
+                "health": {"auth": "NONE", "type": "MOCK", "body": health_body},
+                "orders": {
+                    "auth": "AWS_IAM",
+                    "model": ORDER_MODEL,
+                    "type": "AWS",
+                    "uri": queue_uri,
+                    "credentials": send_role.arn,
+                    "parameters": request_parameters,
+                    "template": SEND_TO_QUEUE,
+                    "responses": ACCEPTED,
+                },
+            }
+        )
+        deployment = aws.apigateway.Deployment(
+            f"{prefix}-deployment",
+            rest_api=api.id,
+            triggers={"redeployment": snapshot.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())},
+            opts=region.opts(
+                self, depends_on=[health_integration, health_response, orders_integration, *responses]
+            ),
+        )
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{prefix}-access-logs",
+            name=f"/trading/{config.env}/{region.role}/api-access",
+            retention_in_days=config.log_retention_days,
+            opts=child,
+        )
+        stage = aws.apigateway.Stage(
+            f"{prefix}-stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=STAGE,
+            xray_tracing_enabled=True,
+            access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+            opts=child,
+        )
+        aws.apigateway.MethodSettings(
+            f"{prefix}-throttling",
+            rest_api=api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",  # every method, every caller (trading-dr-18)
+            settings=aws.apigateway.MethodSettingsSettingsArgs(
+                throttling_rate_limit=config.api_rate_limit,
+                throttling_burst_limit=config.api_burst_limit,
+                metrics_enabled=True,
+                logging_level="ERROR",
+            ),
+            opts=child,
+        )
+        return RegionalApi(rest_api=api, stage=stage)

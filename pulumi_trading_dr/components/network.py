@@ -1,0 +1,174 @@
+"""Network, in both regions: a VPC with two private subnets (their own route tables, no internet
+route), a DynamoDB gateway endpoint and the interface endpoints the order processor calls
+(Secrets Manager; X-Ray for its traces). Security groups: the database admits 5432 from the
+order processor's group only (trading-dr-10); the functions leave only for the database, the
+endpoints and DynamoDB."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from pulumi_trading_dr.components.region import Region, Regions
+from pulumi_trading_dr.config import TradingConfig
+
+POSTGRES_PORT = 5432
+INTERFACE_SERVICES = ("secretsmanager", "xray")
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    config: TradingConfig
+    regions: Regions
+
+
+@dataclass(frozen=True)
+class RegionalNetwork:
+    vpc: aws.ec2.Vpc
+    subnets: list[aws.ec2.Subnet]
+    lambda_sg: aws.ec2.SecurityGroup
+    database_sg: aws.ec2.SecurityGroup
+
+    @property
+    def subnet_ids(self) -> list[pulumi.Output[str]]:
+        return [s.id for s in self.subnets]
+
+
+class Network(pulumi.ComponentResource):
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trading:network:Network", name, None, opts)
+        self._name, self._config = name, args.config
+        self.regional = {region.role: self._region(region) for region in args.regions}
+        self.register_outputs({role: net.vpc.id for role, net in self.regional.items()})
+
+    def of(self, region: Region) -> RegionalNetwork:
+        return self.regional[region.role]
+
+    def _region(self, region: Region) -> RegionalNetwork:
+        config, child = self._config, region.opts(self)
+        prefix = f"{self._name}-{region.role}"
+        cidr = ipaddress.ip_network(region.settings.vpc_cidr)
+        vpc = aws.ec2.Vpc(
+            f"{prefix}-vpc",
+            cidr_block=str(cidr),
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # private DNS of the interface endpoints
+            tags={"Name": config.name("vpc", region.settings)},
+            opts=child,
+        )
+        subnets, tables = [], []
+        for index, zone in enumerate(config.zones):
+            subnet = aws.ec2.Subnet(
+                f"{prefix}-private-{index}",
+                vpc_id=vpc.id,
+                availability_zone=f"{region.name}{zone}",
+                cidr_block=str(list(cidr.subnets(new_prefix=24))[index]),
+                map_public_ip_on_launch=False,
+                tags={"Name": config.name(f"private-{index}", region.settings)},
+                opts=child,
+            )
+            table = aws.ec2.RouteTable(
+                f"{prefix}-private-rt-{index}",
+                vpc_id=vpc.id,
+                tags={"Name": config.name(f"private-{index}", region.settings)},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{prefix}-private-rta-{index}", subnet_id=subnet.id, route_table_id=table.id, opts=child
+            )
+            subnets.append(subnet)
+            tables.append(table)
+
+        def group(role: str, description: str) -> aws.ec2.SecurityGroup:
+            return aws.ec2.SecurityGroup(
+                f"{prefix}-{role}-sg",
+                vpc_id=vpc.id,
+                name=config.name(role, region.settings),
+                description=description,
+                tags={"Name": config.name(role, region.settings)},
+                opts=child,
+            )
+
+        lambda_sg = group("orders-fn", "Order processor: to the database, the endpoints and DynamoDB only")
+        database_sg = group("database", "Aurora: PostgreSQL from the order processor only")
+        endpoint_sg = group("endpoints", "Interface endpoints: HTTPS from the order processor")
+
+        def rule(kind: str, key: str, security_group, port: int, description: str, **peer) -> None:
+            cls = aws.vpc.SecurityGroupIngressRule if kind == "in" else aws.vpc.SecurityGroupEgressRule
+            cls(
+                f"{prefix}-{key}",
+                security_group_id=security_group.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=description,
+                opts=child,
+                **peer,
+            )
+
+        # trading-dr-10: the database admits its clients' security group, never a CIDR.
+        rule(
+            "in",
+            "database-in-orders",
+            database_sg,
+            POSTGRES_PORT,
+            "PostgreSQL from the order processor",
+            referenced_security_group_id=lambda_sg.id,
+        )
+        rule(
+            "out",
+            "orders-out-database",
+            lambda_sg,
+            POSTGRES_PORT,
+            "PostgreSQL to Aurora",
+            referenced_security_group_id=database_sg.id,
+        )
+        rule(
+            "in",
+            "endpoints-in-orders",
+            endpoint_sg,
+            443,
+            "HTTPS from the order processor",
+            referenced_security_group_id=lambda_sg.id,
+        )
+        rule(
+            "out",
+            "orders-out-endpoints",
+            lambda_sg,
+            443,
+            "HTTPS to the interface endpoints",
+            referenced_security_group_id=endpoint_sg.id,
+        )
+        dynamodb = aws.ec2.VpcEndpoint(
+            f"{prefix}-dynamodb",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{region.name}.dynamodb",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[t.id for t in tables],
+            tags={"Name": config.name("dynamodb", region.settings)},
+            opts=child,
+        )
+        rule(
+            "out",
+            "orders-out-dynamodb",
+            lambda_sg,
+            443,
+            "HTTPS to DynamoDB through its gateway endpoint",
+            prefix_list_id=dynamodb.prefix_list_id,
+        )
+        for service in INTERFACE_SERVICES:
+            aws.ec2.VpcEndpoint(
+                f"{prefix}-{service}",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{region.name}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=[s.id for s in subnets],
+                security_group_ids=[endpoint_sg.id],
+                tags={"Name": config.name(service, region.settings)},
+                opts=child,
+            )
+        return RegionalNetwork(vpc=vpc, subnets=subnets, lambda_sg=lambda_sg, database_sg=database_sg)

@@ -1,0 +1,163 @@
+"""Order processing, in both regions: the orders queue (encrypted, redriven to a dead-letter
+queue) and the order_processor function consuming it with ReportBatchItemFailures.
+
+The function: timeout 300 s (trading-dr-11) with the queue's visibility timeout six times that
+(AWS's guidance, so a slow batch is not delivered twice while it runs); in the VPC's private
+subnets, where the database is (trading-dr-12); allowed to read the database secret of its region
+and nothing else in Secrets Manager (trading-dr-13). The event source mapping caps concurrency
+(it bounds the database connections; reserved concurrency would throttle and burn receives).
+The secondary region's copy processes orders after a failover; until then its queue holds them
+(the secondary cluster is read-only, so a record fails and is retried after the visibility
+timeout)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from pulumi_trading_dr.components.aurora import Aurora
+from pulumi_trading_dr.components.dynamodb import DynamoDb
+from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, shared_layer
+from pulumi_trading_dr.components.keys import Keys
+from pulumi_trading_dr.components.network import Network
+from pulumi_trading_dr.components.region import Region, Regions
+from pulumi_trading_dr.config import TradingConfig
+
+ORDER_TIMEOUT = 300  # seconds (trading-dr-11)
+VISIBILITY_TIMEOUT = 6 * ORDER_TIMEOUT
+FOURTEEN_DAYS = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class OrdersArgs:
+    config: TradingConfig
+    regions: Regions
+    keys: Keys
+    network: Network
+    aurora: Aurora
+    dynamodb: DynamoDb
+
+
+@dataclass(frozen=True)
+class RegionalOrders:
+    queue: aws.sqs.Queue
+    dlq: aws.sqs.Queue
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+
+
+class Orders(pulumi.ComponentResource):
+    def __init__(self, name: str, args: OrdersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trading:orders:Orders", name, None, opts)
+        self._name, self._args = name, args
+        self.regional = {region.role: self._region(region) for region in args.regions}
+        self.register_outputs({role: r.function.name for role, r in self.regional.items()})
+
+    def of(self, region: Region) -> RegionalOrders:
+        return self.regional[region.role]
+
+    def _region(self, region: Region) -> RegionalOrders:
+        args, config = self._args, self._args.config
+        prefix, child = f"{self._name}-{region.role}", region.opts(self)
+        dlq = aws.sqs.Queue(
+            f"{prefix}-dlq",
+            name=config.name("orders-dlq", region.settings),
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=FOURTEEN_DAYS,
+            opts=child,
+        )
+        queue = aws.sqs.Queue(
+            f"{prefix}-queue",
+            name=config.name("orders", region.settings),
+            sqs_managed_sse_enabled=True,
+            visibility_timeout_seconds=VISIBILITY_TIMEOUT,
+            message_retention_seconds=4 * 24 * 3600,
+            redrive_policy=dlq.arn.apply(
+                lambda arn: json.dumps(
+                    {"deadLetterTargetArn": arn, "maxReceiveCount": config.max_receive_count}
+                )
+            ),
+            opts=child,
+        )
+        aws.sqs.RedriveAllowPolicy(
+            f"{prefix}-dlq-redrive-allow",
+            queue_url=dlq.url,
+            redrive_allow_policy=queue.arn.apply(
+                lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
+            ),
+            opts=child,
+        )
+        network = args.network.of(region)
+        key = args.keys.key(region)
+        processor = regional_function(
+            f"{prefix}-processor",
+            FunctionSpec(
+                key="order_processor",
+                description="Stores queued orders in DynamoDB and the Aurora ledger",
+                timeout=ORDER_TIMEOUT,
+                vpc=aws.lambda_.FunctionVpcConfigArgs(
+                    subnet_ids=network.subnet_ids, security_group_ids=[network.lambda_sg.id]
+                ),
+                statements=[
+                    {
+                        "Effect": "Allow",
+                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
+                        "Resource": args.dynamodb.arn_in(region),
+                    },
+                    # trading-dr-13: this region's copy of the database secret, nothing else.
+                    {
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": args.aurora.secret_arns[region.role],
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "kms:Decrypt",
+                        "Resource": key.arn,
+                        "Condition": {
+                            "StringEquals": {
+                                "kms:ViaService": [
+                                    f"secretsmanager.{region.name}.amazonaws.com",
+                                    f"dynamodb.{region.name}.amazonaws.com",
+                                ]
+                            }
+                        },
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "sqs:ReceiveMessage",
+                            "sqs:DeleteMessage",
+                            "sqs:GetQueueAttributes",
+                            "sqs:ChangeMessageVisibility",
+                        ],
+                        "Resource": queue.arn,
+                    },
+                ],
+                environment={
+                    "ORDERS_TABLE": args.dynamodb.table.name,
+                    "DB_SECRET_ARN": args.aurora.secret_arns[region.role],
+                    "DB_HOST": args.aurora.cluster(region).endpoint,
+                },
+            ),
+            config,
+            region,
+            shared_layer(f"{prefix}-layer", config, region, self),
+            self,
+        )
+        aws.lambda_.EventSourceMapping(
+            f"{prefix}-source",
+            event_source_arn=queue.arn,
+            function_name=processor.function.arn,
+            batch_size=10,
+            maximum_batching_window_in_seconds=1,
+            function_response_types=["ReportBatchItemFailures"],  # a bad order fails alone
+            scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(
+                maximum_concurrency=config.order_max_concurrency
+            ),
+            opts=child,
+        )
+        return RegionalOrders(queue=queue, dlq=dlq, function=processor.function, role=processor.role)

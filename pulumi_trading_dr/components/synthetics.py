@@ -1,0 +1,208 @@
+"""Synthetics: CloudWatch canaries that call ``/health`` like a client would, and their alarms.
+
+- Each region's canary calls its own region's API; the secondary region also runs a probe of the
+  PRIMARY API, so the failover decision is taken from outside the region that may be down.
+- The script is Python (lambda_src/pulumi_trading_dr/canary/health_check.py, zipped by
+  lambda_src/build.py as ``python/health_check.py``) on a current ``syn-python-selenium`` runtime
+  from config: the runtime matches the script's language (trading-dr-24; the seed's
+  ``syn-nodejs-puppeteer-6.0`` is deprecated and cannot be created).
+- An alarm per canary on SuccessPercent with the region's topic as action (trading-dr-25). A
+  self-check that stops reporting is breaching (someone should look); the probe that feeds the
+  failover is not (missing data must never fail over a database).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from lambda_src.build import canary_zip
+from pulumi_trading_dr.components.api import Api
+from pulumi_trading_dr.components.keys import Keys
+from pulumi_trading_dr.components.region import Region, Regions
+from pulumi_trading_dr.components.s3 import private_bucket
+from pulumi_trading_dr.components.sns import Sns
+from pulumi_trading_dr.config import TradingConfig
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+CANARY_SCRIPT = "health_check"
+SUCCESS_THRESHOLD = 90  # percent
+
+
+@dataclass(frozen=True)
+class SyntheticsArgs:
+    config: TradingConfig
+    regions: Regions
+    keys: Keys
+    api: Api
+    sns: Sns
+    account_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class Probe:
+    key: str  # "primary", "secondary", "probe-primary"
+    runs_in: Region
+    checks: Region
+    feeds_failover: bool
+
+
+class Synthetics(pulumi.ComponentResource):
+    def __init__(self, name: str, args: SyntheticsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("trading:synthetics:Synthetics", name, None, opts)
+        self._name, self._args = name, args
+        primary, secondary = args.regions.primary, args.regions.secondary
+        probes = [
+            Probe("primary", primary, primary, feeds_failover=False),
+            Probe("secondary", secondary, secondary, feeds_failover=False),
+            Probe("probe-primary", secondary, primary, feeds_failover=True),
+        ]
+        self._buckets = {region.role: self._artifacts(region) for region in args.regions}
+        self._roles = {region.role: self._role(region) for region in args.regions}
+        self.canaries: dict[str, aws.synthetics.Canary] = {}
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        for probe in probes:
+            self.canaries[probe.key], self.alarms[probe.key] = self._canary(probe)
+        self.failover_alarm = self.alarms["probe-primary"]
+        self.register_outputs({key: canary.name for key, canary in self.canaries.items()})
+
+    def _artifacts(self, region: Region) -> aws.s3.Bucket:
+        config = self._args.config
+        bucket, _ = private_bucket(
+            f"{self._name}-{region.role}-artifacts",
+            pulumi.Output.concat(config.name("canary"), "-", self._args.account_id, "-", region.name),
+            region,
+            self._args.keys.key(region),
+            self,
+            prod=config.is_production,
+            expire_days=30,  # screenshots and logs of canary runs
+        )
+        return bucket
+
+    def _role(self, region: Region) -> aws.iam.Role:
+        config, key = self._args.config, self._args.keys.key(region)
+        bucket = self._buckets[region.role]
+        role = aws.iam.Role(
+            f"{self._name}-{region.role}-role",
+            name=config.name("canary", region.settings),
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=region.opts(self),
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-{region.role}-policy",
+            role=role.id,
+            name="canary",
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "s3:PutObject",
+                            "Resource": pulumi.Output.concat(bucket.arn, "/*"),
+                        },
+                        {"Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket.arn},
+                        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+                        {
+                            "Effect": "Allow",
+                            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                            "Resource": key.arn,
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": pulumi.Output.concat(
+                                "arn:aws:logs:",
+                                region.name,
+                                ":",
+                                self._args.account_id,
+                                ":log-group:/aws/lambda/cwsyn-*",
+                            ),
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": "cloudwatch:PutMetricData",
+                            "Resource": "*",  # PutMetricData takes no resource; the namespace is pinned
+                            "Condition": {"StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}},
+                        },
+                        {"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"},
+                    ],
+                }
+            ),
+            opts=region.opts(self),
+        )
+        return role
+
+    def _canary(self, probe: Probe) -> tuple[aws.synthetics.Canary, aws.cloudwatch.MetricAlarm]:
+        args, config, region = self._args, self._args.config, probe.runs_in
+        prefix = f"{self._name}-{probe.key}"
+        bucket = self._buckets[region.role]
+        canary = aws.synthetics.Canary(
+            prefix,
+            name=f"trading-{config.env}-{probe.key}",
+            runtime_version=config.canary_runtime,
+            handler=f"{CANARY_SCRIPT}.handler",
+            # Relative to the project folder, where `pulumi up` runs: the same text on every machine.
+            zip_file=os.path.relpath(canary_zip("pulumi_trading_dr", CANARY_SCRIPT), PROJECT_DIR),
+            execution_role_arn=self._roles[region.role].arn,
+            artifact_s3_location=pulumi.Output.concat("s3://", bucket.bucket, "/", probe.key, "/"),
+            artifact_config=aws.synthetics.CanaryArtifactConfigArgs(
+                s3_encryption=aws.synthetics.CanaryArtifactConfigS3EncryptionArgs(
+                    encryption_mode="SSE_KMS", kms_key_arn=args.keys.key(region).arn
+                )
+            ),
+            schedule=aws.synthetics.CanaryScheduleArgs(expression=_rate(config.canary_rate_minutes)),
+            run_config=aws.synthetics.CanaryRunConfigArgs(
+                timeout_in_seconds=60,
+                active_tracing=False,  # X-Ray tracing is for Node.js runtimes only
+                environment_variables={
+                    "TARGET_URL": args.api.of(probe.checks).health_url,
+                    "EXPECTED_REGION": probe.checks.name,
+                },
+            ),
+            start_canary=True,
+            success_retention_period=7,
+            failure_retention_period=30,
+            opts=region.opts(self),
+        )
+        period = config.canary_rate_minutes * 60
+        alarm = aws.cloudwatch.MetricAlarm(
+            f"{prefix}-alarm",
+            name=config.name(f"canary-{probe.key}"),
+            alarm_description=f"/health of the {probe.checks.role} API, seen from {region.name}: "
+            f"fewer than {SUCCESS_THRESHOLD}% of canary runs succeed",
+            namespace="CloudWatchSynthetics",
+            metric_name="SuccessPercent",
+            dimensions={"CanaryName": canary.name},
+            statistic="Average",
+            period=period,
+            evaluation_periods=3 if probe.feeds_failover else 2,
+            datapoints_to_alarm=3 if probe.feeds_failover else 2,
+            threshold=SUCCESS_THRESHOLD,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="notBreaching" if probe.feeds_failover else "breaching",
+            alarm_actions=[args.sns.topic(region).arn],  # trading-dr-25
+            ok_actions=[args.sns.topic(region).arn],
+            opts=region.opts(self),
+        )
+        return canary, alarm
+
+
+def _rate(minutes: int) -> str:
+    return "rate(1 minute)" if minutes == 1 else f"rate({minutes} minutes)"

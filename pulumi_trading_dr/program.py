@@ -1,0 +1,135 @@
+"""The trading DR stack: builds every component from one TradingConfig and returns the stack
+outputs. __main__.py (``pulumi up``) and offline.py (``make synth-all``, tests) both call ``build``;
+neither the components nor this module read ``pulumi.Config``.
+
+The order of construction is the order of the dependencies, and the ones no input carries are
+explicit ``depends_on``, visible in the resource graph: topics before Aurora (trading-dr-01), the
+order processor after Aurora and DynamoDB (trading-dr-02), monitoring after everything it
+watches (trading-dr-03).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from pulumi_trading_dr.components.api import Api, ApiArgs
+from pulumi_trading_dr.components.aurora import Aurora, AuroraArgs
+from pulumi_trading_dr.components.dynamodb import DynamoDb, DynamoDbArgs
+from pulumi_trading_dr.components.failover import Failover, FailoverArgs
+from pulumi_trading_dr.components.keys import Keys, KeysArgs
+from pulumi_trading_dr.components.monitoring import Monitoring, MonitoringArgs
+from pulumi_trading_dr.components.network import Network, NetworkArgs
+from pulumi_trading_dr.components.orders import Orders, OrdersArgs
+from pulumi_trading_dr.components.region import Region, Regions
+from pulumi_trading_dr.components.route53 import Route53, Route53Args
+from pulumi_trading_dr.components.s3 import S3, S3Args
+from pulumi_trading_dr.components.sns import Sns, SnsArgs
+from pulumi_trading_dr.components.synthetics import Synthetics, SyntheticsArgs
+from pulumi_trading_dr.config import TradingConfig
+
+
+def tag_components(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+    """Every taggable resource gets ``component`` = the component that owns it; the providers'
+    default tags add project, environment, region role and managed-by."""
+    parent = args.opts.parent if args.opts else None
+    if "tags" not in args.props or not isinstance(parent, pulumi.ComponentResource):
+        return None
+    component = type(parent).__name__.lower()
+    tags = {**(args.props.get("tags") or {}), "component": component}
+    return pulumi.ResourceTransformationResult(props={**args.props, "tags": tags}, opts=args.opts)
+
+
+def build(config: TradingConfig) -> dict[str, Any]:
+    pulumi.runtime.register_stack_transformation(tag_components)
+    primary_settings, secondary_settings = config.regions
+    regions = Regions(
+        *(
+            Region(
+                settings,
+                aws.Provider(
+                    f"aws-{settings.role}",
+                    region=settings.region,
+                    default_tags=aws.ProviderDefaultTagsArgs(
+                        tags={
+                            "project": "trading-dr",
+                            "environment": config.env,
+                            "region-role": settings.role,
+                            "managed-by": "pulumi",
+                        }
+                    ),
+                ),
+            )
+            for settings in (primary_settings, secondary_settings)
+        )
+    )
+    account_id = aws.get_caller_identity_output(
+        opts=pulumi.InvokeOutputOptions(provider=regions.primary.provider)
+    ).account_id
+
+    keys = Keys("keys", KeysArgs(config=config, regions=regions, account_id=account_id))
+    network = Network("network", NetworkArgs(config=config, regions=regions))
+    sns = Sns("sns", SnsArgs(config=config, regions=regions, keys=keys, account_id=account_id))
+    aurora = Aurora(
+        "aurora",
+        AuroraArgs(config=config, regions=regions, keys=keys, network=network, sns=sns),
+        pulumi.ResourceOptions(depends_on=[sns]),  # trading-dr-01
+    )
+    dynamodb = DynamoDb("dynamodb", DynamoDbArgs(config=config, regions=regions, keys=keys))
+    s3 = S3("s3", S3Args(config=config, regions=regions, keys=keys, account_id=account_id))
+    orders = Orders(
+        "orders",
+        OrdersArgs(
+            config=config, regions=regions, keys=keys, network=network, aurora=aurora, dynamodb=dynamodb
+        ),
+        pulumi.ResourceOptions(depends_on=[aurora, dynamodb]),  # trading-dr-02
+    )
+    api = Api("api", ApiArgs(config=config, regions=regions, orders=orders, account_id=account_id))
+    route53 = Route53("route53", Route53Args(config=config, regions=regions, api=api))
+    synthetics = Synthetics(
+        "synthetics",
+        SyntheticsArgs(config=config, regions=regions, keys=keys, api=api, sns=sns, account_id=account_id),
+    )
+    monitoring = Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            config=config,
+            regions=regions,
+            sns=sns,
+            aurora=aurora,
+            dynamodb=dynamodb,
+            orders=orders,
+            api=api,
+            route53=route53,
+            synthetics=synthetics,
+        ),
+        # trading-dr-03: after everything it watches.
+        pulumi.ResourceOptions(depends_on=[sns, aurora, dynamodb, orders, api, route53, synthetics]),
+    )
+    failover = Failover(
+        "failover",
+        FailoverArgs(
+            config=config, regions=regions, keys=keys, aurora=aurora, sns=sns, monitoring=monitoring
+        ),
+    )
+
+    primary, secondary = regions.primary, regions.secondary
+    # trading-dr-04: everything an operator or an integration test needs to find.
+    return {
+        "primary_api_endpoint": api.of(primary).stage.invoke_url,
+        "secondary_api_endpoint": api.of(secondary).stage.invoke_url,
+        "api_url": route53.url,
+        "aurora_primary_endpoint": aurora.cluster(primary).endpoint,
+        "aurora_secondary_endpoint": aurora.cluster(secondary).endpoint,
+        "global_cluster_id": aurora.global_cluster.global_cluster_identifier,
+        "db_secret_arn": aurora.secret.arn,
+        "dynamodb_table_name": dynamodb.table.name,
+        "s3_primary_bucket": s3.bucket(primary).bucket,
+        "s3_secondary_bucket": s3.bucket(secondary).bucket,
+        "sns_primary_topic_arn": sns.topic(primary).arn,
+        "sns_secondary_topic_arn": sns.topic(secondary).arn,
+        "failover_function_arn": failover.function.arn,
+        "failover_alarm_name": monitoring.failover_alarm.alarm_name,
+    }

@@ -1,0 +1,30 @@
+"""Each trading-DR function's AWS calls (read from its source, tests/iam_calls.py) against the
+policy the program grants its role, in every region it is deployed to."""
+
+from __future__ import annotations
+
+import pytest
+
+from lambda_src.build import ROOT, function_dir, functions
+from pulumi_offline import archive_path
+from tests.iam_calls import missing_actions
+
+STACK = "pulumi_trading_dr"
+OURS = [f for f in functions() if f.stack == STACK]
+
+
+def test_every_function_of_the_stack_is_deployed(dr):
+    deployed = {archive_path(f["inputs"]["code"]) for f in dr.of_type("aws:lambda/function:Function")}
+    assert deployed == {str(function_dir(STACK, f.name).relative_to(ROOT)) for f in OURS}
+    assert {f.name for f in OURS} == {"order_processor", "failover"}
+
+
+@pytest.mark.parametrize("function", OURS, ids=lambda f: f.name)
+def test_each_role_allows_every_call_its_code_makes(dr, function):
+    path = str(function_dir(STACK, function.name).relative_to(ROOT))
+    deployed = [
+        f for f in dr.of_type("aws:lambda/function:Function") if archive_path(f["inputs"]["code"]) == path
+    ]
+    assert deployed
+    for resource in deployed:
+        assert missing_actions(function.source, dr.role_statements(resource)) == set(), dr.region(resource)
