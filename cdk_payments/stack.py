@@ -14,7 +14,6 @@ from aws_cdk import (
     Tags,
     aws_cloudwatch as cloudwatch,
     aws_elasticloadbalancingv2 as elbv2,
-    aws_iam as iam,
     aws_lambda as lambda_,
 )
 from constructs import Construct
@@ -88,11 +87,8 @@ class PaymentsStack(Stack):
         processing.add_environment("VALIDATION_FUNCTION", compute.payment_validation.function_name)
         processing.add_environment("FRAUD_FUNCTION", compute.fraud_detection.function_name)
         data.transactions.grant_read_write_data(processing)
+        # Conditional PutObject (If-None-Match) only: the function never reads the bucket.
         audit.bucket.grant_put(processing, "audit/*")
-        # HeadObject (s3:GetObject) on audit records, before a replay rewrites a missing one.
-        processing.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[audit.bucket.arn_for_objects("audit/*")])
-        )
         compute.payment_validation.grant_invoke(processing)
         compute.fraud_detection.grant_invoke(processing)
 
