@@ -1,6 +1,7 @@
-"""The payments app, synthesized once per test session: dev, prod and an HTTPS/green variant.
+"""The payments app, synthesized once per test session: dev (cdk.json's context), prod and an
+HTTPS/green variant.
 
-All three stacks live in one App with the context of cdk.json (as the CLI would pass it), and
+All the stacks live in one App with the context of cdk.json (as the CLI would pass it), and
 ``app.synth()`` runs once; tests read templates from that single cloud assembly.
 """
 
@@ -21,12 +22,19 @@ from cdk_payments.nag import add_checks
 from cdk_payments.stack import PaymentsStack
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk_payments" / "cdk.json"
+CDK_CONTEXT = json.loads(CDK_JSON.read_text())["context"]
 CERTIFICATE_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 VARIANTS = {
-    "dev": PaymentsConfig(env="dev"),
-    "prod": PaymentsConfig(env="prod", alarm_email="oncall@example.com"),
+    "dev": PaymentsConfig.from_context(CDK_CONTEXT.get),  # what `cdk synth` builds with no -c
+    "prod": PaymentsConfig(
+        env="prod",
+        alarm_email="payments-oncall@example.com",
+        certificate_arn=CERTIFICATE_ARN,
+        alb_domain_name="payments.prod.internal.example.com",
+    ),
     "https": PaymentsConfig(
         env="tls",
+        alarm_email="oncall@example.com",
         certificate_arn=CERTIFICATE_ARN,
         alb_domain_name="payments.internal.example.com",
         blue_weight=90,
@@ -65,9 +73,8 @@ class Synthesized:
 
 @pytest.fixture(scope="session")
 def payments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
-    context = json.loads(CDK_JSON.read_text())["context"]
     # cdk-nag runs in this one synth too: an unacknowledged finding fails the whole session.
-    app = add_checks(cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
+    app = add_checks(cdk.App(context=CDK_CONTEXT, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
     stacks = {variant: payments_stack(app, config) for variant, config in VARIANTS.items()}
     assembly = app.synth()
     result = {}

@@ -58,7 +58,8 @@ def test_blue_green_target_groups_target_processing_aliases_with_weighted_forwar
 
 @pytest.mark.catalogue("payments-02")
 def test_https_listener_only_with_a_certificate(dev, prod, https):
-    """Fix: HTTPS with an ACM certificate when one is configured, otherwise HTTP on the internal ALB."""
+    """Fix: HTTPS with an ACM certificate when one is configured, otherwise HTTP on the internal ALB;
+    prod requires the certificate (never a plain HTTP listener in prod)."""
     for synth in (dev, prod, https):
         _, alb = synth.one("AWS::ElasticLoadBalancingV2::LoadBalancer")
         assert alb["Properties"]["Scheme"] == "internal"
@@ -78,10 +79,15 @@ def test_https_listener_only_with_a_certificate(dev, prod, https):
             "Certificates": [{"CertificateArn": Match.string_like_regexp("^arn:aws:acm:")}],
         },
     )
+    (prod_listener,) = prod.resources("AWS::ElasticLoadBalancingV2::Listener").values()
+    assert (prod_listener["Properties"]["Protocol"], prod_listener["Properties"]["Port"]) == ("HTTPS", 443)
+    email = {"alarm_email": "oncall@example.com"}
+    with pytest.raises(ConfigError, match=r"certificate_arn: required for env=prod.*-c certificate_arn="):
+        PaymentsConfig(env="prod", **email)
     with pytest.raises(ConfigError, match="alb_domain_name"):
-        PaymentsConfig(env="dev", certificate_arn=CERTIFICATE_ARN)
+        PaymentsConfig(env="dev", certificate_arn=CERTIFICATE_ARN, **email)
     with pytest.raises(ConfigError, match="certificate_arn"):
-        PaymentsConfig(env="dev", certificate_arn="self-signed", alb_domain_name="x.example.com")
+        PaymentsConfig(env="dev", certificate_arn="self-signed", alb_domain_name="x.example.com", **email)
 
 
 @pytest.mark.catalogue("payments-03")
