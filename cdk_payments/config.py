@@ -24,6 +24,10 @@ class PaymentsConfig:
     alb_domain_name: str | None = None  # the name the certificate covers; required with HTTPS
     blue_weight: int = 100  # blue/green split of the ALB listener (payments-01)
     green_weight: int = 0
+    # Published versions of transaction_processing behind each alias; None: the version this
+    # deployment publishes. Pin one to keep it serving while the other takes the new code.
+    blue_version: int | None = None
+    green_version: int | None = None
     log_retention_days: int = 30
     lambda_reserved_concurrency: int | None = None  # None: share the account's unreserved pool
     api_rate_limit: int = 100  # steady-state requests per second at the stage
@@ -55,6 +59,10 @@ class PaymentsConfig:
             value = getattr(self, key)
             if not 0 <= value <= 999:
                 raise ConfigError(f"{key}: {value} must be between 0 and 999")
+        for key in ("blue_version", "green_version"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ConfigError(f"{key}: {value} must be a published version number (1 or more)")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ConfigError(
                 f"log_retention_days: {self.log_retention_days} must be one of {LOG_RETENTION_DAYS}"
@@ -94,6 +102,8 @@ class PaymentsConfig:
             alb_domain_name=get("alb_domain_name") or None,
             blue_weight=integer("blue_weight", 100),
             green_weight=integer("green_weight", 0),
+            blue_version=optional_integer("blue_version"),
+            green_version=optional_integer("green_version"),
             log_retention_days=integer("log_retention_days", 30),
             lambda_reserved_concurrency=optional_integer("lambda_reserved_concurrency"),
         )

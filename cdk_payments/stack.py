@@ -102,11 +102,21 @@ class PaymentsStack(Stack):
             "Rotation", rotation_lambda=compute.secrets_rotation, automatically_after=ROTATION_INTERVAL
         )
 
-        # Blue/green: each target group invokes its own alias; move "green" to a new version,
-        # then shift the weights with -c blue_weight/green_weight (payments-01, -07).
-        version = processing.current_version
-        blue = lambda_.Alias(self, "BlueAlias", alias_name="blue", version=version)
-        green = lambda_.Alias(self, "GreenAlias", alias_name="green", version=version)
+        # Blue/green: each target group invokes its own alias, each alias its own version (pinned
+        # with -c blue_version/green_version), traffic split by -c blue_weight/green_weight
+        # (payments-01, -07).
+        blue = lambda_.Alias(
+            self,
+            "BlueAlias",
+            alias_name="blue",
+            version=compute.processing_version("BlueVersion", config.blue_version),
+        )
+        green = lambda_.Alias(
+            self,
+            "GreenAlias",
+            alias_name="green",
+            version=compute.processing_version("GreenVersion", config.green_version),
+        )
         api = Api(
             self, "Api", config=config, vpc=network.vpc, subnets=network.app_subnets, blue=blue, green=green
         )

@@ -37,6 +37,8 @@ VARIANTS = {
         alarm_email="oncall@example.com",
         certificate_arn=CERTIFICATE_ARN,
         alb_domain_name="payments.internal.example.com",
+        # A canary: blue keeps serving version 6, green takes the code this deployment publishes.
+        blue_version=6,
         blue_weight=90,
         green_weight=10,
     ),

@@ -56,6 +56,31 @@ def test_blue_green_target_groups_target_processing_aliases_with_weighted_forwar
         assert by_name == {f"payments-blue-{env}": weights[0], f"payments-green-{env}": weights[1]}
 
 
+@pytest.mark.catalogue("payments-01")
+def test_blue_and_green_aliases_can_serve_different_versions(dev, https):
+    """Fix: each alias's version is an input (-c blue_version / green_version; unset: the version this
+    deployment publishes), so green can take new code while blue keeps serving the pinned one."""
+
+    def alias_versions(synth):
+        aliases = synth.resources("AWS::Lambda::Alias").values()
+        return {a["Properties"]["Name"]: a["Properties"]["FunctionVersion"] for a in aliases}
+
+    def published(synth):
+        (version_id,) = synth.resources("AWS::Lambda::Version")
+        return {"Fn::GetAtt": [version_id, "Version"]}
+
+    assert alias_versions(dev) == {"blue": published(dev), "green": published(dev)}
+    assert alias_versions(https) == {"blue": "6", "green": published(https)}
+    # Versions are kept when a deployment publishes the next one: a pinned alias may still name it.
+    (version,) = https.resources("AWS::Lambda::Version").values()
+    assert version["DeletionPolicy"] == "Retain"
+    context = {"env": "qa", "alarm_email": "qa@example.com", "green_version": "12", "blue_version": ""}
+    config = PaymentsConfig.from_context(context.get)
+    assert (config.blue_version, config.green_version) == (None, 12)
+    with pytest.raises(ConfigError, match="green_version"):
+        PaymentsConfig(env="qa", alarm_email="qa@example.com", green_version=0)
+
+
 @pytest.mark.catalogue("payments-02")
 def test_https_listener_only_with_a_certificate(dev, prod, https):
     """Fix: HTTPS with an ACM certificate when one is configured, otherwise HTTP on the internal ALB;
