@@ -26,7 +26,6 @@ from constructs import Construct
 from cdk_payments.config import PaymentsConfig
 from cdk_payments.nag import acknowledge
 
-APIGW_LOGS_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 TRANSACTION_SCHEMA = apigw.JsonSchema(
     schema=apigw.JsonSchemaVersion.DRAFT4,
@@ -177,8 +176,9 @@ class Api(Construct):
             rest_api_name=config.name("payments-api"),
             description="Payments: POST /transactions",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,  # access logging needs the account-level CloudWatch role
-            cloud_watch_role_removal_policy=removal,
+            # The logging role is one per account and region, shared by every REST API: no stack
+            # owns it (destroying one would break logging for all); see README, one-time setup.
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=config.env,
                 tracing_enabled=True,
@@ -244,7 +244,6 @@ class Api(Construct):
             COG4="Callers are services signing with SigV4 (AWS_IAM authorization), not Cognito users",
             ELB2="ALB access logs need a region-bound log-delivery bucket policy and this stack is "
             "environment-agnostic; the API Gateway access logs record every request the ALB receives",
-            **{f"IAM4[Policy::{APIGW_LOGS_POLICY}]": "AWS's policy for API Gateway's logging role"},
         )
 
     def _target_group(

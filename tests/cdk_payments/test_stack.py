@@ -223,6 +223,19 @@ def test_stage_has_access_logs_tracing_throttling_and_the_method_validates_and_a
     )
 
 
+def test_no_stack_owns_the_account_wide_api_gateway_logging_role(payments):
+    """The CloudWatch role of API Gateway is one setting per account and region: a stack that creates
+    it (cloud_watch_role=True) replaces everyone's and, destroyed, breaks logging for every REST API
+    in the region. It is a one-time account setup (README), never part of this stack."""
+    for synth in payments.values():
+        assert not synth.resources("AWS::ApiGateway::Account")
+        for logical_id, role in synth.resources("AWS::IAM::Role").items():
+            trust = json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+            assert "apigateway.amazonaws.com" not in trust, logical_id
+        _, stage = synth.one("AWS::ApiGateway::Stage")
+        assert stage["Properties"]["AccessLogSetting"]["DestinationArn"]  # still logged, by that role
+
+
 def test_functions_trace_log_with_retention_and_run_in_the_vpc(dev):
     log_groups = {
         json.dumps(g["Properties"]["LogGroupName"]): g for g in dev.resources("AWS::Logs::LogGroup").values()
