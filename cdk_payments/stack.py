@@ -5,6 +5,7 @@ from __future__ import annotations
 import jsii
 from aws_cdk import (
     Aspects,
+    Aws,
     CfnOutput,
     CfnResource,
     Duration,
@@ -22,7 +23,7 @@ from cdk_payments.config import PaymentsConfig
 from cdk_payments.constructs.api import Api
 from cdk_payments.constructs.audit import Audit
 from cdk_payments.constructs.compute import Compute
-from cdk_payments.constructs.data import CUSTOMER_INDEX, Data
+from cdk_payments.constructs.data import CUSTOMER_INDEX, PASSWORD_EXCLUDE_CHARACTERS, Data
 from cdk_payments.constructs.network import Network
 from cdk_payments.constructs.observability import Observability
 from cdk_payments.nag import acknowledge, arn_token
@@ -45,6 +46,19 @@ class TagUntaggableFunctions:
             and not TagManager.is_taggable(node)
         ):
             node.add_property_override("Tags", self._tags)
+
+
+def _restrict_to_this_account(fn: lambda_.Function, principal: str) -> None:
+    """SourceAccount on the invoke permission CDK granted ``principal`` (no confused deputy); AWS
+    recommends it, and no SourceArn, for rotation functions (payments-03)."""
+    permissions = [
+        child
+        for child in fn.node.children
+        if isinstance(child, lambda_.CfnPermission) and child.principal == principal
+    ]
+    if len(permissions) != 1:
+        raise ValueError(f"expected one invoke permission for {principal}, found {len(permissions)}")
+    permissions[0].source_account = Aws.ACCOUNT_ID
 
 
 class PaymentsStack(Stack):
@@ -98,9 +112,14 @@ class PaymentsStack(Stack):
 
         # Our rotation function, attached to the cluster secret (payments-03); the network
         # construct lets it reach Aurora (5432) and the Secrets Manager endpoint (443).
-        data.secret.add_rotation_schedule(
-            "Rotation", rotation_lambda=compute.secrets_rotation, automatically_after=ROTATION_INTERVAL
+        rotation = compute.secrets_rotation
+        rotation.add_environment("EXCLUDE_CHARACTERS", PASSWORD_EXCLUDE_CHARACTERS)
+        schedule = data.secret.add_rotation_schedule(
+            "Rotation", rotation_lambda=rotation, automatically_after=ROTATION_INTERVAL
         )
+        # The first rotation starts as soon as the schedule exists: not before there is a database.
+        schedule.node.add_dependency(data.writer)
+        _restrict_to_this_account(rotation, "secretsmanager.amazonaws.com")
 
         # Blue/green: each target group invokes its own alias, each alias its own version (pinned
         # with -c blue_version/green_version), traffic split by -c blue_weight/green_weight

@@ -140,6 +140,15 @@ def test_rotation_schedule_uses_our_function_which_can_reach_aurora_and_secrets_
         and r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0] in rotation_sgs
         for r in ingress
     )
+    # ... and out of the rotation group (allow_all_outbound=False: without this rule, no connection).
+    egress = dev.resources("AWS::EC2::SecurityGroupEgress").values()
+    assert any(
+        r["Properties"]["IpProtocol"] == "tcp"
+        and r["Properties"]["FromPort"] == r["Properties"]["ToPort"] == 5432
+        and r["Properties"]["GroupId"]["Fn::GetAtt"][0] in rotation_sgs
+        and r["Properties"]["DestinationSecurityGroupId"]["Fn::GetAtt"][0] in cluster_sgs
+        for r in egress
+    )
     endpoints = dev.resources("AWS::EC2::VPCEndpoint").values()
     (sm_endpoint,) = [e for e in endpoints if "secretsmanager" in json.dumps(e["Properties"]["ServiceName"])]
     assert sm_endpoint["Properties"]["PrivateDnsEnabled"] is True
@@ -169,6 +178,46 @@ def test_rotation_schedule_uses_our_function_which_can_reach_aurora_and_secrets_
         "secretsmanager:UpdateSecretVersionStage",
         "secretsmanager:GetRandomPassword",
     } <= actions
+
+
+@pytest.mark.catalogue("payments-03")
+def test_rotation_schedule_waits_for_the_database_writer(dev, prod):
+    """Fix: the schedule rotates at once when created, so it depends on the writer instance (the
+    cluster alone has no instance to log in to: the first rotation would fail)."""
+    for synth in (dev, prod):
+        _, schedule = synth.one("AWS::SecretsManager::RotationSchedule")
+        writer = synth.stack.node.find_child("Data").writer.node.default_child
+        writer_id = synth.stack.get_logical_id(writer)
+        assert synth.json["Resources"][writer_id]["Type"] == "AWS::RDS::DBInstance"
+        assert writer_id in schedule.get("DependsOn", [])
+
+
+@pytest.mark.catalogue("payments-03")
+def test_secrets_manager_may_invoke_the_rotation_function_from_this_account_only(dev):
+    """Fix: the invoke permission for secretsmanager.amazonaws.com carries SourceAccount (AWS's
+    advice against a confused deputy; no SourceArn, which would tie the function to one secret)."""
+    rotation_id, _ = dev.our_functions()["payments-secrets-rotation-dev"]
+    (permission,) = [
+        p["Properties"]
+        for p in dev.resources("AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
+    ]
+    assert permission["FunctionName"] == {"Fn::GetAtt": [rotation_id, "Arn"]}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+@pytest.mark.catalogue("payments-03")
+def test_rotated_passwords_exclude_what_the_generated_secret_excludes(dev):
+    """Fix: the rotation function's get_random_password excludes exactly the characters the
+    stack's generated secret excludes (a rotated password must be usable wherever the first was)."""
+    from lambda_src.cdk_payments.secrets_rotation import index as rotation
+
+    _, secret = dev.one("AWS::SecretsManager::Secret")
+    excluded = secret["Properties"]["GenerateSecretString"]["ExcludeCharacters"]
+    _, rotation_fn = dev.our_functions()["payments-secrets-rotation-dev"]
+    assert rotation_fn["Properties"]["Environment"]["Variables"]["EXCLUDE_CHARACTERS"] == excluded
+    assert excluded == rotation.DEFAULT_EXCLUDE_CHARACTERS
+    assert {"/", "@", '"', " "} <= set(excluded)  # what an Aurora PostgreSQL master password may not hold
 
 
 @pytest.mark.catalogue("payments-04")
