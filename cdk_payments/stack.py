@@ -136,7 +136,7 @@ class PaymentsStack(Stack):
             alias_name="green",
             version=compute.processing_version("GreenVersion", config.green_version),
         )
-        api = Api(
+        self.api = api = Api(
             self, "Api", config=config, vpc=network.vpc, subnets=network.app_subnets, blue=blue, green=green
         )
 

@@ -1,5 +1,5 @@
-"""The payments app, synthesized once per test session: dev (cdk.json's context), prod and an
-HTTPS/green variant.
+"""The payments app, synthesized once per test session: dev (cdk.json's context), prod, an
+HTTPS/canary variant, and dev with its API integration re-pointed (two stacks).
 
 All the stacks live in one App with the context of cdk.json (as the CLI would pass it), and
 ``app.synth()`` runs once; tests read templates from that single cloud assembly.
@@ -44,6 +44,16 @@ VARIANTS = {
     ),
 }
 
+# The dev stack again (same config, another stack id), its POST method re-pointed at another VPC
+# link or another load balancer: how the API's deployment sees an integration change (payments-04).
+REPOINTED = {  # variant -> (the integration property that changes, its new value)
+    "dev-new-link": ("ConnectionId", "a1b2c3d4e5"),
+    "dev-new-target": (
+        "IntegrationTarget",
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/payments-alb-dev/0123456789abcdef",
+    ),
+}
+
 
 @dataclass(frozen=True)
 class Synthesized:
@@ -78,6 +88,17 @@ def payments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]
     # cdk-nag runs in this one synth too: an unacknowledged finding fails the whole session.
     app = add_checks(cdk.App(context=CDK_CONTEXT, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
     stacks = {variant: payments_stack(app, config) for variant, config in VARIANTS.items()}
+    for variant, (key, value) in REPOINTED.items():
+        stack = PaymentsStack(app, f"payments-{variant}", config=VARIANTS["dev"])
+        target = {
+            "ConnectionId": stack.api.vpc_link.vpc_link_id,
+            "IntegrationTarget": stack.api.alb.load_balancer_arn,
+        }
+        target[key] = value
+        stack.api.integrate(
+            connection_id=target["ConnectionId"], integration_target=target["IntegrationTarget"]
+        )
+        stacks[variant] = stack
     assembly = app.synth()
     result = {}
     for variant, stack in stacks.items():

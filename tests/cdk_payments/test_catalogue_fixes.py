@@ -15,7 +15,7 @@ from common.fraud import HISTORY_ATTRIBUTES
 from cdk_payments.config import ConfigError, PaymentsConfig
 from cdk_payments.constructs import compute as compute_module
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
-from tests.cdk_payments.conftest import CERTIFICATE_ARN
+from tests.cdk_payments.conftest import CERTIFICATE_ARN, REPOINTED
 
 OUR_FUNCTIONS = ("payment_validation", "fraud_detection", "transaction_processing", "secrets_rotation")
 
@@ -247,6 +247,28 @@ def test_private_integration_targets_the_alb_through_a_vpc_link_v2(dev, https):
     )
     assert "DNSName" in dev_uri  # the ALB's own name over HTTP
     assert not dev.resources("AWS::ApiGateway::VpcLink"), "a v1 VPC link cannot target an ALB"
+
+
+@pytest.mark.catalogue("payments-04")
+@pytest.mark.parametrize("variant", sorted(REPOINTED))
+def test_a_new_vpc_link_or_load_balancer_makes_a_new_api_deployment(payments, variant):
+    """Fix: ConnectionId and IntegrationTarget are part of the deployment's logical id. They are
+    property overrides, which CDK does not hash: without this the method would change and the stage
+    would keep serving the deployment that routes to the old link or load balancer."""
+
+    def integration_and_deployment(synth):
+        (method,) = synth.resources("AWS::ApiGateway::Method").values()
+        (deployment_id,) = synth.resources("AWS::ApiGateway::Deployment")
+        _, stage = synth.one("AWS::ApiGateway::Stage")
+        assert stage["Properties"]["DeploymentId"] == {"Ref": deployment_id}
+        return method["Properties"]["Integration"], deployment_id
+
+    dev_integration, dev_deployment = integration_and_deployment(payments["dev"])
+    integration, deployment = integration_and_deployment(payments[variant])
+    key, value = REPOINTED[variant]
+    assert {k for k in dev_integration if dev_integration[k] != integration[k]} == {key}
+    assert integration[key] == value
+    assert deployment != dev_deployment
 
 
 @pytest.mark.catalogue("payments-05")
