@@ -1,9 +1,12 @@
 """CDK entry point: ``make synth-cdk-payments`` or ``cdk synth -c env=dev`` in cdk_payments/.
 
-Context keys (all optional): env (default dev), certificate_arn + alb_domain_name (HTTPS
-listener), blue_weight / green_weight (default 100 / 0), alarm_email, log_retention_days,
-lambda_reserved_concurrency. The account and region come from the CLI's credentials
-(CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION); without them the template is environment-agnostic.
+Context keys: alarm_email (required; cdk.json carries the example oncall@example.com), env
+(default dev), certificate_arn + alb_domain_name (HTTPS listener; required for env=prod),
+blue_weight / green_weight (default 100 / 0), blue_version / green_version (a published version
+of transaction_processing per alias; unset: the version this deployment publishes),
+log_retention_days, lambda_reserved_concurrency.
+The account and region come from the CLI's credentials (CDK_DEFAULT_ACCOUNT /
+CDK_DEFAULT_REGION); without them the template is environment-agnostic.
 """
 
 from __future__ import annotations

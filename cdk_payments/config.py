@@ -9,20 +9,25 @@ from typing import Any
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
 LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ConfigError(ValueError):
     """A context value is missing or malformed; the message names the key."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PaymentsConfig:
     env: str
-    certificate_arn: str | None = None  # HTTPS listener only when set (payments-02)
+    alarm_email: str  # required: every alarm notifies it (an empty one is a ConfigError)
+    certificate_arn: str | None = None  # HTTPS listener only when set (payments-02); required in prod
     alb_domain_name: str | None = None  # the name the certificate covers; required with HTTPS
     blue_weight: int = 100  # blue/green split of the ALB listener (payments-01)
     green_weight: int = 0
-    alarm_email: str | None = None
+    # Published versions of transaction_processing behind each alias; None: the version this
+    # deployment publishes. Pin one to keep it serving while the other takes the new code.
+    blue_version: int | None = None
+    green_version: int | None = None
     log_retention_days: int = 30
     lambda_reserved_concurrency: int | None = None  # None: share the account's unreserved pool
     api_rate_limit: int = 100  # steady-state requests per second at the stage
@@ -32,8 +37,20 @@ class PaymentsConfig:
     def __post_init__(self) -> None:
         if not ENV_PATTERN.match(self.env):
             raise ConfigError(f"env: {self.env!r} must be 2-12 lower-case letters, digits or '-'")
+        if not self.alarm_email:
+            raise ConfigError(
+                "alarm_email: required, every alarm notifies it; set -c alarm_email=you@example.com "
+                'or "alarm_email" in the context of cdk_payments/cdk.json'
+            )
+        if not EMAIL.match(self.alarm_email):
+            raise ConfigError(f"alarm_email: {self.alarm_email!r} is not an e-mail address")
         if self.certificate_arn is not None and not CERTIFICATE_ARN.match(self.certificate_arn):
             raise ConfigError(f"certificate_arn: {self.certificate_arn!r} is not an ACM certificate ARN")
+        if self.is_production and not self.certificate_arn:
+            raise ConfigError(
+                "certificate_arn: required for env=prod, which never serves plain HTTP; set "
+                "-c certificate_arn=<ACM certificate ARN> -c alb_domain_name=<the name it covers>"
+            )
         if self.certificate_arn and not self.alb_domain_name:
             raise ConfigError(
                 "alb_domain_name: required with certificate_arn (API Gateway checks the TLS name)"
@@ -42,6 +59,10 @@ class PaymentsConfig:
             value = getattr(self, key)
             if not 0 <= value <= 999:
                 raise ConfigError(f"{key}: {value} must be between 0 and 999")
+        for key in ("blue_version", "green_version"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ConfigError(f"{key}: {value} must be a published version number (1 or more)")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ConfigError(
                 f"log_retention_days: {self.log_retention_days} must be one of {LOG_RETENTION_DAYS}"
@@ -71,16 +92,18 @@ class PaymentsConfig:
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{key}: {raw!r} is not an integer") from exc
 
-        reserved = get("lambda_reserved_concurrency")
+        def optional_integer(key: str) -> int | None:
+            return None if get(key) in (None, "") else integer(key, 0)
+
         return cls(
             env=str(get("env") or "dev"),
+            alarm_email=str(get("alarm_email") or ""),
             certificate_arn=get("certificate_arn") or None,
             alb_domain_name=get("alb_domain_name") or None,
             blue_weight=integer("blue_weight", 100),
             green_weight=integer("green_weight", 0),
-            alarm_email=get("alarm_email") or None,
+            blue_version=optional_integer("blue_version"),
+            green_version=optional_integer("green_version"),
             log_retention_days=integer("log_retention_days", 30),
-            lambda_reserved_concurrency=None
-            if reserved in (None, "")
-            else integer("lambda_reserved_concurrency", 0),
+            lambda_reserved_concurrency=optional_integer("lambda_reserved_concurrency"),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jsii
 from aws_cdk import (
     Aspects,
+    Aws,
     CfnOutput,
     CfnResource,
     Duration,
@@ -14,7 +15,6 @@ from aws_cdk import (
     Tags,
     aws_cloudwatch as cloudwatch,
     aws_elasticloadbalancingv2 as elbv2,
-    aws_iam as iam,
     aws_lambda as lambda_,
 )
 from constructs import Construct
@@ -23,7 +23,7 @@ from cdk_payments.config import PaymentsConfig
 from cdk_payments.constructs.api import Api
 from cdk_payments.constructs.audit import Audit
 from cdk_payments.constructs.compute import Compute
-from cdk_payments.constructs.data import CUSTOMER_INDEX, Data
+from cdk_payments.constructs.data import CUSTOMER_INDEX, PASSWORD_EXCLUDE_CHARACTERS, Data
 from cdk_payments.constructs.network import Network
 from cdk_payments.constructs.observability import Observability
 from cdk_payments.nag import acknowledge, arn_token
@@ -46,6 +46,19 @@ class TagUntaggableFunctions:
             and not TagManager.is_taggable(node)
         ):
             node.add_property_override("Tags", self._tags)
+
+
+def _restrict_to_this_account(fn: lambda_.Function, principal: str) -> None:
+    """SourceAccount on the invoke permission CDK granted ``principal`` (no confused deputy); AWS
+    recommends it, and no SourceArn, for rotation functions (payments-03)."""
+    permissions = [
+        child
+        for child in fn.node.children
+        if isinstance(child, lambda_.CfnPermission) and child.principal == principal
+    ]
+    if len(permissions) != 1:
+        raise ValueError(f"expected one invoke permission for {principal}, found {len(permissions)}")
+    permissions[0].source_account = Aws.ACCOUNT_ID
 
 
 class PaymentsStack(Stack):
@@ -88,11 +101,8 @@ class PaymentsStack(Stack):
         processing.add_environment("VALIDATION_FUNCTION", compute.payment_validation.function_name)
         processing.add_environment("FRAUD_FUNCTION", compute.fraud_detection.function_name)
         data.transactions.grant_read_write_data(processing)
+        # Conditional PutObject (If-None-Match) only: the function never reads the bucket.
         audit.bucket.grant_put(processing, "audit/*")
-        # HeadObject (s3:GetObject) on audit records, before a replay rewrites a missing one.
-        processing.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[audit.bucket.arn_for_objects("audit/*")])
-        )
         compute.payment_validation.grant_invoke(processing)
         compute.fraud_detection.grant_invoke(processing)
 
@@ -102,16 +112,31 @@ class PaymentsStack(Stack):
 
         # Our rotation function, attached to the cluster secret (payments-03); the network
         # construct lets it reach Aurora (5432) and the Secrets Manager endpoint (443).
-        data.secret.add_rotation_schedule(
-            "Rotation", rotation_lambda=compute.secrets_rotation, automatically_after=ROTATION_INTERVAL
+        rotation = compute.secrets_rotation
+        rotation.add_environment("EXCLUDE_CHARACTERS", PASSWORD_EXCLUDE_CHARACTERS)
+        schedule = data.secret.add_rotation_schedule(
+            "Rotation", rotation_lambda=rotation, automatically_after=ROTATION_INTERVAL
         )
+        # The first rotation starts as soon as the schedule exists: not before there is a database.
+        schedule.node.add_dependency(data.writer)
+        _restrict_to_this_account(rotation, "secretsmanager.amazonaws.com")
 
-        # Blue/green: each target group invokes its own alias; move "green" to a new version,
-        # then shift the weights with -c blue_weight/green_weight (payments-01, -07).
-        version = processing.current_version
-        blue = lambda_.Alias(self, "BlueAlias", alias_name="blue", version=version)
-        green = lambda_.Alias(self, "GreenAlias", alias_name="green", version=version)
-        api = Api(
+        # Blue/green: each target group invokes its own alias, each alias its own version (pinned
+        # with -c blue_version/green_version), traffic split by -c blue_weight/green_weight
+        # (payments-01, -07).
+        blue = lambda_.Alias(
+            self,
+            "BlueAlias",
+            alias_name="blue",
+            version=compute.processing_version("BlueVersion", config.blue_version),
+        )
+        green = lambda_.Alias(
+            self,
+            "GreenAlias",
+            alias_name="green",
+            version=compute.processing_version("GreenVersion", config.green_version),
+        )
+        self.api = api = Api(
             self, "Api", config=config, vpc=network.vpc, subnets=network.app_subnets, blue=blue, green=green
         )
 

@@ -9,9 +9,14 @@ yet, so it is set on the CloudFormation method; cfn-lint validates it against th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import jsii
 from aws_cdk import (
     Aws,
+    IStableAnyProducer,
+    Lazy,
     RemovalPolicy,
     aws_apigateway as apigw,
     aws_apigatewayv2 as apigwv2,
@@ -26,7 +31,6 @@ from constructs import Construct
 from cdk_payments.config import PaymentsConfig
 from cdk_payments.nag import acknowledge
 
-APIGW_LOGS_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 TRANSACTION_SCHEMA = apigw.JsonSchema(
     schema=apigw.JsonSchemaVersion.DRAFT4,
@@ -42,6 +46,17 @@ TRANSACTION_SCHEMA = apigw.JsonSchema(
         "description": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, max_length=256),
     },
 )
+
+
+@jsii.implements(IStableAnyProducer)
+class _Produce:
+    """A value read when the template is rendered (the last one set), for ``Lazy.any``."""
+
+    def __init__(self, value: Callable[[], Any]) -> None:
+        self._value = value
+
+    def produce(self) -> Any:
+        return self._value()
 
 
 @jsii.implements(elbv2.IApplicationLoadBalancerTarget)
@@ -177,8 +192,9 @@ class Api(Construct):
             rest_api_name=config.name("payments-api"),
             description="Payments: POST /transactions",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,  # access logging needs the account-level CloudWatch role
-            cloud_watch_role_removal_policy=removal,
+            # The logging role is one per account and region, shared by every REST API: no stack
+            # owns it (destroying one would break logging for all); see README, one-time setup.
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=config.env,
                 tracing_enabled=True,
@@ -227,10 +243,11 @@ class Api(Construct):
             request_validator=validator,
             request_models={"application/json": model},
         )
-        cfn_method: apigw.CfnMethod = self.method.node.default_child  # type: ignore[assignment]
-        cfn_method.add_property_override("Integration.ConnectionType", "VPC_LINK")
-        cfn_method.add_property_override("Integration.ConnectionId", self.vpc_link.vpc_link_id)
-        cfn_method.add_property_override("Integration.IntegrationTarget", self.alb.load_balancer_arn)
+        self._integration: dict[str, str] = {}
+        self.rest_api.latest_deployment.add_to_logical_id(
+            {"PrivateIntegration": Lazy.any(_Produce(lambda: self._integration))}
+        )
+        self.integrate(connection_id=self.vpc_link.vpc_link_id, integration_target=self.alb.load_balancer_arn)
 
         self.web_acl = _web_acl(self, config)
         wafv2.CfnWebACLAssociation(
@@ -244,8 +261,24 @@ class Api(Construct):
             COG4="Callers are services signing with SigV4 (AWS_IAM authorization), not Cognito users",
             ELB2="ALB access logs need a region-bound log-delivery bucket policy and this stack is "
             "environment-agnostic; the API Gateway access logs record every request the ALB receives",
-            **{f"IAM4[Policy::{APIGW_LOGS_POLICY}]": "AWS's policy for API Gateway's logging role"},
         )
+
+    def integrate(self, *, connection_id: str, integration_target: str) -> None:
+        """Point ``POST /transactions`` at a VPC link v2 and the load balancer behind it (payments-04).
+
+        Set on the CloudFormation method (``Integration`` has no IntegrationTarget), and put into
+        the deployment's logical id: CDK hashes the method before property overrides, so without
+        that a new link or target would change the method but leave the stage on a deployment
+        that still routes to the old one.
+        """
+        cfn_method: apigw.CfnMethod = self.method.node.default_child  # type: ignore[assignment]
+        self._integration = {
+            "ConnectionType": "VPC_LINK",
+            "ConnectionId": connection_id,
+            "IntegrationTarget": integration_target,
+        }
+        for key, value in self._integration.items():
+            cfn_method.add_property_override(f"Integration.{key}", value)
 
     def _target_group(
         self, construct_id: str, name: str, vpc: ec2.IVpc, fn: lambda_.IFunction

@@ -82,6 +82,9 @@ class Compute(Construct):
             FunctionSpec("secrets_rotation", "Rotates the Aurora master secret", Duration.seconds(60)),
             rotation_sg,
         )
+        # Versions outlive the deployment that published them: an alias pinned to one keeps it
+        # (Lambda refuses to delete a version an alias names), and it is the rollback target.
+        self.transaction_processing.current_version.apply_removal_policy(RemovalPolicy.RETAIN)
         self.all = [
             self.payment_validation,
             self.fraud_detection,
@@ -95,6 +98,14 @@ class Compute(Construct):
         )
         for fn in self.all:
             acknowledge(fn, **{"IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords take no ARN"})
+
+    def processing_version(self, construct_id: str, number: int | None) -> lambda_.IVersion:
+        """A published version of transaction_processing, or (None) the one this deployment publishes."""
+        if number is None:
+            return self.transaction_processing.current_version
+        return lambda_.Version.from_version_attributes(
+            self, construct_id, lambda_=self.transaction_processing, version=str(number)
+        )
 
     def _function(self, spec: FunctionSpec, security_group: ec2.ISecurityGroup) -> lambda_.Function:
         construct_id = "".join(part.title() for part in spec.name.split("_"))

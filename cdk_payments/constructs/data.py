@@ -13,6 +13,9 @@ from lambda_src.common.fraud import HISTORY_ATTRIBUTES
 # deprecates them, so bump this with aws-cdk-lib (a test keeps it on a 15.x/16.x line).
 AURORA_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13
 CUSTOMER_INDEX = "customer-created_at-index"
+# What the master password never contains: RDS's default for generated secrets (characters that
+# break connection strings and shells). The rotation function gets the same set (payments-03).
+PASSWORD_EXCLUDE_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"  # noqa: S105 (characters, no password)
 # What the fraud detector's history query reads beyond the keys (payments-11), from the code itself.
 CUSTOMER_INDEX_ATTRIBUTES = HISTORY_ATTRIBUTES
 
@@ -61,7 +64,9 @@ class Data(Construct):
             cluster_identifier=config.name("payments-aurora"),
             engine=rds.DatabaseClusterEngine.aurora_postgres(version=AURORA_ENGINE_VERSION),
             credentials=rds.Credentials.from_generated_secret(
-                "payments_admin", secret_name=f"payments/{config.env}/aurora-master"
+                "payments_admin",
+                secret_name=f"payments/{config.env}/aurora-master",
+                exclude_characters=PASSWORD_EXCLUDE_CHARACTERS,
             ),
             default_database_name="payments",
             writer=rds.ClusterInstance.serverless_v2("Writer"),
@@ -86,3 +91,4 @@ class Data(Construct):
             )
         assert self.cluster.secret is not None  # from_generated_secret always makes one
         self.secret = self.cluster.secret
+        self.writer = self.cluster.node.find_child("Writer")  # the instance rotation logs in to

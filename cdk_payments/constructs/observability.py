@@ -47,8 +47,8 @@ class Observability(Construct):
             )
         )
         self.alerts = self.topic("Alerts", config.name("payments-alerts"))
-        if config.alarm_email:
-            self.alerts.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        # Required config: an alarm nobody receives is no alarm (the recipient confirms by e-mail).
+        self.alerts.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self._alarm_action = cw_actions.SnsAction(self.alerts)
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.name("payments"))
 

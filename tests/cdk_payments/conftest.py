@@ -1,6 +1,7 @@
-"""The payments app, synthesized once per test session: dev, prod and an HTTPS/green variant.
+"""The payments app, synthesized once per test session: dev (cdk.json's context), prod, an
+HTTPS/canary variant, and dev with its API integration re-pointed (two stacks).
 
-All three stacks live in one App with the context of cdk.json (as the CLI would pass it), and
+All the stacks live in one App with the context of cdk.json (as the CLI would pass it), and
 ``app.synth()`` runs once; tests read templates from that single cloud assembly.
 """
 
@@ -21,16 +22,35 @@ from cdk_payments.nag import add_checks
 from cdk_payments.stack import PaymentsStack
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk_payments" / "cdk.json"
+CDK_CONTEXT = json.loads(CDK_JSON.read_text())["context"]
 CERTIFICATE_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 VARIANTS = {
-    "dev": PaymentsConfig(env="dev"),
-    "prod": PaymentsConfig(env="prod", alarm_email="oncall@example.com"),
+    "dev": PaymentsConfig.from_context(CDK_CONTEXT.get),  # what `cdk synth` builds with no -c
+    "prod": PaymentsConfig(
+        env="prod",
+        alarm_email="payments-oncall@example.com",
+        certificate_arn=CERTIFICATE_ARN,
+        alb_domain_name="payments.prod.internal.example.com",
+    ),
     "https": PaymentsConfig(
         env="tls",
+        alarm_email="oncall@example.com",
         certificate_arn=CERTIFICATE_ARN,
         alb_domain_name="payments.internal.example.com",
+        # A canary: blue keeps serving version 6, green takes the code this deployment publishes.
+        blue_version=6,
         blue_weight=90,
         green_weight=10,
+    ),
+}
+
+# The dev stack again (same config, another stack id), its POST method re-pointed at another VPC
+# link or another load balancer: how the API's deployment sees an integration change (payments-04).
+REPOINTED = {  # variant -> (the integration property that changes, its new value)
+    "dev-new-link": ("ConnectionId", "a1b2c3d4e5"),
+    "dev-new-target": (
+        "IntegrationTarget",
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/payments-alb-dev/0123456789abcdef",
     ),
 }
 
@@ -65,10 +85,20 @@ class Synthesized:
 
 @pytest.fixture(scope="session")
 def payments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
-    context = json.loads(CDK_JSON.read_text())["context"]
     # cdk-nag runs in this one synth too: an unacknowledged finding fails the whole session.
-    app = add_checks(cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
+    app = add_checks(cdk.App(context=CDK_CONTEXT, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
     stacks = {variant: payments_stack(app, config) for variant, config in VARIANTS.items()}
+    for variant, (key, value) in REPOINTED.items():
+        stack = PaymentsStack(app, f"payments-{variant}", config=VARIANTS["dev"])
+        target = {
+            "ConnectionId": stack.api.vpc_link.vpc_link_id,
+            "IntegrationTarget": stack.api.alb.load_balancer_arn,
+        }
+        target[key] = value
+        stack.api.integrate(
+            connection_id=target["ConnectionId"], integration_target=target["IntegrationTarget"]
+        )
+        stacks[variant] = stack
     assembly = app.synth()
     result = {}
     for variant, stack in stacks.items():

@@ -15,7 +15,7 @@ from common.fraud import HISTORY_ATTRIBUTES
 from cdk_payments.config import ConfigError, PaymentsConfig
 from cdk_payments.constructs import compute as compute_module
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
-from tests.cdk_payments.conftest import CERTIFICATE_ARN
+from tests.cdk_payments.conftest import CERTIFICATE_ARN, REPOINTED
 
 OUR_FUNCTIONS = ("payment_validation", "fraud_detection", "transaction_processing", "secrets_rotation")
 
@@ -56,9 +56,35 @@ def test_blue_green_target_groups_target_processing_aliases_with_weighted_forwar
         assert by_name == {f"payments-blue-{env}": weights[0], f"payments-green-{env}": weights[1]}
 
 
+@pytest.mark.catalogue("payments-01")
+def test_blue_and_green_aliases_can_serve_different_versions(dev, https):
+    """Fix: each alias's version is an input (-c blue_version / green_version; unset: the version this
+    deployment publishes), so green can take new code while blue keeps serving the pinned one."""
+
+    def alias_versions(synth):
+        aliases = synth.resources("AWS::Lambda::Alias").values()
+        return {a["Properties"]["Name"]: a["Properties"]["FunctionVersion"] for a in aliases}
+
+    def published(synth):
+        (version_id,) = synth.resources("AWS::Lambda::Version")
+        return {"Fn::GetAtt": [version_id, "Version"]}
+
+    assert alias_versions(dev) == {"blue": published(dev), "green": published(dev)}
+    assert alias_versions(https) == {"blue": "6", "green": published(https)}
+    # Versions are kept when a deployment publishes the next one: a pinned alias may still name it.
+    (version,) = https.resources("AWS::Lambda::Version").values()
+    assert version["DeletionPolicy"] == "Retain"
+    context = {"env": "qa", "alarm_email": "qa@example.com", "green_version": "12", "blue_version": ""}
+    config = PaymentsConfig.from_context(context.get)
+    assert (config.blue_version, config.green_version) == (None, 12)
+    with pytest.raises(ConfigError, match="green_version"):
+        PaymentsConfig(env="qa", alarm_email="qa@example.com", green_version=0)
+
+
 @pytest.mark.catalogue("payments-02")
 def test_https_listener_only_with_a_certificate(dev, prod, https):
-    """Fix: HTTPS with an ACM certificate when one is configured, otherwise HTTP on the internal ALB."""
+    """Fix: HTTPS with an ACM certificate when one is configured, otherwise HTTP on the internal ALB;
+    prod requires the certificate (never a plain HTTP listener in prod)."""
     for synth in (dev, prod, https):
         _, alb = synth.one("AWS::ElasticLoadBalancingV2::LoadBalancer")
         assert alb["Properties"]["Scheme"] == "internal"
@@ -78,10 +104,15 @@ def test_https_listener_only_with_a_certificate(dev, prod, https):
             "Certificates": [{"CertificateArn": Match.string_like_regexp("^arn:aws:acm:")}],
         },
     )
+    (prod_listener,) = prod.resources("AWS::ElasticLoadBalancingV2::Listener").values()
+    assert (prod_listener["Properties"]["Protocol"], prod_listener["Properties"]["Port"]) == ("HTTPS", 443)
+    email = {"alarm_email": "oncall@example.com"}
+    with pytest.raises(ConfigError, match=r"certificate_arn: required for env=prod.*-c certificate_arn="):
+        PaymentsConfig(env="prod", **email)
     with pytest.raises(ConfigError, match="alb_domain_name"):
-        PaymentsConfig(env="dev", certificate_arn=CERTIFICATE_ARN)
+        PaymentsConfig(env="dev", certificate_arn=CERTIFICATE_ARN, **email)
     with pytest.raises(ConfigError, match="certificate_arn"):
-        PaymentsConfig(env="dev", certificate_arn="self-signed", alb_domain_name="x.example.com")
+        PaymentsConfig(env="dev", certificate_arn="self-signed", alb_domain_name="x.example.com", **email)
 
 
 @pytest.mark.catalogue("payments-03")
@@ -108,6 +139,15 @@ def test_rotation_schedule_uses_our_function_which_can_reach_aurora_and_secrets_
         and r["Properties"]["GroupId"]["Fn::GetAtt"][0] in cluster_sgs
         and r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0] in rotation_sgs
         for r in ingress
+    )
+    # ... and out of the rotation group (allow_all_outbound=False: without this rule, no connection).
+    egress = dev.resources("AWS::EC2::SecurityGroupEgress").values()
+    assert any(
+        r["Properties"]["IpProtocol"] == "tcp"
+        and r["Properties"]["FromPort"] == r["Properties"]["ToPort"] == 5432
+        and r["Properties"]["GroupId"]["Fn::GetAtt"][0] in rotation_sgs
+        and r["Properties"]["DestinationSecurityGroupId"]["Fn::GetAtt"][0] in cluster_sgs
+        for r in egress
     )
     endpoints = dev.resources("AWS::EC2::VPCEndpoint").values()
     (sm_endpoint,) = [e for e in endpoints if "secretsmanager" in json.dumps(e["Properties"]["ServiceName"])]
@@ -140,6 +180,46 @@ def test_rotation_schedule_uses_our_function_which_can_reach_aurora_and_secrets_
     } <= actions
 
 
+@pytest.mark.catalogue("payments-03")
+def test_rotation_schedule_waits_for_the_database_writer(dev, prod):
+    """Fix: the schedule rotates at once when created, so it depends on the writer instance (the
+    cluster alone has no instance to log in to: the first rotation would fail)."""
+    for synth in (dev, prod):
+        _, schedule = synth.one("AWS::SecretsManager::RotationSchedule")
+        writer = synth.stack.node.find_child("Data").writer.node.default_child
+        writer_id = synth.stack.get_logical_id(writer)
+        assert synth.json["Resources"][writer_id]["Type"] == "AWS::RDS::DBInstance"
+        assert writer_id in schedule.get("DependsOn", [])
+
+
+@pytest.mark.catalogue("payments-03")
+def test_secrets_manager_may_invoke_the_rotation_function_from_this_account_only(dev):
+    """Fix: the invoke permission for secretsmanager.amazonaws.com carries SourceAccount (AWS's
+    advice against a confused deputy; no SourceArn, which would tie the function to one secret)."""
+    rotation_id, _ = dev.our_functions()["payments-secrets-rotation-dev"]
+    (permission,) = [
+        p["Properties"]
+        for p in dev.resources("AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "secretsmanager.amazonaws.com"
+    ]
+    assert permission["FunctionName"] == {"Fn::GetAtt": [rotation_id, "Arn"]}
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+@pytest.mark.catalogue("payments-03")
+def test_rotated_passwords_exclude_what_the_generated_secret_excludes(dev):
+    """Fix: the rotation function's get_random_password excludes exactly the characters the
+    stack's generated secret excludes (a rotated password must be usable wherever the first was)."""
+    from lambda_src.cdk_payments.secrets_rotation import index as rotation
+
+    _, secret = dev.one("AWS::SecretsManager::Secret")
+    excluded = secret["Properties"]["GenerateSecretString"]["ExcludeCharacters"]
+    _, rotation_fn = dev.our_functions()["payments-secrets-rotation-dev"]
+    assert rotation_fn["Properties"]["Environment"]["Variables"]["EXCLUDE_CHARACTERS"] == excluded
+    assert excluded == rotation.DEFAULT_EXCLUDE_CHARACTERS
+    assert {"/", "@", '"', " "} <= set(excluded)  # what an Aurora PostgreSQL master password may not hold
+
+
 @pytest.mark.catalogue("payments-04")
 def test_private_integration_targets_the_alb_through_a_vpc_link_v2(dev, https):
     """Fix: HTTP_PROXY over VPC_LINK (v2) with IntegrationTarget = the ALB and a real uri."""
@@ -167,6 +247,28 @@ def test_private_integration_targets_the_alb_through_a_vpc_link_v2(dev, https):
     )
     assert "DNSName" in dev_uri  # the ALB's own name over HTTP
     assert not dev.resources("AWS::ApiGateway::VpcLink"), "a v1 VPC link cannot target an ALB"
+
+
+@pytest.mark.catalogue("payments-04")
+@pytest.mark.parametrize("variant", sorted(REPOINTED))
+def test_a_new_vpc_link_or_load_balancer_makes_a_new_api_deployment(payments, variant):
+    """Fix: ConnectionId and IntegrationTarget are part of the deployment's logical id. They are
+    property overrides, which CDK does not hash: without this the method would change and the stage
+    would keep serving the deployment that routes to the old link or load balancer."""
+
+    def integration_and_deployment(synth):
+        (method,) = synth.resources("AWS::ApiGateway::Method").values()
+        (deployment_id,) = synth.resources("AWS::ApiGateway::Deployment")
+        _, stage = synth.one("AWS::ApiGateway::Stage")
+        assert stage["Properties"]["DeploymentId"] == {"Ref": deployment_id}
+        return method["Properties"]["Integration"], deployment_id
+
+    dev_integration, dev_deployment = integration_and_deployment(payments["dev"])
+    integration, deployment = integration_and_deployment(payments[variant])
+    key, value = REPOINTED[variant]
+    assert {k for k in dev_integration if dev_integration[k] != integration[k]} == {key}
+    assert integration[key] == value
+    assert deployment != dev_deployment
 
 
 @pytest.mark.catalogue("payments-05")

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from cdk_payments.config import ConfigError, PaymentsConfig
+from tests.cdk_payments.conftest import CDK_CONTEXT, VARIANTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -160,11 +161,24 @@ def test_function_error_alarms_are_rates_safe_at_zero_invocations(dev):
         assert alarm["Properties"]["Threshold"] == 1
 
 
-def test_prod_subscribes_the_alarm_email(prod, dev):
-    prod.template.has_resource_properties(
-        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
+def test_every_environment_subscribes_its_alarm_email_and_cdk_json_carries_an_example(payments):
+    """alarm_email is required: the default synth (cdk.json's context) shows the subscription."""
+    assert CDK_CONTEXT["alarm_email"] == "oncall@example.com"
+    for variant, config in VARIANTS.items():
+        payments[variant].template.resource_count_is("AWS::SNS::Subscription", 1)
+        payments[variant].template.has_resource_properties(
+            "AWS::SNS::Subscription",
+            {"Protocol": "email", "Endpoint": config.alarm_email, "TopicArn": Match.any_value()},
+        )
+    assert payments["prod"].one("AWS::SNS::Subscription")[1]["Properties"]["Endpoint"] == (
+        "payments-oncall@example.com"
     )
-    dev.template.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_a_missing_alarm_email_is_refused_saying_how_to_set_it(value):
+    with pytest.raises(ConfigError, match=r"alarm_email: required.*-c alarm_email=.*cdk\.json"):
+        PaymentsConfig.from_context({"env": "dev", "alarm_email": value}.get)
 
 
 def test_stage_has_access_logs_tracing_throttling_and_the_method_validates_and_authorizes(dev):
@@ -207,6 +221,19 @@ def test_stage_has_access_logs_tracing_throttling_and_the_method_validates_and_a
             "ResponseTemplates": {"application/json": Match.string_like_regexp("validationErrorString")},
         },
     )
+
+
+def test_no_stack_owns_the_account_wide_api_gateway_logging_role(payments):
+    """The CloudWatch role of API Gateway is one setting per account and region: a stack that creates
+    it (cloud_watch_role=True) replaces everyone's and, destroyed, breaks logging for every REST API
+    in the region. It is a one-time account setup (README), never part of this stack."""
+    for synth in payments.values():
+        assert not synth.resources("AWS::ApiGateway::Account")
+        for logical_id, role in synth.resources("AWS::IAM::Role").items():
+            trust = json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+            assert "apigateway.amazonaws.com" not in trust, logical_id
+        _, stage = synth.one("AWS::ApiGateway::Stage")
+        assert stage["Properties"]["AccessLogSetting"]["DestinationArn"]  # still logged, by that role
 
 
 def test_functions_trace_log_with_retention_and_run_in_the_vpc(dev):
@@ -258,27 +285,35 @@ def test_no_plaintext_secret_in_the_template(dev):
     ("kwargs", "key"),
     [
         ({"env": "Prod!"}, "env"),
-        ({"env": "dev", "blue_weight": 0, "green_weight": 0}, "blue_weight"),
-        ({"env": "dev", "log_retention_days": 31}, "log_retention_days"),
-        ({"env": "dev", "green_weight": -1}, "green_weight"),
+        ({"blue_weight": 0, "green_weight": 0}, "blue_weight"),
+        ({"log_retention_days": 31}, "log_retention_days"),
+        ({"green_weight": -1}, "green_weight"),
+        ({"alarm_email": "oncall"}, "alarm_email"),
     ],
 )
 def test_bad_context_is_refused_naming_the_key(kwargs, key):
     with pytest.raises(ConfigError, match=key):
-        PaymentsConfig(**kwargs)
+        PaymentsConfig(**{"env": "dev", "alarm_email": "oncall@example.com", **kwargs})
 
 
 def test_context_strings_are_parsed():
-    context = {"env": "qa", "blue_weight": "80", "green_weight": "20", "lambda_reserved_concurrency": "5"}
+    context = {
+        "env": "qa",
+        "alarm_email": "qa@example.com",
+        "blue_weight": "80",
+        "green_weight": "20",
+        "lambda_reserved_concurrency": "5",
+    }
     config = PaymentsConfig.from_context(context.get)
     assert (config.blue_weight, config.green_weight, config.lambda_reserved_concurrency) == (80, 20, 5)
     with pytest.raises(ConfigError, match="blue_weight"):
-        PaymentsConfig.from_context({"blue_weight": "lots"}.get)
+        PaymentsConfig.from_context({**context, "blue_weight": "lots"}.get)
 
 
 def test_cfn_lint_finds_nothing(payments):
-    """cfn-lint over every variant: no errors, no warnings (.cfnlintrc.yaml says what is ignored)."""
-    paths = [str(s.path) for s in payments.values()]
+    """cfn-lint over every configuration: no errors, no warnings (.cfnlintrc.yaml says what is
+    ignored). The re-pointed dev stacks differ from dev only in the method's integration."""
+    paths = [str(payments[variant].path) for variant in VARIANTS]
     done = subprocess.run(
         [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable", *paths],
         capture_output=True,

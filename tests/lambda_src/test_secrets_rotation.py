@@ -11,6 +11,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
+from cdk_payments.constructs.data import PASSWORD_EXCLUDE_CHARACTERS
 from lambda_src.cdk_payments.secrets_rotation import index as rotation
 
 ROLE = "payments_admin"
@@ -118,6 +119,23 @@ def test_full_rotation_changes_the_database_password(secret, postgres):
     assert can_log_in(postgres, current["password"])
     assert not can_log_in(postgres, original["password"])
     assert version_with(client, arn, "AWSCURRENT") == token
+
+
+def test_new_password_excludes_the_characters_the_stack_passes(secret, postgres, monkeypatch):
+    """EXCLUDE_CHARACTERS from the stack (the generated secret's set) reaches get_random_password."""
+    client, arn, _ = secret
+    monkeypatch.setenv("EXCLUDE_CHARACTERS", PASSWORD_EXCLUDE_CHARACTERS)
+    asked = []
+    client.meta.events.register(
+        "before-parameter-build.secretsmanager.GetRandomPassword",
+        lambda params, **_: asked.append(params["ExcludeCharacters"]),
+    )
+    token = start_rotation(client, arn)
+    run_steps(client, arn, token)
+    assert asked == [PASSWORD_EXCLUDE_CHARACTERS]
+    password = current_value(client, arn)["password"]
+    assert not set(password) & set(PASSWORD_EXCLUDE_CHARACTERS)
+    assert can_log_in(postgres, password)
 
 
 def test_every_step_is_idempotent(secret, postgres):

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.stub import ANY, Stubber
 from common import fraud
 
 from cdk_payments.constructs.data import CUSTOMER_INDEX
@@ -193,3 +195,93 @@ def test_answers_in_the_shape_the_alb_accepts(deps, event):
     response = processing.handle(event, deps, NOW)
     assert set(response) <= ALB_KEYS
     assert response["statusDescription"].startswith(f"{response['statusCode']} ")
+
+
+# --- the audit record: one conditional PUT, never a read (issue 8) -------------------------------
+
+
+def without_list_bucket(s3):
+    """S3 as the function's role sees it: the stack grants s3:PutObject on audit/* and nothing to
+    list the bucket, so S3 answers a read of a missing key with 403, never 404 (as real S3 does)."""
+
+    def remember_key(params, context, **_):
+        context["probe"] = (params["Bucket"], params["Key"])
+
+    def forbid_missing(context, model, **_):
+        bucket, key = context["probe"]
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
+        if any(o["Key"] == key for o in listed):
+            return None  # s3:GetObject is enough for a key that exists
+        code = "403" if model.name == "HeadObject" else "AccessDenied"  # HEAD has no error body
+        error = {"Code": code, "Message": "Forbidden"}
+        parsed = {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+        return AWSResponse(None, 403, {}, None), parsed
+
+    for operation in ("HeadObject", "GetObject"):
+        s3.meta.events.register(f"before-parameter-build.s3.{operation}", remember_key)
+        s3.meta.events.register(f"before-call.s3.{operation}", forbid_missing)
+    return s3
+
+
+def test_new_and_replayed_transactions_need_no_read_of_the_audit_bucket(deps):
+    """Without s3:ListBucket a missing key is 403: code that probes with HeadObject first answered
+    every new transaction with an error after the DynamoDB write."""
+    deps = dataclasses.replace(deps, s3=without_list_bucket(deps.s3))
+    with pytest.raises(deps.s3.exceptions.ClientError, match="403"):
+        deps.s3.head_object(Bucket=BUCKET, Key="audit/missing.json")  # the simulation holds
+    first = processing.handle(alb_event(BODY), deps, NOW)
+    assert first["statusCode"] == 201, first
+    assert audit_objects(deps) == ["audit/2026/11/22/txn-1001.json"]
+    deps.s3.delete_object(Bucket=BUCKET, Key="audit/2026/11/22/txn-1001.json")  # crash after the write
+    again = processing.handle(alb_event(BODY), deps, NOW)
+    assert again["statusCode"] == 200 and audit_objects(deps) == ["audit/2026/11/22/txn-1001.json"]
+
+
+def test_a_replay_keeps_the_first_audit_record(deps):
+    processing.handle(alb_event(BODY), deps, NOW)
+    key = "audit/2026/11/22/txn-1001.json"
+    first = deps.s3.get_object(Bucket=BUCKET, Key=key)["ETag"]
+    assert processing.handle(alb_event(BODY), deps, NOW)["statusCode"] == 200  # moto answers 412
+    assert deps.s3.get_object(Bucket=BUCKET, Key=key)["ETag"] == first
+
+
+AUDIT_ITEM = {"transaction_id": "txn-1001", "created_at": "2026-11-22T12:00:00.000+00:00"}
+CONDITIONAL_PUT = {
+    "Bucket": BUCKET,
+    "Key": "audit/2026/11/22/txn-1001.json",
+    "Body": ANY,
+    "ContentType": "application/json",
+    "IfNoneMatch": "*",
+}
+
+
+@pytest.fixture
+def stubbed():
+    """S3's documented answers to a conditional PUT (botocore Stubber): any call not queued fails."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    deps = processing.Dependencies(
+        table=None, s3=s3, invoke=None, audit_bucket=BUCKET, validation_function="", fraud_function=""
+    )
+    with Stubber(s3) as stub:
+        yield deps, stub
+        stub.assert_no_pending_responses()
+
+
+def test_audit_write_is_one_conditional_put_and_412_means_already_written(stubbed):
+    deps, stub = stubbed
+    stub.add_client_error(
+        "put_object", "PreconditionFailed", http_status_code=412, expected_params=CONDITIONAL_PUT
+    )
+    processing.ensure_audit_record(deps, AUDIT_ITEM)  # a HeadObject first would raise here
+
+
+def test_audit_write_retries_a_409_conflict_and_does_not_swallow_a_403(stubbed):
+    deps, stub = stubbed
+    stub.add_client_error(
+        "put_object", "ConditionalRequestConflict", http_status_code=409, expected_params=CONDITIONAL_PUT
+    )
+    stub.add_response("put_object", {"ETag": '"abc"'}, expected_params=CONDITIONAL_PUT)
+    processing.ensure_audit_record(deps, AUDIT_ITEM)  # 409 (a concurrent write), then written
+    stub.add_client_error("put_object", "AccessDenied", http_status_code=403, expected_params=CONDITIONAL_PUT)
+    with pytest.raises(deps.s3.exceptions.ClientError, match="AccessDenied"):
+        processing.ensure_audit_record(deps, AUDIT_ITEM)  # a real permission problem surfaces

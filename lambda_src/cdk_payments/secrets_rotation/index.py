@@ -24,8 +24,9 @@ from psycopg2 import sql
 logger = Logger(service="secrets_rotation")
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
-# Characters that break connection strings or shell quoting; never part of a generated password.
-EXCLUDE_CHARACTERS = os.environ.get("EXCLUDE_CHARACTERS", "/@\"'\\ :;`")
+# Never part of a new password: what the stack's generated secret excludes (RDS's default set),
+# passed as EXCLUDE_CHARACTERS; this default is the same set (a test keeps them equal).
+DEFAULT_EXCLUDE_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"
 PASSWORD_LENGTH = 32
 
 
@@ -79,7 +80,8 @@ def create_secret(client: Any, arn: str, token: str) -> None:
     except client.exceptions.ResourceNotFoundException:
         pass
     password = client.get_random_password(
-        PasswordLength=PASSWORD_LENGTH, ExcludeCharacters=EXCLUDE_CHARACTERS
+        PasswordLength=PASSWORD_LENGTH,
+        ExcludeCharacters=os.environ.get("EXCLUDE_CHARACTERS", DEFAULT_EXCLUDE_CHARACTERS),
     )["RandomPassword"]
     client.put_secret_value(
         SecretId=arn,

@@ -7,8 +7,10 @@
 4. Score through the fraud_detection function.
 5. Conditional put (``attribute_not_exists(transaction_id)``): a concurrent duplicate that wins
    the race is answered like a replay.
-6. Audit record to S3 under ``audit/YYYY/MM/DD/<transaction_id>.json`` (written again on a
-   replay if it is missing, so a crash between steps 5 and 6 heals on the client's retry).
+6. Audit record to S3 under ``audit/YYYY/MM/DD/<transaction_id>.json``, a conditional PUT
+   (``If-None-Match: *``) on the first request and on every replay: a record that exists is left
+   as it is (412), a missing one is written, so a crash between steps 5 and 6 heals on the
+   client's retry. Only s3:PutObject is needed: nothing reads the bucket.
 New transactions answer 201 with the status, decision, score and reasons.
 """
 
@@ -32,6 +34,7 @@ tracer = Tracer(service="transaction_processing")
 
 STATUS_BY_DECISION = {"APPROVE": "APPROVED", "REVIEW": "PENDING_REVIEW", "DECLINE": "DECLINED"}
 RESULT_FIELDS = ("transaction_id", "status", "decision", "score", "reasons", "created_at")
+AUDIT_WRITE_ATTEMPTS = 3  # S3 answers 409 to a conditional write racing another; it says retry
 
 
 class Invoker(Protocol):
@@ -80,19 +83,29 @@ def audit_key(item: dict[str, Any]) -> str:
 
 
 def ensure_audit_record(deps: Dependencies, item: dict[str, Any]) -> None:
-    key = audit_key(item)
-    try:
-        deps.s3.head_object(Bucket=deps.audit_bucket, Key=key)
-        return
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
-            raise
-    deps.s3.put_object(
-        Bucket=deps.audit_bucket,
-        Key=key,
-        Body=dumps({"event": "transaction.recorded", "record": item}).encode(),
-        ContentType="application/json",
-    )
+    """Write the audit record unless it exists, in one conditional PUT (s3:PutObject only).
+
+    No HeadObject first: without s3:ListBucket, S3 answers a read of a missing key with 403, not
+    404. ``If-None-Match: *`` makes S3 refuse the write with 412 when the key exists (already
+    audited), and with 409 when a concurrent write of the same key is in flight (retried).
+    """
+    body = dumps({"event": "transaction.recorded", "record": item}).encode()
+    for attempt in range(AUDIT_WRITE_ATTEMPTS):
+        try:
+            deps.s3.put_object(
+                Bucket=deps.audit_bucket,
+                Key=audit_key(item),
+                Body=body,
+                ContentType="application/json",
+                IfNoneMatch="*",
+            )
+            return
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code == "PreconditionFailed":
+                return  # written before: by the first request, or by the winner of a race
+            if code != "ConditionalRequestConflict" or attempt == AUDIT_WRITE_ATTEMPTS - 1:
+                raise
 
 
 def _replay(deps: Dependencies, existing: dict[str, Any], digest: str) -> dict[str, Any]:
