@@ -53,7 +53,7 @@ synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=de
 # CDKTF is deprecated upstream: the app runs with the pinned cdktf and provider bindings; its
 # CLI (package.json) is only needed for deploy. Settings: TRANSACTIONS_* (cdktf_transactions/main.py).
 synth-cdktf-transactions: lambdas ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
-	rm -rf out/cdktf_transactions
+	rm -rf out/cdktf_transactions && mkdir -p out  # cdktf creates only the last folder of its outdir
 	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) CDKTF_OUTDIR=../out/cdktf_transactions \
 	  PYTHONPATH=.. $(BIN)/python -P main.py
 
