@@ -78,6 +78,10 @@ check: synth-all $(CHECKOV_STAMP) ## policy and template scanners over out/ (cfn
 	$(BIN)/cfn-lint out/cdk_payments/*.template.json
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework terraform_json --config-file .checkov.yaml \
 	  -f out/cdktf_transactions/stacks/transactions-$(ENV)/cdk.tf.json
+	@# The README's exit route: `cdktf synth --hcl` must write HCL that parses (no terraform fmt here).
+	hcl=$$(mktemp -d) && trap 'rm -rf "$$hcl"' EXIT && \
+	  (cd cdktf_transactions && CHECKPOINT_DISABLE=1 TRANSACTIONS_ENV=$(ENV) cdktf synth --hcl --output "$$hcl" >/dev/null) && \
+	  $(BIN)/python -m cdktf_transactions.hcl_check "$$hcl/stacks/transactions-$(ENV)/cdk.tf"
 
 catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
 	$(BIN)/python -m catalogue

@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.constructs.policy import policy_document
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
 
 STACK = "cdktf_transactions"
@@ -111,20 +112,19 @@ class Compute(Construct):
             f"{spec.name}-policy",
             role=role.id,
             name="least-privilege",
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "OwnLogGroup",
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": f"{log_group.arn}:*",
-                        },
-                        *BASELINE_STATEMENTS,
-                        *spec.statements,
-                    ],
-                }
+            policy=policy_document(
+                self,
+                f"{spec.name}-policy-document",
+                [
+                    {
+                        "Sid": "OwnLogGroup",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": f"{log_group.arn}:*",
+                    },
+                    *BASELINE_STATEMENTS,
+                    *spec.statements,
+                ],
             ),
         )
         asset = TerraformAsset(

@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.constructs.policy import policy_document
 
 GATEWAY_SERVICES = ("dynamodb", "s3")  # only Gateway endpoints exist for these two here
 INTERFACE_SERVICES = ("states", "logs", "sns", "lambda", "xray")
@@ -163,22 +164,17 @@ class Network(Construct):
             "flow-logs-policy",
             role=role.id,
             name="deliver-flow-logs",
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "OwnLogGroup",
-                            "Effect": "Allow",
-                            "Resource": f"{group.arn}:*",
-                            "Action": [
-                                "logs:CreateLogStream",
-                                "logs:PutLogEvents",
-                                "logs:DescribeLogStreams",
-                            ],
-                        }
-                    ],
-                }
+            policy=policy_document(
+                self,
+                "flow-logs-policy-document",
+                [
+                    {
+                        "Sid": "OwnLogGroup",
+                        "Effect": "Allow",
+                        "Resource": f"{group.arn}:*",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    }
+                ],
             ),
         )
         FlowLog(

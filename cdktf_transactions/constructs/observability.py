@@ -3,8 +3,7 @@ EventBridge may use (transactions-09), a failed-executions alarm and an EventBri
 
 from __future__ import annotations
 
-import json
-
+from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
@@ -17,6 +16,7 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.constructs.policy import policy_document
 
 # Services that publish to the topic themselves. They cannot use the AWS-managed alias/aws/sns
 # key (its policy cannot be changed), so their messages to such a topic are silently dropped.
@@ -34,27 +34,26 @@ class Observability(Construct):
             description=f"Encrypts the transactions topic ({config.env})",
             enable_key_rotation=True,
             deletion_window_in_days=7,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "AccountAdministers",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        },
-                        {
-                            "Sid": "ServicesPublishToTheTopic",
-                            "Effect": "Allow",
-                            "Principal": {"Service": list(SERVICE_PUBLISHERS)},
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                        },
-                    ],
-                }
+            policy=policy_document(
+                self,
+                "topic-key-policy",
+                [
+                    {
+                        "Sid": "AccountAdministers",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "ServicesPublishToTheTopic",
+                        "Effect": "Allow",
+                        "Principal": {"Service": list(SERVICE_PUBLISHERS)},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                    },
+                ],
             ),
         )
         KmsAlias(
@@ -70,28 +69,27 @@ class Observability(Construct):
             self,
             "topic-policy",
             arn=self.topic.arn,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ServicesPublish",
-                            "Effect": "Allow",
-                            "Principal": {"Service": list(SERVICE_PUBLISHERS)},
-                            "Action": "sns:Publish",
-                            "Resource": self.topic.arn,
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                        },
-                        {
-                            "Sid": "TlsOnly",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "sns:Publish",
-                            "Resource": self.topic.arn,
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
-                    ],
-                }
+            policy=policy_document(
+                self,
+                "topic-policy-document",
+                [
+                    {
+                        "Sid": "ServicesPublish",
+                        "Effect": "Allow",
+                        "Principal": {"Service": list(SERVICE_PUBLISHERS)},
+                        "Action": "sns:Publish",
+                        "Resource": self.topic.arn,
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                    },
+                    {
+                        "Sid": "TlsOnly",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "sns:Publish",
+                        "Resource": self.topic.arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ],
             ),
         )
         if config.alarm_email:
@@ -123,7 +121,8 @@ class Observability(Construct):
             "execution-failed",
             name=self._config.name("transactions-execution-failed"),
             description="Step Functions executions of the transaction pipeline that did not succeed",
-            event_pattern=json.dumps(
+            # jsonencode, not json.dumps: a reference inside a JSON string breaks `cdktf synth --hcl`.
+            event_pattern=Fn.jsonencode(
                 {
                     "source": ["aws.states"],
                     "detail-type": ["Step Functions Execution Status Change"],

@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.constructs.policy import policy_document
 from cdktf_transactions.definition import Targets, definition_json
 
 
@@ -57,57 +58,56 @@ class Workflow(Construct):
             "policy",
             role=self.role.id,
             name="least-privilege",
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "InvokePipelineFunctions",
-                            "Effect": "Allow",
-                            "Action": "lambda:InvokeFunction",
-                            "Resource": functions + [f"{arn}:*" for arn in functions],
-                        },
-                        {
-                            "Sid": "PublishFailures",
-                            "Effect": "Allow",
-                            "Action": "sns:Publish",
-                            "Resource": targets.failure_topic,
-                        },
-                        {
-                            "Sid": "EncryptForTheTopic",
-                            "Effect": "Allow",
-                            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                            "Resource": topic_key_arn,
-                        },
-                        # Log delivery and X-Ray APIs take no resource ARN (AWS documents Resource "*").
-                        {
-                            "Sid": "VendedLogDelivery",
-                            "Effect": "Allow",
-                            "Resource": "*",
-                            "Action": [
-                                "logs:CreateLogDelivery",
-                                "logs:GetLogDelivery",
-                                "logs:UpdateLogDelivery",
-                                "logs:DeleteLogDelivery",
-                                "logs:ListLogDeliveries",
-                                "logs:PutResourcePolicy",
-                                "logs:DescribeResourcePolicies",
-                                "logs:DescribeLogGroups",
-                            ],
-                        },
-                        {
-                            "Sid": "XRay",
-                            "Effect": "Allow",
-                            "Resource": "*",
-                            "Action": [
-                                "xray:PutTraceSegments",
-                                "xray:PutTelemetryRecords",
-                                "xray:GetSamplingRules",
-                                "xray:GetSamplingTargets",
-                            ],
-                        },
-                    ],
-                }
+            policy=policy_document(
+                self,
+                "policy-document",
+                [
+                    {
+                        "Sid": "InvokePipelineFunctions",
+                        "Effect": "Allow",
+                        "Action": "lambda:InvokeFunction",
+                        "Resource": functions + [f"{arn}:*" for arn in functions],
+                    },
+                    {
+                        "Sid": "PublishFailures",
+                        "Effect": "Allow",
+                        "Action": "sns:Publish",
+                        "Resource": targets.failure_topic,
+                    },
+                    {
+                        "Sid": "EncryptForTheTopic",
+                        "Effect": "Allow",
+                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                        "Resource": topic_key_arn,
+                    },
+                    # Log delivery and X-Ray APIs take no resource ARN (AWS documents Resource "*").
+                    {
+                        "Sid": "VendedLogDelivery",
+                        "Effect": "Allow",
+                        "Resource": "*",
+                        "Action": [
+                            "logs:CreateLogDelivery",
+                            "logs:GetLogDelivery",
+                            "logs:UpdateLogDelivery",
+                            "logs:DeleteLogDelivery",
+                            "logs:ListLogDeliveries",
+                            "logs:PutResourcePolicy",
+                            "logs:DescribeResourcePolicies",
+                            "logs:DescribeLogGroups",
+                        ],
+                    },
+                    {
+                        "Sid": "XRay",
+                        "Effect": "Allow",
+                        "Resource": "*",
+                        "Action": [
+                            "xray:PutTraceSegments",
+                            "xray:PutTelemetryRecords",
+                            "xray:GetSamplingRules",
+                            "xray:GetSamplingTargets",
+                        ],
+                    },
+                ],
             ),
         )
         self.state_machine = SfnStateMachine(

@@ -116,19 +116,11 @@ def test_iam_has_one_role_per_principal_scoped_policies_and_no_cycle(dev):
     assert machine["role_arn"] not in roles
     wildcard_ok = {"VpcNetworkInterfaces", "XRay", "VendedLogDelivery"}
     for policy in dev.resources("aws_iam_role_policy").values():
-        for statement in json.loads(policy["policy"])["Statement"]:
-            resources = (
-                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            )
-            if "*" in resources:
+        for statement in dev.statements(policy["policy"]):
+            if "*" in statement["Resource"]:
                 assert statement["Sid"] in wildcard_ok, statement
-    machine_role = machine["role_arn"].replace(".arn}", ".id}")
-    (machine_policy,) = [
-        json.loads(p["policy"])
-        for p in dev.resources("aws_iam_role_policy").values()
-        if p["role"] == machine_role
-    ]
-    invoke = next(s for s in machine_policy["Statement"] if s["Sid"] == "InvokePipelineFunctions")
+    machine_policy = dev.role_statements(machine["role_arn"])
+    invoke = next(s for s in machine_policy if s["Sid"] == "InvokePipelineFunctions")
     arns = {f"${{aws_lambda_function.{name}.arn}}" for name in lambda_functions(dev)}
     assert set(invoke["Resource"]) == arns | {f"{a}:*" for a in arns}
 
@@ -210,7 +202,7 @@ def test_topic_key_lets_cloudwatch_and_eventbridge_publish(dev):
     _, topic = dev.one("aws_sns_topic")
     assert topic["kms_master_key_id"] == f"${{aws_kms_key.{key_name}.arn}}"
     assert key["enable_key_rotation"] is True
-    statements = json.loads(key["policy"])["Statement"]
+    statements = dev.statements(key["policy"])
     publishers = next(s for s in statements if s["Sid"] == "ServicesPublishToTheTopic")
     assert set(publishers["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
     assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(publishers["Action"])
