@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
 MAX_RESERVED_CONCURRENCY = 10  # the account keeps >= 100 unreserved (transactions-01)
 LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
+# Local state lives here, git-ignored: out/ is deleted by every synth (make, the cdktf CLI).
+STATE_DIR = Path(__file__).resolve().parent / "state"
 
 
 class ConfigError(ValueError):
@@ -24,6 +27,7 @@ class TransactionsConfig:
     log_retention_days: int = 30
     alarm_email: str | None = None
     state_bucket: str | None = None  # S3 backend (with a lock file) when set; local state otherwise
+    state_dir: Path = STATE_DIR  # local state: <state_dir>/<stack>.tfstate
     retry_interval_seconds: int = 2  # first Retry interval of every Lambda task
     zones: tuple[str, ...] = ("a", "b")  # availability-zone letters of the two private subnets
 

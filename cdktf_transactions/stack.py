@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+import os
+from pathlib import Path
+
+from cdktf import App, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
-from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.config import ConfigError, TransactionsConfig
 from cdktf_transactions.constructs.compute import Compute, FunctionSpec
 from cdktf_transactions.constructs.data import CUSTOMER_INDEX, Data
 from cdktf_transactions.constructs.network import Network
@@ -41,7 +44,7 @@ class TransactionsStack(TerraformStack):
                 "use_lockfile", True
             )  # S3-native locking (Terraform >= 1.10), no DynamoDB table
         else:
-            LocalBackend(self, path=f"terraform.{config.stack_name}.tfstate")
+            LocalBackend(self, path=self._local_state_path(config))
 
         network = Network(self, "network", config=config)
         data = Data(self, "data", config=config)
@@ -120,3 +123,15 @@ class TransactionsStack(TerraformStack):
         TerraformOutput(self, "state_machine_arn", value=workflow.state_machine.arn)
         TerraformOutput(self, "transactions_table", value=data.table.name)
         TerraformOutput(self, "notifications_topic_arn", value=observability.topic.arn)
+
+    def _local_state_path(self, config: TransactionsConfig) -> str:
+        """The state file relative to the stack's output folder, where Terraform runs; never inside
+        the output folder, which every synth deletes with the state in it."""
+        outdir = Path(App.of(self).outdir).resolve()
+        state = (config.state_dir / f"{config.stack_name}.tfstate").resolve()
+        if state.is_relative_to(outdir):
+            raise ConfigError(
+                f"local state {state} is inside the synth output {outdir}, which the next synth deletes: "
+                "keep the default state dir or set TRANSACTIONS_STATE_BUCKET"
+            )
+        return os.path.relpath(state, outdir / "stacks" / self.node.id)

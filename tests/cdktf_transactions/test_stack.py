@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from cdktf_transactions.config import ConfigError, TransactionsConfig
+from cdktf_transactions.config import STATE_DIR, ConfigError, TransactionsConfig
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_provider_tags_every_resource(dev):
@@ -14,8 +19,30 @@ def test_provider_tags_every_resource(dev):
     ]
 
 
-def test_local_state_by_default_and_s3_with_a_lock_file_when_configured(dev, prod):
-    assert dev.json["terraform"]["backend"] == {"local": {"path": "terraform.transactions-dev.tfstate"}}
+def test_local_state_lives_outside_the_synth_output_and_git(dev):
+    """Every synth (make synth-*, make clean, the cdktf CLI) deletes out/: the state may not be in it."""
+    (backend,) = dev.json["terraform"]["backend"].values()
+    state = (dev.directory / backend["path"]).resolve()  # Terraform runs in the stack's folder
+    assert state == STATE_DIR / "transactions-dev.tfstate"
+    outdir = dev.directory.parents[1]
+    for deleted in (outdir, ROOT / "out", ROOT / "build"):
+        assert not state.is_relative_to(deleted)
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(state)], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, f"{state} is not git-ignored"
+
+
+def test_local_state_inside_the_synth_output_is_refused(tmp_path):
+    from cdktf import Testing
+
+    from cdktf_transactions.stack import TransactionsStack
+
+    app = Testing.app(outdir=str(tmp_path / "out"))
+    config = TransactionsConfig(env="dev", state_dir=tmp_path / "out" / "state")
+    with pytest.raises(ConfigError, match="inside the synth output"):
+        TransactionsStack(app, config=config)
+
+
+def test_s3_state_with_a_lock_file_when_configured(prod):
     s3 = prod.json["terraform"]["backend"]["s3"]
     assert s3["bucket"] == "example-terraform-state" and s3["key"] == "transactions/prod.tfstate"
     assert s3["use_lockfile"] is True and s3["encrypt"] is True
