@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_RESERVED_CONCURRENCY = 10  # the account keeps >= 100 unreserved (transactions-01)
 LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
 # Local state lives here, git-ignored: out/ is deleted by every synth (make, the cdktf CLI).
@@ -21,11 +22,11 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class TransactionsConfig:
     env: str
+    alarm_email: str  # on-call address subscribed to the alarm topic: without one, alarms reach nobody
     region: str = "us-east-1"
     vpc_cidr: str = "10.20.0.0/16"
     reserved_concurrency: int = 5
     log_retention_days: int = 30
-    alarm_email: str | None = None
     state_bucket: str | None = None  # S3 backend (with a lock file) when set; local state otherwise
     state_dir: Path = STATE_DIR  # local state: <state_dir>/<stack>.tfstate
     retry_interval_seconds: int = 2  # first Retry interval of every Lambda task
@@ -36,6 +37,13 @@ class TransactionsConfig:
             raise ConfigError(
                 f"TRANSACTIONS_ENV: {self.env!r} must be 2-12 lower-case letters, digits or '-'"
             )
+        if not self.alarm_email:
+            raise ConfigError(
+                "TRANSACTIONS_ALARM_EMAIL: required, the on-call address the alarms e-mail "
+                "(for example TRANSACTIONS_ALARM_EMAIL=oncall@example.com)"
+            )
+        if not EMAIL_PATTERN.match(self.alarm_email):
+            raise ConfigError(f"TRANSACTIONS_ALARM_EMAIL: {self.alarm_email!r} is not an e-mail address")
         if not 0 <= self.reserved_concurrency <= MAX_RESERVED_CONCURRENCY:
             raise ConfigError(
                 f"TRANSACTIONS_RESERVED_CONCURRENCY: {self.reserved_concurrency} must be "
@@ -84,7 +92,7 @@ class TransactionsConfig:
             region=environ.get("TRANSACTIONS_REGION") or "us-east-1",
             reserved_concurrency=integer("TRANSACTIONS_RESERVED_CONCURRENCY", 5),
             log_retention_days=integer("TRANSACTIONS_LOG_RETENTION_DAYS", 30),
-            alarm_email=environ.get("TRANSACTIONS_ALARM_EMAIL") or None,
+            alarm_email=environ.get("TRANSACTIONS_ALARM_EMAIL") or "",
             state_bucket=environ.get("TRANSACTIONS_STATE_BUCKET") or None,
             zones=tuple((environ.get("TRANSACTIONS_ZONES") or "a,b").split(",")),
         )

@@ -92,10 +92,9 @@ class Observability(Construct):
                 ],
             ),
         )
-        if config.alarm_email:
-            SnsTopicSubscription(
-                self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=config.alarm_email
-            )
+        SnsTopicSubscription(
+            self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=config.alarm_email
+        )
 
     def watch_state_machine(self, state_machine_arn: str) -> None:
         """Alarm on failed executions, and forward every failed/timed-out/aborted one via EventBridge."""

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 VARIANTS = {
-    "dev": {"env": "dev"},
+    "dev": {"env": "dev", "alarm_email": "oncall@example.com"},
     "prod": {
         "env": "prod",
         "state_bucket": "example-terraform-state",

@@ -32,7 +32,7 @@ def test_reserved_concurrency_is_bounded_and_configurable(dev, prod):
         for fn in functions.values():
             assert fn["reserved_concurrent_executions"] == expected <= MAX_RESERVED_CONCURRENCY
     with pytest.raises(ConfigError, match="RESERVED_CONCURRENCY"):
-        TransactionsConfig(env="dev", reserved_concurrency=100)
+        TransactionsConfig(env="dev", alarm_email="a@example.com", reserved_concurrency=100)
 
 
 @pytest.mark.catalogue("transactions-02")
