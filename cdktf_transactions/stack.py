@@ -14,6 +14,7 @@ from cdktf_transactions.constructs.compute import Compute, FunctionSpec
 from cdktf_transactions.constructs.data import CUSTOMER_INDEX, Data
 from cdktf_transactions.constructs.network import Network
 from cdktf_transactions.constructs.observability import Observability
+from cdktf_transactions.constructs.policy import encrypt_for_topic
 from cdktf_transactions.constructs.workflow import Workflow
 from cdktf_transactions.definition import Targets
 
@@ -57,6 +58,7 @@ class TransactionsStack(TerraformStack):
             security_group_ids=[network.lambda_sg.id],
         )
         table, index = data.table.arn, f"{data.table.arn}/index/{CUSTOMER_INDEX}"
+        notifications_topic = observability.notifications_topic.arn
         table_env = {"TRANSACTIONS_TABLE": data.table.name, "CUSTOMER_INDEX": CUSTOMER_INDEX}
         validation = compute.add(FunctionSpec("validation", "Validates and normalizes a transaction", 10))
         fraud_check = compute.add(
@@ -96,16 +98,11 @@ class TransactionsStack(TerraformStack):
                         "Sid": "Publish",
                         "Effect": "Allow",
                         "Action": "sns:Publish",
-                        "Resource": observability.topic.arn,
+                        "Resource": notifications_topic,
                     },
-                    {
-                        "Sid": "EncryptForTheTopic",
-                        "Effect": "Allow",
-                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                        "Resource": observability.key.arn,
-                    },
+                    encrypt_for_topic(observability.key.arn, notifications_topic),
                 ],
-                environment={"TOPIC_ARN": observability.topic.arn},
+                environment={"TOPIC_ARN": notifications_topic},
             )
         )
         targets = Targets(
@@ -113,7 +110,7 @@ class TransactionsStack(TerraformStack):
             fraud_check=fraud_check.arn,
             settlement=settlement.arn,
             notification=notification.arn,
-            failure_topic=observability.topic.arn,
+            notifications_topic=notifications_topic,
         )
         workflow = Workflow(
             self, "workflow", config=config, targets=targets, topic_key_arn=observability.key.arn
@@ -122,7 +119,8 @@ class TransactionsStack(TerraformStack):
 
         TerraformOutput(self, "state_machine_arn", value=workflow.state_machine.arn)
         TerraformOutput(self, "transactions_table", value=data.table.name)
-        TerraformOutput(self, "notifications_topic_arn", value=observability.topic.arn)
+        TerraformOutput(self, "notifications_topic_arn", value=notifications_topic)
+        TerraformOutput(self, "alarm_topic_arn", value=observability.alarm_topic.arn)
 
     def _local_state_path(self, config: TransactionsConfig) -> str:
         """The state file relative to the stack's output folder, where Terraform runs; never inside

@@ -51,3 +51,14 @@ def policy_document(scope: Construct, construct_id: str, statements: list[dict[s
         scope, construct_id, version="2012-10-17", statement=[_statement(s) for s in statements]
     )
     return document.json
+
+
+def encrypt_for_topic(key_arn: str, topic_arn: str) -> dict[str, Any]:
+    """What a publisher to an SSE topic needs of its key, for that topic only (SNS's encryption context)."""
+    return {
+        "Sid": "EncryptForTheTopic",
+        "Effect": "Allow",
+        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+        "Resource": key_arn,
+        "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
+    }

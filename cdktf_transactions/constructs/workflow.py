@@ -1,5 +1,5 @@
-"""Workflow: the Standard state machine, its role (invoke exactly our functions, publish to the
-topic) and its vended log group (transactions-05, -06, -08)."""
+"""Workflow: the Standard state machine, its role (invoke exactly our functions, publish failures
+to the notifications topic) and its vended log group (transactions-05, -06, -08)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
-from cdktf_transactions.constructs.policy import policy_document
+from cdktf_transactions.constructs.policy import encrypt_for_topic, policy_document
 from cdktf_transactions.definition import Targets, definition_json
 
 
@@ -72,14 +72,9 @@ class Workflow(Construct):
                         "Sid": "PublishFailures",
                         "Effect": "Allow",
                         "Action": "sns:Publish",
-                        "Resource": targets.failure_topic,
+                        "Resource": targets.notifications_topic,
                     },
-                    {
-                        "Sid": "EncryptForTheTopic",
-                        "Effect": "Allow",
-                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                        "Resource": topic_key_arn,
-                    },
+                    encrypt_for_topic(topic_key_arn, targets.notifications_topic),
                     # Log delivery and X-Ray APIs take no resource ARN (AWS documents Resource "*").
                     {
                         "Sid": "VendedLogDelivery",

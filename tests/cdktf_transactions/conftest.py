@@ -44,6 +44,22 @@ class SynthesizedStack:
         assert len(found) == 1, f"expected one {tf_type}, found {sorted(found)}"
         return next(iter(found.items()))
 
+    def topic_arn(self, construct_id: str) -> str:
+        """The reference to the ARN of the topic ``observability/<construct_id>``."""
+        (name,) = [
+            n for n in self.resources("aws_sns_topic") if n.startswith(f"observability_{construct_id}_")
+        ]
+        return f"${{aws_sns_topic.{name}.arn}}"
+
+    def function(self, source: str) -> dict[str, Any]:
+        """The function packaged from lambda_src/cdktf_transactions/<source>/."""
+        (fn,) = [
+            fn
+            for fn in self.resources("aws_lambda_function").values()
+            if fn["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"] == source
+        ]
+        return fn
+
     def statements(self, policy: str) -> list[dict[str, Any]]:
         """IAM-style statements of ``${data.aws_iam_policy_document.<name>.json}``."""
         match = POLICY_DOCUMENT.fullmatch(policy)

@@ -17,6 +17,7 @@ from cdktf_transactions.definition import LAMBDA_INVOKE, RETRYABLE_ERRORS, Targe
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = re.compile(r"\$\{((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
 FUNCTIONS = ("validation", "fraud_check", "settlement", "notification")
+EVENTBRIDGE = "events.amazonaws.com"
 
 
 def lambda_functions(synth):
@@ -129,7 +130,7 @@ def fake_targets():
     arn = "arn:aws:lambda:us-east-1:123456789012:function:transactions-{}-dev"
     return Targets(
         *(arn.format(f) for f in FUNCTIONS),
-        failure_topic="arn:aws:sns:us-east-1:123456789012:transactions-notifications-dev",
+        notifications_topic="arn:aws:sns:us-east-1:123456789012:transactions-notifications-dev",
     )
 
 
@@ -141,14 +142,15 @@ def test_definition_is_valid_asl_with_retry_and_catch(dev, tmp_path):
     tasks = {n: s for n, s in deployed["States"].items() if s.get("Resource") == LAMBDA_INVOKE}
     assert set(tasks) == {"Validate", "FraudCheck", "Settle", "Notify"}
     functions = {f"${{aws_lambda_function.{name}.arn}}" for name in lambda_functions(dev)}
-    for task in tasks.values():
+    for name, task in tasks.items():
         assert task["Parameters"]["FunctionName"] in functions
         (retry,) = task["Retry"]
         assert retry["ErrorEquals"] == list(RETRYABLE_ERRORS)
         assert retry["BackoffRate"] > 1 and retry["JitterStrategy"] == "FULL" and retry["MaxAttempts"] >= 2
         assert task["Catch"] == [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name}Failed"}
         ]
+        assert deployed["States"][f"{name}Failed"]["Next"] == "NotifyFailure"
     assert deployed["States"]["NotifyFailure"]["Resource"] == "arn:aws:states:::sns:publish"
     assert deployed["States"]["NotifyFailure"]["Next"] == "Failed"
 
@@ -195,22 +197,53 @@ def test_log_groups_are_named_for_their_owner_and_exist_first(dev):
     assert machine["tracing_configuration"] == {"enabled": True}
 
 
+def topic_policy(synth, topic):
+    (policy,) = [p for p in synth.resources("aws_sns_topic_policy").values() if p["arn"] == topic]
+    return synth.statements(policy["policy"])
+
+
 @pytest.mark.catalogue("transactions-09")
 def test_topic_key_lets_cloudwatch_and_eventbridge_publish(dev):
     """Fix: a customer-managed key (not alias/aws/sns) whose policy admits CloudWatch and EventBridge."""
     key_name, key = dev.one("aws_kms_key")
-    _, topic = dev.one("aws_sns_topic")
-    assert topic["kms_master_key_id"] == f"${{aws_kms_key.{key_name}.arn}}"
     assert key["enable_key_rotation"] is True
-    statements = dev.statements(key["policy"])
-    publishers = next(s for s in statements if s["Sid"] == "ServicesPublishToTheTopic")
-    assert set(publishers["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    for topic in dev.resources("aws_sns_topic").values():
+        assert topic["kms_master_key_id"] == f"${{aws_kms_key.{key_name}.arn}}"
+    publishers = next(
+        s for s in dev.statements(key["policy"]) if EVENTBRIDGE in s.get("Principal", {}).get("Service", [])
+    )
+    assert set(publishers["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", EVENTBRIDGE}
     assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(publishers["Action"])
-    topic_ref = f"${{aws_sns_topic.{next(iter(dev.resources('aws_sns_topic')))}.arn}}"
+    alarms = dev.topic_arn("alarm-topic")
     (alarm,) = dev.resources("aws_cloudwatch_metric_alarm").values()
-    assert alarm["alarm_actions"] == [topic_ref]
+    assert alarm["alarm_actions"] == alarm["ok_actions"] == [alarms]
     (target,) = dev.resources("aws_cloudwatch_event_target").values()
-    assert target["arn"] == topic_ref
+    assert target["arn"] == alarms
+
+
+@pytest.mark.catalogue("transactions-09")
+def test_eventbridge_grants_carry_no_source_condition_and_the_key_is_scoped_by_topic(dev):
+    """Fix: no Condition on EventBridge's topic statement (its deliveries fail against one) and no
+    aws:Source* on its key grant (AWS documents them as unsupported there); the key grant is
+    scoped by SNS's encryption context, the alarm topic's ARN, instead."""
+    alarms = dev.topic_arn("alarm-topic")
+    for_eventbridge = [
+        s for s in topic_policy(dev, alarms) if EVENTBRIDGE in s.get("Principal", {}).get("Service", [])
+    ]
+    assert for_eventbridge and all("Condition" not in s for s in for_eventbridge)
+    assert any(s["Effect"] == "Allow" and s["Action"] == ["sns:Publish"] for s in for_eventbridge)
+    _, key = dev.one("aws_kms_key")
+    (grant,) = [
+        s for s in dev.statements(key["policy"]) if EVENTBRIDGE in s.get("Principal", {}).get("Service", [])
+    ]
+    keys = {k for test in grant["Condition"].values() for k in test}
+    assert not {k for k in keys if k.lower().startswith("aws:source")}
+    (topic_arn,) = grant["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"]
+    (alarm_topic,) = [
+        t for t in dev.resources("aws_sns_topic").values() if t["name"].startswith("transactions-alarms")
+    ]
+    account = "${data.aws_caller_identity.observability_account_8861B6E1.account_id}"
+    assert topic_arn == f"arn:aws:sns:us-east-1:{account}:{alarm_topic['name']}"  # the ARN the topic gets
 
 
 @pytest.mark.catalogue("transactions-10")

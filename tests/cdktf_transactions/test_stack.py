@@ -102,7 +102,12 @@ def test_functions_are_traced_in_the_vpc_with_their_configuration(dev):
 
 
 def test_outputs(dev):
-    assert set(dev.json["output"]) == {"state_machine_arn", "transactions_table", "notifications_topic_arn"}
+    assert set(dev.json["output"]) == {
+        "state_machine_arn",
+        "transactions_table",
+        "notifications_topic_arn",
+        "alarm_topic_arn",
+    }
 
 
 @pytest.mark.parametrize(
