@@ -1,6 +1,7 @@
 """Compute: the shared layer and the four pipeline functions, packaged from lambda_src/ as zip
-archives through TerraformAsset (transactions-02, -03), each with its own role (transactions-05),
-log group created first (transactions-08) and a bounded reserved concurrency (transactions-01)."""
+archives through TerraformAsset (transactions-02, -03), each with its own role and inline policy,
+created before it (transactions-05), log group created first (transactions-08) and a bounded
+reserved concurrency (transactions-01)."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ class Compute(Construct):
             name=config.name(f"transactions-{spec.name.replace('_', '-')}"),
             assume_role_policy=LAMBDA_ASSUME,
         )
-        IamRolePolicy(
+        policy = IamRolePolicy(
             self,
             f"{spec.name}-policy",
             role=role.id,
@@ -155,6 +156,8 @@ class Compute(Construct):
                     **spec.environment,
                 }
             ),
-            depends_on=[log_group],
+            # Policy first: the first invocation has its permissions, and on destroy the function
+            # (and its ENIs) go before the ec2:DeleteNetworkInterface grant Lambda needs to clean up.
+            depends_on=[log_group, policy],
         )
         return function

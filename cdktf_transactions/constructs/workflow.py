@@ -53,7 +53,7 @@ class Workflow(Construct):
                 }
             ),
         )
-        IamRolePolicy(
+        policy = IamRolePolicy(
             self,
             "policy",
             role=self.role.id,
@@ -116,4 +116,5 @@ class Workflow(Construct):
                 log_destination=f"{self.log_group.arn}:*", include_execution_data=True, level="ERROR"
             ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
+            depends_on=[policy],  # its first execution may invoke, publish and log at once
         )

@@ -126,6 +126,25 @@ def test_iam_has_one_role_per_principal_scoped_policies_and_no_cycle(dev):
     assert set(invoke["Resource"]) == arns | {f"{a}:*" for a in arns}
 
 
+@pytest.mark.catalogue("transactions-05")
+def test_functions_and_the_state_machine_depend_on_their_inline_policies(dev):
+    """Fix: each function and the state machine depends_on its role's inline policy: created before
+    the first invocation, destroyed after the function (Lambda still needs it to delete the ENIs)."""
+    _, machine = dev.one("aws_sfn_state_machine")
+    principals = [
+        *((fn, fn["role"]) for fn in lambda_functions(dev).values()),
+        (machine, machine["role_arn"]),
+    ]
+    for resource, role in principals:
+        role_id = role.replace(".arn}", ".id}")
+        policies = {
+            f"aws_iam_role_policy.{name}"
+            for name, policy in dev.resources("aws_iam_role_policy").items()
+            if policy["role"] == role_id
+        }
+        assert policies and policies <= set(resource.get("depends_on", [])), resource.get("depends_on")
+
+
 def fake_targets():
     arn = "arn:aws:lambda:us-east-1:123456789012:function:transactions-{}-dev"
     return Targets(
@@ -185,7 +204,7 @@ def test_log_groups_are_named_for_their_owner_and_exist_first(dev):
     """Fix: /aws/lambda/<name> before each function (depends_on); /aws/vendedlogs/states/<name> with ':*'."""
     groups = dev.resources("aws_cloudwatch_log_group")
     for fn in lambda_functions(dev).values():
-        (dependency,) = fn["depends_on"]
+        (dependency,) = [d for d in fn["depends_on"] if d.startswith("aws_cloudwatch_log_group.")]
         group = groups[dependency.split(".", 1)[1]]
         assert group["name"] == f"/aws/lambda/{fn['function_name']}"
         assert group["retention_in_days"] == 30
