@@ -23,6 +23,7 @@ from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
 from cdktf_transactions.constructs.policy import policy_document
+from cdktf_transactions.packaging import package
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
 
 STACK = "cdktf_transactions"
@@ -79,7 +80,10 @@ class Compute(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self._vpc = LambdaFunctionVpcConfig(subnet_ids=subnet_ids, security_group_ids=security_group_ids)
-        layer_asset = TerraformAsset(self, "layer-asset", path=str(LAYER_DIR), type=AssetType.ARCHIVE)
+        # Reproducible zips (cdktf_transactions/packaging.py), copied as files: an unchanged source
+        # keeps its hash, so it deploys nothing.
+        layer_zip = package(LAYER_DIR, "layer")
+        layer_asset = TerraformAsset(self, "layer-asset", path=str(layer_zip), type=AssetType.FILE)
         self.layer = LambdaLayerVersion(
             self,
             "layer",
@@ -128,9 +132,8 @@ class Compute(Construct):
                 ],
             ),
         )
-        asset = TerraformAsset(
-            self, f"{spec.name}-asset", path=str(function_dir(STACK, spec.name)), type=AssetType.ARCHIVE
-        )
+        archive = package(function_dir(STACK, spec.name), spec.name)
+        asset = TerraformAsset(self, f"{spec.name}-asset", path=str(archive), type=AssetType.FILE)
         function = LambdaFunction(
             self,
             spec.name,
