@@ -59,6 +59,30 @@ class TransactionsStack(TerraformStack):
         )
         table, index = data.table.arn, f"{data.table.arn}/index/{CUSTOMER_INDEX}"
         notifications_topic = observability.notifications_topic.arn
+        read_history = {
+            "Sid": "ReadHistory",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": index,
+        }
+        write_transactions = {
+            "Sid": "WriteTransactions",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
+            "Resource": table,
+        }
+        publish = {
+            "Sid": "Publish",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": notifications_topic,
+        }
+        # Endpoints for exactly what the functions call (Lambda delivers their logs and X-Ray
+        # segments itself; Step Functions is not in the VPC), admitting only this stack's resources.
+        network.add_gateway_endpoint(
+            "dynamodb", statements=[{**s, "Principal": "*"} for s in (read_history, write_transactions)]
+        )
+        network.add_interface_endpoint("sns", statements=[{**publish, "Principal": "*"}])
         table_env = {"TRANSACTIONS_TABLE": data.table.name, "CUSTOMER_INDEX": CUSTOMER_INDEX}
         validation = compute.add(FunctionSpec("validation", "Validates and normalizes a transaction", 10))
         fraud_check = compute.add(
@@ -66,9 +90,7 @@ class TransactionsStack(TerraformStack):
                 "fraud_check",
                 "Scores a transaction against the customer's history",
                 15,
-                statements=[
-                    {"Sid": "ReadHistory", "Effect": "Allow", "Action": "dynamodb:Query", "Resource": index}
-                ],
+                statements=[read_history],
                 environment=table_env,
             )
         )
@@ -77,14 +99,7 @@ class TransactionsStack(TerraformStack):
                 "settlement",
                 "Records the scored transaction once",
                 15,
-                statements=[
-                    {
-                        "Sid": "WriteTransactions",
-                        "Effect": "Allow",
-                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
-                        "Resource": table,
-                    }
-                ],
+                statements=[write_transactions],
                 environment=table_env,
             )
         )
@@ -94,12 +109,7 @@ class TransactionsStack(TerraformStack):
                 "Announces the settlement on SNS",
                 10,
                 statements=[
-                    {
-                        "Sid": "Publish",
-                        "Effect": "Allow",
-                        "Action": "sns:Publish",
-                        "Resource": notifications_topic,
-                    },
+                    publish,
                     encrypt_for_topic(observability.key.arn, notifications_topic),
                 ],
                 environment={"TOPIC_ARN": notifications_topic},

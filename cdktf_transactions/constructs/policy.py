@@ -25,7 +25,7 @@ def _as_list(value: Any) -> list[Any]:
 def _statement(statement: dict[str, Any]) -> DataAwsIamPolicyDocumentStatement:
     principal = statement.get("Principal")
     if principal == "*":
-        principal = {"AWS": "*"}  # what IAM means by "*"; the data source needs a type
+        principal = {"*": "*"}  # the data source's spelling of "Principal": "*"
     return DataAwsIamPolicyDocumentStatement(
         sid=statement.get("Sid"),
         effect=statement.get("Effect", "Allow"),

@@ -13,11 +13,14 @@ import pytest
 
 from cdktf_transactions.config import MAX_RESERVED_CONCURRENCY, ConfigError, TransactionsConfig
 from cdktf_transactions.definition import LAMBDA_INVOKE, RETRYABLE_ERRORS, Targets, definition
+from lambda_src.build import functions
+from tests.iam_calls import required_actions
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = re.compile(r"\$\{((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
 FUNCTIONS = ("validation", "fraud_check", "settlement", "notification")
 EVENTBRIDGE = "events.amazonaws.com"
+GATEWAY_SERVICES = {"dynamodb", "s3"}  # they have Gateway endpoints, free (their Interface ones bill hourly)
 
 
 def lambda_functions(synth):
@@ -65,22 +68,58 @@ def test_functions_are_zip_packages_not_missing_images(dev):
     assert "aws_ecr_repository" not in dev.json["resource"]
 
 
+def endpoints(synth):
+    return {e["service_name"].rsplit(".", 1)[1]: e for e in synth.resources("aws_vpc_endpoint").values()}
+
+
 @pytest.mark.catalogue("transactions-04")
 def test_endpoint_types_match_the_services(dev):
-    """Fix: DynamoDB/S3 Gateway endpoints on the private route tables; states/logs/sns/lambda Interface."""
+    """Fix: DynamoDB on a Gateway endpoint on the private route tables; SNS on an Interface one."""
     route_tables = {f"${{aws_route_table.{name}.id}}" for name in dev.resources("aws_route_table")}
     assert len(route_tables) == 2
-    types = {}
-    for endpoint in dev.resources("aws_vpc_endpoint").values():
-        service = endpoint["service_name"].rsplit(".", 1)[1]
-        types[service] = endpoint["vpc_endpoint_type"]
+    found = endpoints(dev)
+    for service, endpoint in found.items():
+        assert endpoint["vpc_endpoint_type"] == ("Gateway" if service in GATEWAY_SERVICES else "Interface")
         if endpoint["vpc_endpoint_type"] == "Gateway":
             assert set(endpoint["route_table_ids"]) == route_tables
         else:
             assert endpoint["private_dns_enabled"] is True
             assert len(endpoint["subnet_ids"]) == 2 and endpoint["security_group_ids"]
-    assert types["dynamodb"] == types["s3"] == "Gateway"
-    assert all(types[s] == "Interface" for s in ("states", "logs", "sns", "lambda"))
+    assert found["dynamodb"]["vpc_endpoint_type"] == "Gateway"
+
+
+@pytest.mark.catalogue("transactions-04")
+def test_endpoints_are_exactly_the_services_the_functions_call(dev):
+    """Fix: an interface endpoint costs per hour and zone: one per service the handlers' code calls
+    (Lambda ships their logs and X-Ray segments itself; Step Functions is not in the VPC)."""
+    called = {
+        action.split(":")[0]
+        for f in functions()
+        if f.stack == "cdktf_transactions"
+        for action in required_actions(f.source)
+    }
+    assert called == {"dynamodb", "sns"}  # the reader sees the calls (else this test proves nothing)
+    assert set(endpoints(dev)) == called
+
+
+@pytest.mark.catalogue("transactions-04")
+def test_endpoint_policies_admit_only_this_stacks_table_and_topic(dev):
+    table = f"${{aws_dynamodb_table.{dev.one('aws_dynamodb_table')[0]}.arn}}"
+    allowed = {
+        "dynamodb": {
+            table,
+            *(
+                f"{table}/index/{i['name']}"
+                for i in dev.one("aws_dynamodb_table")[1]["global_secondary_index"]
+            ),
+        },
+        "sns": {dev.topic_arn("topic")},
+    }
+    for service, endpoint in endpoints(dev).items():
+        statements = dev.statements(endpoint["policy"])
+        resources = {r for s in statements for r in s["Resource"]}
+        assert resources and resources <= allowed[service], resources
+        assert all(a.startswith(f"{service}:") and "*" not in a for s in statements for a in s["Action"])
 
 
 def dependency_graph(synth):
