@@ -2,7 +2,7 @@
 
 Settings (environment variables, read once here): TRANSACTIONS_ALARM_EMAIL (required: the on-call
 address the alarm topic e-mails), TRANSACTIONS_ENV (dev), TRANSACTIONS_REGION (us-east-1),
-TRANSACTIONS_RESERVED_CONCURRENCY (5, at most 10), TRANSACTIONS_LOG_RETENTION_DAYS (30),
+TRANSACTIONS_RESERVED_CONCURRENCY (unset: no reservation; else 1..10), TRANSACTIONS_LOG_RETENTION_DAYS (30),
 TRANSACTIONS_STATE_BUCKET (S3 backend with a lock file; local state in state/ when unset),
 TRANSACTIONS_ZONES (a,b: the zone letters of the two private subnets).
 """

@@ -1,7 +1,7 @@
 """Compute: the shared layer and the four pipeline functions, packaged from lambda_src/ as zip
 archives through TerraformAsset (transactions-02, -03), each with its own role and inline policy,
-created before it (transactions-05), log group created first (transactions-08) and a bounded
-reserved concurrency (transactions-01)."""
+created before it (transactions-05), log group created first (transactions-08) and an opt-in,
+bounded reserved concurrency (transactions-01)."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ class Compute(Construct):
             layers=[self.layer.arn],
             timeout=spec.timeout,
             memory_size=256,
-            reserved_concurrent_executions=config.reserved_concurrency,
+            reserved_concurrent_executions=config.reserved_concurrency,  # None: not set, no reservation
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             vpc_config=self._vpc,
             environment=LambdaFunctionEnvironment(

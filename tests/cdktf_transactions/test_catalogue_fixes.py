@@ -28,15 +28,17 @@ def lambda_functions(synth):
 
 
 @pytest.mark.catalogue("transactions-01")
-def test_reserved_concurrency_is_bounded_and_configurable(dev, prod):
-    """Fix: at most 10 reserved executions per function (the account keeps its unreserved 100)."""
-    for synth, expected in ((dev, 5), (prod, 10)):
-        functions = lambda_functions(synth)
-        assert len(functions) == 4
-        for fn in functions.values():
-            assert fn["reserved_concurrent_executions"] == expected <= MAX_RESERVED_CONCURRENCY
-    with pytest.raises(ConfigError, match="RESERVED_CONCURRENCY"):
-        TransactionsConfig(env="dev", alarm_email="a@example.com", reserved_concurrency=100)
+def test_reserved_concurrency_is_opt_in_and_bounded(dev, prod):
+    """Fix: no reservation unless configured (the account keeps its unreserved pool whole); when
+    configured at most 10 per function; 0, which would throttle every invocation, is refused."""
+    assert len(lambda_functions(dev)) == len(lambda_functions(prod)) == 4
+    for fn in lambda_functions(dev).values():
+        assert "reserved_concurrent_executions" not in fn
+    for fn in lambda_functions(prod).values():
+        assert fn["reserved_concurrent_executions"] == 10 <= MAX_RESERVED_CONCURRENCY
+    for bad, message in ((100, "100 must be 1..10"), (0, "0 reserves no executions")):
+        with pytest.raises(ConfigError, match=f"RESERVED_CONCURRENCY: {message}"):
+            TransactionsConfig(env="dev", alarm_email="a@example.com", reserved_concurrency=bad)
 
 
 @pytest.mark.catalogue("transactions-02")

@@ -117,6 +117,7 @@ def test_outputs(dev):
         ({"TRANSACTIONS_ENV": "Prod"}, "TRANSACTIONS_ENV"),
         ({"TRANSACTIONS_RESERVED_CONCURRENCY": "eleven"}, "TRANSACTIONS_RESERVED_CONCURRENCY"),
         ({"TRANSACTIONS_RESERVED_CONCURRENCY": "11"}, "TRANSACTIONS_RESERVED_CONCURRENCY"),
+        ({"TRANSACTIONS_RESERVED_CONCURRENCY": "0"}, "TRANSACTIONS_RESERVED_CONCURRENCY"),
         ({"TRANSACTIONS_LOG_RETENTION_DAYS": "3"}, "TRANSACTIONS_LOG_RETENTION_DAYS"),
     ],
 )
@@ -138,7 +139,7 @@ def test_settings_from_the_environment():
     assert (config.stack_name, config.state_bucket, config.reserved_concurrency) == (
         "transactions-qa",
         "b",
-        5,
+        None,
     )
 
 
