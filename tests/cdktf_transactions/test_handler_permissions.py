@@ -11,9 +11,11 @@ from tests.iam_calls import missing_actions, required_actions
 TRANSACTIONS_FUNCTIONS = [f for f in functions() if f.stack == "cdktf_transactions"]
 
 
+@pytest.mark.catalogue("transactions-05")
 @pytest.mark.parametrize("function", TRANSACTIONS_FUNCTIONS, ids=lambda f: f.name)
 @pytest.mark.parametrize("variant", ["dev", "prod"])
 def test_the_role_grants_every_call_the_handler_makes(transactions, variant, function):
+    """Fix: least privilege that is still enough: every action the handler's code calls is granted."""
     synth = transactions[variant]
     role = synth.function(function.name)["role"]
     role_name = role.removeprefix("${aws_iam_role.").removesuffix(".arn}")

@@ -19,7 +19,9 @@ POLICY_HOLDERS = {  # resource type -> its attribute that holds a policy documen
 }
 
 
+@pytest.mark.catalogue("transactions-05")
 def test_hcl_output_parses(transactions, tmp_path):
+    """Fix: policies as aws_iam_policy_document, the event pattern as jsonencode: the HCL parses."""
     files = []
     for variant, synth in transactions.items():
         path = tmp_path / f"{variant}.tf"
@@ -40,8 +42,10 @@ def test_the_parser_rejects_a_policy_rendered_from_a_json_string(tmp_path):
     assert "broken.tf:2" in error
 
 
+@pytest.mark.catalogue("transactions-05")
 @pytest.mark.parametrize("tf_type", sorted(POLICY_HOLDERS))
 def test_policies_are_policy_documents_not_json_strings(dev, prod, tf_type):
+    """Fix: every policy is a reference to an aws_iam_policy_document, never a JSON string."""
     for synth in (dev, prod):
         for resource in synth.resources(tf_type).values():
             policy = resource.get(POLICY_HOLDERS[tf_type])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 MACHINE_INPUT_FIELDS = ("$.detail.input", "$.detail.output", "$.detail.cause")
 
 
@@ -12,7 +14,9 @@ def publish_resources(statements):
     return {r for s in statements if "sns:Publish" in s["Action"] for r in s["Resource"]}
 
 
+@pytest.mark.catalogue("transactions-09")
 def test_business_notifications_and_on_call_alarms_are_separate_topics(dev):
+    """Fix: business events on the notifications topic; alarm, rule and e-mail on the alarm topic."""
     notifications, alarms = dev.topic_arn("topic"), dev.topic_arn("alarm-topic")
     assert notifications != alarms
     # Business: the settlement announcement and the state machine's failure message.
@@ -33,7 +37,9 @@ def test_business_notifications_and_on_call_alarms_are_separate_topics(dev):
     assert alarm["alarm_actions"] == [alarms] and target["arn"] == alarms
 
 
+@pytest.mark.catalogue("transactions-09")
 def test_execution_events_reach_on_call_without_bodies_or_stack_traces(dev):
+    """Fix: the rule's input transformer passes ids, status and error type, never input/output/cause."""
     (target,) = dev.resources("aws_cloudwatch_event_target").values()
     transformer = target["input_transformer"]
     paths = transformer["input_paths"]

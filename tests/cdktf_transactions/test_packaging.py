@@ -30,10 +30,12 @@ def copy_differently(source, target, *, mtime, mode):
     return target
 
 
+@pytest.mark.catalogue("transactions-02")
 @pytest.mark.parametrize(
     "source", [function_dir("cdktf_transactions", "settlement"), LAYER_DIR], ids=["function", "layer"]
 )
 def test_building_twice_gives_the_same_zip_and_a_change_a_new_one(source, tmp_path):
+    """Fix: sorted entries, fixed timestamps and modes: other mtimes/modes/order give the same bytes."""
     first = copy_differently(source, tmp_path / "first", mtime=1_700_000_000, mode=0o644)
     second = copy_differently(source, tmp_path / "second", mtime=1_800_000_000, mode=0o664)
     a = reproducible_zip(first, tmp_path / "a.zip")
@@ -44,8 +46,9 @@ def test_building_twice_gives_the_same_zip_and_a_change_a_new_one(source, tmp_pa
     assert digest(reproducible_zip(second, tmp_path / "c.zip")) != digest(a)
 
 
+@pytest.mark.catalogue("transactions-02")
 def test_synthesized_packages_are_the_reproducible_zips(dev, prod):
-    """What Terraform uploads: fixed timestamps, sorted entries; the same bytes in every synth."""
+    """Fix: what Terraform uploads has fixed timestamps and sorted entries; the same bytes in every synth."""
     packaged = [
         *dev.resources("aws_lambda_function").values(),
         *dev.resources("aws_lambda_layer_version").values(),

@@ -189,7 +189,9 @@ def test_invalid_transaction_is_caught_notified_and_fails_without_retry(pipeline
     assert pipeline.table.scan()["Items"] == []
 
 
+@pytest.mark.catalogue("transactions-06")
 def test_exhausted_retries_are_caught_too(pipeline):
+    """Fix: retries run out into the catch branch, whose message is trimmed to ids and the error type."""
     pipeline.handlers.throttle["settlement"] = 5
     result = pipeline.run(TRANSACTION)
     assert result["status"] == "FAILED"
