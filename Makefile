@@ -7,6 +7,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 ENV ?= dev
 STACK ?= dev
+# Required by the transactions stack (its alarms e-mail on-call); the example shows the subscription
+# in `make synth-all`, and the deploy target refuses it.
+EXAMPLE_ALARM_EMAIL := oncall@example.com
+TRANSACTIONS_ALARM_EMAIL ?= $(EXAMPLE_ALARM_EMAIL)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # Node 22 from node_modules first (Node 20 is end-of-life; jsii warns on every run), then the venv.
@@ -55,9 +59,9 @@ synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=de
 # CDKTF is deprecated upstream: the app runs with the pinned cdktf and provider bindings; its
 # CLI (package.json) is only needed for deploy. Settings: TRANSACTIONS_* (cdktf_transactions/main.py).
 synth-cdktf-transactions: lambdas ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
-	rm -rf out/cdktf_transactions
-	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) CDKTF_OUTDIR=../out/cdktf_transactions \
-	  PYTHONPATH=.. $(BIN)/python -P main.py
+	rm -rf out/cdktf_transactions && mkdir -p out  # cdktf creates only the last folder of its outdir
+	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) \
+	  CDKTF_OUTDIR=../out/cdktf_transactions PYTHONPATH=.. $(BIN)/python -P main.py
 
 synth-pulumi-fraud-pipeline: lambdas ## out/pulumi_fraud_pipeline/resources.json: the program under mocks (STACK=dev)
 	$(BIN)/python -m pulumi_fraud_pipeline.offline --stack $(STACK)
@@ -83,6 +87,11 @@ check: synth-all $(CHECKOV_STAMP) ## policy and template scanners over out/ (cfn
 	$(BIN)/cfn-lint out/cdk_payments/*.template.json
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework terraform_json --config-file .checkov.yaml \
 	  -f out/cdktf_transactions/stacks/transactions-$(ENV)/cdk.tf.json
+	@# The README's exit route: `cdktf synth --hcl` must write HCL that parses (no terraform fmt here).
+	hcl=$$(mktemp -d) && trap 'rm -rf "$$hcl"' EXIT && \
+	  (cd cdktf_transactions && CHECKPOINT_DISABLE=1 TRANSACTIONS_ENV=$(ENV) \
+	    TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktf synth --hcl --output "$$hcl" >/dev/null) && \
+	  $(BIN)/python -m cdktf_transactions.hcl_check "$$hcl/stacks/transactions-$(ENV)/cdk.tf"
 
 catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
 	$(BIN)/python -m catalogue
@@ -96,14 +105,19 @@ diff-cdk-payments: lambdas ## cdk diff against the deployed payments stack (ENV=
 destroy-cdk-payments: bootstrap ## cdk destroy the payments stack (ENV=dev; prod keeps its data)
 	cd cdk_payments && cdk destroy --no-notices -c env=$(ENV) payments-$(ENV)
 
-deploy-cdktf-transactions: bootstrap ## cdktf deploy transactions-$(ENV) (needs Terraform; TRANSACTIONS_STATE_BUCKET for S3 state)
-	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) cdktf deploy transactions-$(ENV)
+deploy-cdktf-transactions: bootstrap ## cdktf deploy transactions-$(ENV) (needs Terraform and TRANSACTIONS_ALARM_EMAIL=<on-call address>)
+	@test "$(TRANSACTIONS_ALARM_EMAIL)" != "$(EXAMPLE_ALARM_EMAIL)" || \
+	  { echo "TRANSACTIONS_ALARM_EMAIL: set the on-call address ($(EXAMPLE_ALARM_EMAIL) is only the synth example)" >&2; exit 1; }
+	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) \
+	  cdktf deploy transactions-$(ENV)
 
 plan-cdktf-transactions: bootstrap ## cdktf diff (terraform plan) for transactions-$(ENV)
-	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) cdktf diff transactions-$(ENV)
+	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) \
+	  cdktf diff transactions-$(ENV)
 
 destroy-cdktf-transactions: bootstrap ## cdktf destroy transactions-$(ENV)
-	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) cdktf destroy transactions-$(ENV)
+	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) \
+	  cdktf destroy transactions-$(ENV)
 
 # The Pulumi CLI is not installed by this repo (its plugins download at run time); see README.
 preview-pulumi-fraud-pipeline: lambdas ## pulumi preview of the fraud pipeline (STACK=dev)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_RESERVED_CONCURRENCY = 10  # the account keeps >= 100 unreserved (transactions-01)
 LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
+# Local state lives here, git-ignored: out/ is deleted by every synth (make, the cdktf CLI).
+STATE_DIR = Path(__file__).resolve().parent / "state"
 
 
 class ConfigError(ValueError):
@@ -18,12 +22,15 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class TransactionsConfig:
     env: str
+    alarm_email: str  # on-call address subscribed to the alarm topic: without one, alarms reach nobody
     region: str = "us-east-1"
     vpc_cidr: str = "10.20.0.0/16"
-    reserved_concurrency: int = 5
+    # Opt-in: a reservation is taken from the account's pool whether used or not, and only caps
+    # these functions; Step Functions invokes them once per execution step (README: concurrency).
+    reserved_concurrency: int | None = None
     log_retention_days: int = 30
-    alarm_email: str | None = None
     state_bucket: str | None = None  # S3 backend (with a lock file) when set; local state otherwise
+    state_dir: Path = STATE_DIR  # local state: <state_dir>/<stack>.tfstate
     retry_interval_seconds: int = 2  # first Retry interval of every Lambda task
     zones: tuple[str, ...] = ("a", "b")  # availability-zone letters of the two private subnets
 
@@ -32,10 +39,25 @@ class TransactionsConfig:
             raise ConfigError(
                 f"TRANSACTIONS_ENV: {self.env!r} must be 2-12 lower-case letters, digits or '-'"
             )
-        if not 0 <= self.reserved_concurrency <= MAX_RESERVED_CONCURRENCY:
+        if not self.alarm_email:
+            raise ConfigError(
+                "TRANSACTIONS_ALARM_EMAIL: required, the on-call address the alarms e-mail "
+                "(for example TRANSACTIONS_ALARM_EMAIL=oncall@example.com)"
+            )
+        if not EMAIL_PATTERN.match(self.alarm_email):
+            raise ConfigError(f"TRANSACTIONS_ALARM_EMAIL: {self.alarm_email!r} is not an e-mail address")
+        if self.reserved_concurrency == 0:
+            raise ConfigError(
+                "TRANSACTIONS_RESERVED_CONCURRENCY: 0 reserves no executions, so every invocation is "
+                "throttled; leave it unset for no reservation"
+            )
+        if (
+            self.reserved_concurrency is not None
+            and not 1 <= self.reserved_concurrency <= MAX_RESERVED_CONCURRENCY
+        ):
             raise ConfigError(
                 f"TRANSACTIONS_RESERVED_CONCURRENCY: {self.reserved_concurrency} must be "
-                f"0..{MAX_RESERVED_CONCURRENCY} (more starves the account's unreserved pool)"
+                f"1..{MAX_RESERVED_CONCURRENCY} (more starves the account's unreserved pool) or unset"
             )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ConfigError(
@@ -66,7 +88,7 @@ class TransactionsConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> TransactionsConfig:
-        def integer(key: str, default: int) -> int:
+        def integer(key: str, default: int | None) -> int | None:
             raw = environ.get(key)
             if raw in (None, ""):
                 return default
@@ -78,9 +100,9 @@ class TransactionsConfig:
         return cls(
             env=environ.get("TRANSACTIONS_ENV") or "dev",
             region=environ.get("TRANSACTIONS_REGION") or "us-east-1",
-            reserved_concurrency=integer("TRANSACTIONS_RESERVED_CONCURRENCY", 5),
+            reserved_concurrency=integer("TRANSACTIONS_RESERVED_CONCURRENCY", None),
             log_retention_days=integer("TRANSACTIONS_LOG_RETENTION_DAYS", 30),
-            alarm_email=environ.get("TRANSACTIONS_ALARM_EMAIL") or None,
+            alarm_email=environ.get("TRANSACTIONS_ALARM_EMAIL") or "",
             state_bucket=environ.get("TRANSACTIONS_STATE_BUCKET") or None,
             zones=tuple((environ.get("TRANSACTIONS_ZONES") or "a,b").split(",")),
         )

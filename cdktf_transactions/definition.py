@@ -4,7 +4,12 @@ Pure: takes the ARNs (Terraform references in the stack, real ARNs in tests), so
 definition is checked by asl-validator and executed by moto's Step Functions interpreter.
 
     Validate -> FraudCheck -> Settle -> Notify -> Done
-        any failure (after retries of Lambda service errors) -> NotifyFailure (SNS) -> Failed
+        any failure (after retries of Lambda service errors) -> <State>Failed (a trimmed message)
+            -> NotifyFailure (SNS, the business notifications topic) -> Failed
+
+Failure messages carry ids, the failed state and the error type only: the Catch result's Cause
+holds the function's stack trace and the state holds the whole transaction, and subscribers
+(e-mail among them) should get neither.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ class Targets:
     fraud_check: str
     settlement: str
     notification: str
-    failure_topic: str
+    notifications_topic: str  # business notifications: transaction.settled / transaction.failed
 
 
 def _retry(interval_seconds: int) -> list[dict[str, Any]]:
@@ -48,7 +53,12 @@ def _retry(interval_seconds: int) -> list[dict[str, Any]]:
 
 
 def _task(
-    function_arn: str, payload: dict[str, Any] | str, next_state: str, interval: int, **extra: Any
+    function_arn: str,
+    payload: dict[str, Any] | str,
+    next_state: str,
+    interval: int,
+    failed: str,
+    **extra: Any,
 ) -> dict:
     """A lambda:invoke task; ``payload`` is a template object or a JSONPath to pass as is."""
     body = {"Payload.$": payload} if isinstance(payload, str) else {"Payload": payload}
@@ -57,10 +67,23 @@ def _task(
         "Resource": LAMBDA_INVOKE,
         "Parameters": {"FunctionName": function_arn, **body},
         "Retry": _retry(interval),
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}],
         "Next": next_state,
         **extra,
     }
+
+
+def _failure(state: str, *, validated: bool) -> dict[str, Any]:
+    """The trimmed failure message of ``state``, at $.failure (the transaction id once validated)."""
+    message = {
+        "event": "transaction.failed",
+        "execution.$": "$$.Execution.Name",
+        "failed_state": state,
+        "error.$": "$.error.Error",
+    }
+    if validated:
+        message["transaction_id.$"] = "$.transaction.transaction_id"
+    return {"Type": "Pass", "Parameters": message, "ResultPath": "$.failure", "Next": "NotifyFailure"}
 
 
 def definition(targets: Targets, *, retry_interval_seconds: int = 2) -> dict[str, Any]:
@@ -74,6 +97,7 @@ def definition(targets: Targets, *, retry_interval_seconds: int = 2) -> dict[str
                 "$",
                 "FraudCheck",
                 interval,
+                "ValidateFailed",
                 ResultSelector={"transaction.$": "$.Payload.transaction"},
                 ResultPath="$",
             ),
@@ -82,6 +106,7 @@ def definition(targets: Targets, *, retry_interval_seconds: int = 2) -> dict[str
                 {"transaction.$": "$.transaction"},
                 "Settle",
                 interval,
+                "FraudCheckFailed",
                 ResultSelector={
                     "score.$": "$.Payload.score",
                     "decision.$": "$.Payload.decision",
@@ -94,6 +119,7 @@ def definition(targets: Targets, *, retry_interval_seconds: int = 2) -> dict[str
                 {"transaction.$": "$.transaction", "fraud.$": "$.fraud"},
                 "Notify",
                 interval,
+                "SettleFailed",
                 ResultSelector={
                     "transaction_id.$": "$.Payload.transaction_id",
                     "status.$": "$.Payload.status",
@@ -107,16 +133,21 @@ def definition(targets: Targets, *, retry_interval_seconds: int = 2) -> dict[str
                 {"transaction.$": "$.transaction", "settlement.$": "$.settlement"},
                 "Done",
                 interval,
+                "NotifyFailed",
                 ResultPath=None,
             ),
             "Done": {"Type": "Succeed"},
+            "ValidateFailed": _failure("Validate", validated=False),
+            "FraudCheckFailed": _failure("FraudCheck", validated=True),
+            "SettleFailed": _failure("Settle", validated=True),
+            "NotifyFailed": _failure("Notify", validated=True),
             "NotifyFailure": {
                 "Type": "Task",
                 "Resource": SNS_PUBLISH,
                 "Parameters": {
-                    "TopicArn": targets.failure_topic,
+                    "TopicArn": targets.notifications_topic,
                     "Subject": "Transaction pipeline failure",
-                    "Message.$": "States.JsonToString($)",
+                    "Message.$": "States.JsonToString($.failure)",
                 },
                 "ResultPath": None,
                 "Next": "Failed",

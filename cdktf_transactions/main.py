@@ -1,9 +1,10 @@
 """CDKTF entry point: ``make synth-cdktf-transactions`` or ``cdktf synth`` / ``cdktf deploy`` here.
 
-Settings (environment variables, read once here): TRANSACTIONS_ENV (dev), TRANSACTIONS_REGION
-(us-east-1), TRANSACTIONS_RESERVED_CONCURRENCY (5, at most 10), TRANSACTIONS_LOG_RETENTION_DAYS
-(30), TRANSACTIONS_ALARM_EMAIL, TRANSACTIONS_STATE_BUCKET (S3 backend with a lock file; local
-state when unset), TRANSACTIONS_ZONES (a,b: the zone letters of the two private subnets).
+Settings (environment variables, read once here): TRANSACTIONS_ALARM_EMAIL (required: the on-call
+address the alarm topic e-mails), TRANSACTIONS_ENV (dev), TRANSACTIONS_REGION (us-east-1),
+TRANSACTIONS_RESERVED_CONCURRENCY (unset: no reservation; else 1..10), TRANSACTIONS_LOG_RETENTION_DAYS (30),
+TRANSACTIONS_STATE_BUCKET (S3 backend with a lock file; local state in state/ when unset),
+TRANSACTIONS_ZONES (a,b: the zone letters of the two private subnets).
 """
 
 from __future__ import annotations

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+import os
+from pathlib import Path
+
+from cdktf import App, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
-from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.config import ConfigError, TransactionsConfig
 from cdktf_transactions.constructs.compute import Compute, FunctionSpec
 from cdktf_transactions.constructs.data import CUSTOMER_INDEX, Data
 from cdktf_transactions.constructs.network import Network
 from cdktf_transactions.constructs.observability import Observability
+from cdktf_transactions.constructs.policy import encrypt_for_topic
 from cdktf_transactions.constructs.workflow import Workflow
 from cdktf_transactions.definition import Targets
 
@@ -41,7 +45,7 @@ class TransactionsStack(TerraformStack):
                 "use_lockfile", True
             )  # S3-native locking (Terraform >= 1.10), no DynamoDB table
         else:
-            LocalBackend(self, path=f"terraform.{config.stack_name}.tfstate")
+            LocalBackend(self, path=self._local_state_path(config))
 
         network = Network(self, "network", config=config)
         data = Data(self, "data", config=config)
@@ -54,6 +58,31 @@ class TransactionsStack(TerraformStack):
             security_group_ids=[network.lambda_sg.id],
         )
         table, index = data.table.arn, f"{data.table.arn}/index/{CUSTOMER_INDEX}"
+        notifications_topic = observability.notifications_topic.arn
+        read_history = {
+            "Sid": "ReadHistory",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": index,
+        }
+        write_transactions = {
+            "Sid": "WriteTransactions",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
+            "Resource": table,
+        }
+        publish = {
+            "Sid": "Publish",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": notifications_topic,
+        }
+        # Endpoints for exactly what the functions call (Lambda delivers their logs and X-Ray
+        # segments itself; Step Functions is not in the VPC), admitting only this stack's resources.
+        network.add_gateway_endpoint(
+            "dynamodb", statements=[{**s, "Principal": "*"} for s in (read_history, write_transactions)]
+        )
+        network.add_interface_endpoint("sns", statements=[{**publish, "Principal": "*"}])
         table_env = {"TRANSACTIONS_TABLE": data.table.name, "CUSTOMER_INDEX": CUSTOMER_INDEX}
         validation = compute.add(FunctionSpec("validation", "Validates and normalizes a transaction", 10))
         fraud_check = compute.add(
@@ -61,9 +90,7 @@ class TransactionsStack(TerraformStack):
                 "fraud_check",
                 "Scores a transaction against the customer's history",
                 15,
-                statements=[
-                    {"Sid": "ReadHistory", "Effect": "Allow", "Action": "dynamodb:Query", "Resource": index}
-                ],
+                statements=[read_history],
                 environment=table_env,
             )
         )
@@ -72,14 +99,7 @@ class TransactionsStack(TerraformStack):
                 "settlement",
                 "Records the scored transaction once",
                 15,
-                statements=[
-                    {
-                        "Sid": "WriteTransactions",
-                        "Effect": "Allow",
-                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
-                        "Resource": table,
-                    }
-                ],
+                statements=[write_transactions],
                 environment=table_env,
             )
         )
@@ -89,20 +109,10 @@ class TransactionsStack(TerraformStack):
                 "Announces the settlement on SNS",
                 10,
                 statements=[
-                    {
-                        "Sid": "Publish",
-                        "Effect": "Allow",
-                        "Action": "sns:Publish",
-                        "Resource": observability.topic.arn,
-                    },
-                    {
-                        "Sid": "EncryptForTheTopic",
-                        "Effect": "Allow",
-                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                        "Resource": observability.key.arn,
-                    },
+                    publish,
+                    encrypt_for_topic(observability.key.arn, notifications_topic),
                 ],
-                environment={"TOPIC_ARN": observability.topic.arn},
+                environment={"TOPIC_ARN": notifications_topic},
             )
         )
         targets = Targets(
@@ -110,7 +120,7 @@ class TransactionsStack(TerraformStack):
             fraud_check=fraud_check.arn,
             settlement=settlement.arn,
             notification=notification.arn,
-            failure_topic=observability.topic.arn,
+            notifications_topic=notifications_topic,
         )
         workflow = Workflow(
             self, "workflow", config=config, targets=targets, topic_key_arn=observability.key.arn
@@ -119,4 +129,17 @@ class TransactionsStack(TerraformStack):
 
         TerraformOutput(self, "state_machine_arn", value=workflow.state_machine.arn)
         TerraformOutput(self, "transactions_table", value=data.table.name)
-        TerraformOutput(self, "notifications_topic_arn", value=observability.topic.arn)
+        TerraformOutput(self, "notifications_topic_arn", value=notifications_topic)
+        TerraformOutput(self, "alarm_topic_arn", value=observability.alarm_topic.arn)
+
+    def _local_state_path(self, config: TransactionsConfig) -> str:
+        """The state file relative to the stack's output folder, where Terraform runs; never inside
+        the output folder, which every synth deletes with the state in it."""
+        outdir = Path(App.of(self).outdir).resolve()
+        state = (config.state_dir / f"{config.stack_name}.tfstate").resolve()
+        if state.is_relative_to(outdir):
+            raise ConfigError(
+                f"local state {state} is inside the synth output {outdir}, which the next synth deletes: "
+                "keep the default state dir or set TRANSACTIONS_STATE_BUCKET"
+            )
+        return os.path.relpath(state, outdir / "stacks" / self.node.id)

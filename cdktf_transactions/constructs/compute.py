@@ -1,6 +1,7 @@
 """Compute: the shared layer and the four pipeline functions, packaged from lambda_src/ as zip
-archives through TerraformAsset (transactions-02, -03), each with its own role (transactions-05),
-log group created first (transactions-08) and a bounded reserved concurrency (transactions-01)."""
+archives through TerraformAsset (transactions-02, -03), each with its own role and inline policy,
+created before it (transactions-05), log group created first (transactions-08) and an opt-in,
+bounded reserved concurrency (transactions-01)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.constructs.policy import policy_document
+from cdktf_transactions.packaging import package
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
 
 STACK = "cdktf_transactions"
@@ -77,7 +80,10 @@ class Compute(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self._vpc = LambdaFunctionVpcConfig(subnet_ids=subnet_ids, security_group_ids=security_group_ids)
-        layer_asset = TerraformAsset(self, "layer-asset", path=str(LAYER_DIR), type=AssetType.ARCHIVE)
+        # Reproducible zips (cdktf_transactions/packaging.py), copied as files: an unchanged source
+        # keeps its hash, so it deploys nothing.
+        layer_zip = package(LAYER_DIR, "layer")
+        layer_asset = TerraformAsset(self, "layer-asset", path=str(layer_zip), type=AssetType.FILE)
         self.layer = LambdaLayerVersion(
             self,
             "layer",
@@ -106,30 +112,28 @@ class Compute(Construct):
             name=config.name(f"transactions-{spec.name.replace('_', '-')}"),
             assume_role_policy=LAMBDA_ASSUME,
         )
-        IamRolePolicy(
+        policy = IamRolePolicy(
             self,
             f"{spec.name}-policy",
             role=role.id,
             name="least-privilege",
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "OwnLogGroup",
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": f"{log_group.arn}:*",
-                        },
-                        *BASELINE_STATEMENTS,
-                        *spec.statements,
-                    ],
-                }
+            policy=policy_document(
+                self,
+                f"{spec.name}-policy-document",
+                [
+                    {
+                        "Sid": "OwnLogGroup",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": f"{log_group.arn}:*",
+                    },
+                    *BASELINE_STATEMENTS,
+                    *spec.statements,
+                ],
             ),
         )
-        asset = TerraformAsset(
-            self, f"{spec.name}-asset", path=str(function_dir(STACK, spec.name)), type=AssetType.ARCHIVE
-        )
+        archive = package(function_dir(STACK, spec.name), spec.name)
+        asset = TerraformAsset(self, f"{spec.name}-asset", path=str(archive), type=AssetType.FILE)
         function = LambdaFunction(
             self,
             spec.name,
@@ -145,7 +149,7 @@ class Compute(Construct):
             layers=[self.layer.arn],
             timeout=spec.timeout,
             memory_size=256,
-            reserved_concurrent_executions=config.reserved_concurrency,
+            reserved_concurrent_executions=config.reserved_concurrency,  # None: not set, no reservation
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             vpc_config=self._vpc,
             environment=LambdaFunctionEnvironment(
@@ -155,6 +159,8 @@ class Compute(Construct):
                     **spec.environment,
                 }
             ),
-            depends_on=[log_group],
+            # Policy first: the first invocation has its permissions, and on destroy the function
+            # (and its ENIs) go before the ec2:DeleteNetworkInterface grant Lambda needs to clean up.
+            depends_on=[log_group, policy],
         )
         return function

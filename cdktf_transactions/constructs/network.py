@@ -1,9 +1,11 @@
-"""Network: a VPC with two private subnets (own route tables), endpoints of the right type and
-security groups with HTTPS-only egress and a description on every rule (transactions-04, -10)."""
+"""Network: a VPC with two private subnets (own route tables) and no route out, security groups
+with HTTPS-only egress and a description on every rule (transactions-10), and the endpoints the
+stack adds for what its functions call, of the right type and with a policy (transactions-04)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -22,14 +24,13 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
-
-GATEWAY_SERVICES = ("dynamodb", "s3")  # only Gateway endpoints exist for these two here
-INTERFACE_SERVICES = ("states", "logs", "sns", "lambda", "xray")
+from cdktf_transactions.constructs.policy import policy_document
 
 
 class Network(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: TransactionsConfig) -> None:
         super().__init__(scope, construct_id)
+        self._config = config
         self.vpc = Vpc(
             self,
             "vpc",
@@ -101,38 +102,44 @@ class Network(Construct):
             description="HTTPS to the interface endpoints",
         )
 
-        for service in GATEWAY_SERVICES:
-            endpoint = VpcEndpoint(
-                self,
-                f"{service}-endpoint",
-                vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{config.region}.{service}",
-                vpc_endpoint_type="Gateway",
-                route_table_ids=[t.id for t in self.route_tables],
-                tags={"Name": config.name(f"transactions-{service}")},
-            )
-            VpcSecurityGroupEgressRule(
-                self,
-                f"lambda-out-{service}",
-                security_group_id=self.lambda_sg.id,
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                prefix_list_id=endpoint.prefix_list_id,
-                description=f"HTTPS to {service} through its gateway endpoint",
-            )
-        for service in INTERFACE_SERVICES:
-            VpcEndpoint(
-                self,
-                f"{service}-endpoint",
-                vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{config.region}.{service}",
-                vpc_endpoint_type="Interface",
-                private_dns_enabled=True,
-                subnet_ids=[s.id for s in self.subnets],
-                security_group_ids=[self.endpoint_sg.id],
-                tags={"Name": config.name(f"transactions-{service}")},
-            )
+    def add_gateway_endpoint(self, service: str, *, statements: list[dict[str, Any]]) -> VpcEndpoint:
+        """A Gateway endpoint (DynamoDB, S3) on the private route tables, admitting only ``statements``."""
+        endpoint = VpcEndpoint(
+            self,
+            f"{service}-endpoint",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{self._config.region}.{service}",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[t.id for t in self.route_tables],
+            policy=policy_document(self, f"{service}-endpoint-policy", statements),
+            tags={"Name": self._config.name(f"transactions-{service}")},
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            f"lambda-out-{service}",
+            security_group_id=self.lambda_sg.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            prefix_list_id=endpoint.prefix_list_id,
+            description=f"HTTPS to {service} through its gateway endpoint",
+        )
+        return endpoint
+
+    def add_interface_endpoint(self, service: str, *, statements: list[dict[str, Any]]) -> VpcEndpoint:
+        """An Interface endpoint (billed per hour and zone: only for a service the functions call)."""
+        return VpcEndpoint(
+            self,
+            f"{service}-endpoint",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{self._config.region}.{service}",
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+            subnet_ids=[s.id for s in self.subnets],
+            security_group_ids=[self.endpoint_sg.id],
+            policy=policy_document(self, f"{service}-endpoint-policy", statements),
+            tags={"Name": self._config.name(f"transactions-{service}")},
+        )
 
     def _flow_logs(self, config: TransactionsConfig) -> None:
         group = CloudwatchLogGroup(
@@ -163,22 +170,17 @@ class Network(Construct):
             "flow-logs-policy",
             role=role.id,
             name="deliver-flow-logs",
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "OwnLogGroup",
-                            "Effect": "Allow",
-                            "Resource": f"{group.arn}:*",
-                            "Action": [
-                                "logs:CreateLogStream",
-                                "logs:PutLogEvents",
-                                "logs:DescribeLogStreams",
-                            ],
-                        }
-                    ],
-                }
+            policy=policy_document(
+                self,
+                "flow-logs-policy-document",
+                [
+                    {
+                        "Sid": "OwnLogGroup",
+                        "Effect": "Allow",
+                        "Resource": f"{group.arn}:*",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    }
+                ],
             ),
         )
         FlowLog(

@@ -1,5 +1,5 @@
-"""Workflow: the Standard state machine, its role (invoke exactly our functions, publish to the
-topic) and its vended log group (transactions-05, -06, -08)."""
+"""Workflow: the Standard state machine, its role (invoke exactly our functions, publish failures
+to the notifications topic) and its vended log group (transactions-05, -06, -08)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
+from cdktf_transactions.constructs.policy import encrypt_for_topic, policy_document
 from cdktf_transactions.definition import Targets, definition_json
 
 
@@ -52,62 +53,56 @@ class Workflow(Construct):
                 }
             ),
         )
-        IamRolePolicy(
+        policy = IamRolePolicy(
             self,
             "policy",
             role=self.role.id,
             name="least-privilege",
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "InvokePipelineFunctions",
-                            "Effect": "Allow",
-                            "Action": "lambda:InvokeFunction",
-                            "Resource": functions + [f"{arn}:*" for arn in functions],
-                        },
-                        {
-                            "Sid": "PublishFailures",
-                            "Effect": "Allow",
-                            "Action": "sns:Publish",
-                            "Resource": targets.failure_topic,
-                        },
-                        {
-                            "Sid": "EncryptForTheTopic",
-                            "Effect": "Allow",
-                            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                            "Resource": topic_key_arn,
-                        },
-                        # Log delivery and X-Ray APIs take no resource ARN (AWS documents Resource "*").
-                        {
-                            "Sid": "VendedLogDelivery",
-                            "Effect": "Allow",
-                            "Resource": "*",
-                            "Action": [
-                                "logs:CreateLogDelivery",
-                                "logs:GetLogDelivery",
-                                "logs:UpdateLogDelivery",
-                                "logs:DeleteLogDelivery",
-                                "logs:ListLogDeliveries",
-                                "logs:PutResourcePolicy",
-                                "logs:DescribeResourcePolicies",
-                                "logs:DescribeLogGroups",
-                            ],
-                        },
-                        {
-                            "Sid": "XRay",
-                            "Effect": "Allow",
-                            "Resource": "*",
-                            "Action": [
-                                "xray:PutTraceSegments",
-                                "xray:PutTelemetryRecords",
-                                "xray:GetSamplingRules",
-                                "xray:GetSamplingTargets",
-                            ],
-                        },
-                    ],
-                }
+            policy=policy_document(
+                self,
+                "policy-document",
+                [
+                    {
+                        "Sid": "InvokePipelineFunctions",
+                        "Effect": "Allow",
+                        "Action": "lambda:InvokeFunction",
+                        "Resource": functions + [f"{arn}:*" for arn in functions],
+                    },
+                    {
+                        "Sid": "PublishFailures",
+                        "Effect": "Allow",
+                        "Action": "sns:Publish",
+                        "Resource": targets.notifications_topic,
+                    },
+                    encrypt_for_topic(topic_key_arn, targets.notifications_topic),
+                    # Log delivery and X-Ray APIs take no resource ARN (AWS documents Resource "*").
+                    {
+                        "Sid": "VendedLogDelivery",
+                        "Effect": "Allow",
+                        "Resource": "*",
+                        "Action": [
+                            "logs:CreateLogDelivery",
+                            "logs:GetLogDelivery",
+                            "logs:UpdateLogDelivery",
+                            "logs:DeleteLogDelivery",
+                            "logs:ListLogDeliveries",
+                            "logs:PutResourcePolicy",
+                            "logs:DescribeResourcePolicies",
+                            "logs:DescribeLogGroups",
+                        ],
+                    },
+                    {
+                        "Sid": "XRay",
+                        "Effect": "Allow",
+                        "Resource": "*",
+                        "Action": [
+                            "xray:PutTraceSegments",
+                            "xray:PutTelemetryRecords",
+                            "xray:GetSamplingRules",
+                            "xray:GetSamplingTargets",
+                        ],
+                    },
+                ],
             ),
         )
         self.state_machine = SfnStateMachine(
@@ -121,4 +116,5 @@ class Workflow(Construct):
                 log_destination=f"{self.log_group.arn}:*", include_execution_data=True, level="ERROR"
             ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
+            depends_on=[policy],  # its first execution may invoke, publish and log at once
         )

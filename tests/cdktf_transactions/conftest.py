@@ -7,6 +7,7 @@ happens once, here, and only the submodules the stack uses are imported.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 VARIANTS = {
-    "dev": {"env": "dev"},
+    "dev": {"env": "dev", "alarm_email": "oncall@example.com"},
     "prod": {
         "env": "prod",
         "state_bucket": "example-terraform-state",
@@ -29,6 +30,7 @@ class SynthesizedStack:
     name: str
     directory: Path  # out/.../stacks/<name>/: where Terraform runs and relative paths resolve
     text: str  # cdk.tf.json as synthesized, for cdktf.Testing matchers
+    hcl: str  # the same stack as `cdktf synth --hcl` renders it
 
     @property
     def json(self) -> dict[str, Any]:
@@ -41,6 +43,59 @@ class SynthesizedStack:
         found = self.resources(tf_type)
         assert len(found) == 1, f"expected one {tf_type}, found {sorted(found)}"
         return next(iter(found.items()))
+
+    def topic_arn(self, construct_id: str) -> str:
+        """The reference to the ARN of the topic ``observability/<construct_id>``."""
+        (name,) = [
+            n for n in self.resources("aws_sns_topic") if n.startswith(f"observability_{construct_id}_")
+        ]
+        return f"${{aws_sns_topic.{name}.arn}}"
+
+    def function(self, source: str) -> dict[str, Any]:
+        """The function packaged from lambda_src/cdktf_transactions/<source>/."""
+        (fn,) = [
+            fn
+            for fn in self.resources("aws_lambda_function").values()
+            if fn["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"] == source
+        ]
+        return fn
+
+    def statements(self, policy: str) -> list[dict[str, Any]]:
+        """IAM-style statements of ``${data.aws_iam_policy_document.<name>.json}``."""
+        match = POLICY_DOCUMENT.fullmatch(policy)
+        assert match, f"not a policy document reference: {policy[:80]}"
+        document = self.json["data"]["aws_iam_policy_document"][match.group(1)]
+        return [as_iam(statement) for statement in document["statement"]]
+
+    def role_statements(self, role_arn: str) -> list[dict[str, Any]]:
+        """Every statement of the inline policies of the role ``role_arn`` refers to."""
+        role = role_arn.replace(".arn}", ".id}")
+        return [
+            statement
+            for policy in self.resources("aws_iam_role_policy").values()
+            if policy["role"] == role
+            for statement in self.statements(policy["policy"])
+        ]
+
+
+POLICY_DOCUMENT = re.compile(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}")
+
+
+def as_iam(statement: dict[str, Any]) -> dict[str, Any]:
+    """A data-source statement in IAM JSON form (Sid, Effect, Action, Resource, Principal, Condition)."""
+    iam = {
+        "Sid": statement.get("sid"),
+        "Effect": statement.get("effect", "Allow"),
+        "Action": statement["actions"],
+        "Resource": statement["resources"],
+    }
+    if statement.get("principals"):
+        iam["Principal"] = {p["type"]: p["identifiers"] for p in statement["principals"]}
+    if statement.get("condition"):
+        iam["Condition"] = {}
+        for condition in statement["condition"]:
+            iam["Condition"].setdefault(condition["test"], {})[condition["variable"]] = condition["values"]
+    return iam
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +113,8 @@ def transactions() -> dict[str, SynthesizedStack]:
         stack = TransactionsStack(app, config=TransactionsConfig(**settings))
         outdir = Path(Testing.full_synth(stack))
         directory = outdir / "stacks" / stack.node.id
-        result[variant] = SynthesizedStack(stack.node.id, directory, (directory / "cdk.tf.json").read_text())
+        text = (directory / "cdk.tf.json").read_text()
+        result[variant] = SynthesizedStack(stack.node.id, directory, text, stack.to_hcl_terraform()["hcl"])
     return result
 
 

@@ -13,10 +13,14 @@ import pytest
 
 from cdktf_transactions.config import MAX_RESERVED_CONCURRENCY, ConfigError, TransactionsConfig
 from cdktf_transactions.definition import LAMBDA_INVOKE, RETRYABLE_ERRORS, Targets, definition
+from lambda_src.build import functions
+from tests.iam_calls import required_actions
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = re.compile(r"\$\{((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")
 FUNCTIONS = ("validation", "fraud_check", "settlement", "notification")
+EVENTBRIDGE = "events.amazonaws.com"
+GATEWAY_SERVICES = {"dynamodb", "s3"}  # they have Gateway endpoints, free (their Interface ones bill hourly)
 
 
 def lambda_functions(synth):
@@ -24,15 +28,17 @@ def lambda_functions(synth):
 
 
 @pytest.mark.catalogue("transactions-01")
-def test_reserved_concurrency_is_bounded_and_configurable(dev, prod):
-    """Fix: at most 10 reserved executions per function (the account keeps its unreserved 100)."""
-    for synth, expected in ((dev, 5), (prod, 10)):
-        functions = lambda_functions(synth)
-        assert len(functions) == 4
-        for fn in functions.values():
-            assert fn["reserved_concurrent_executions"] == expected <= MAX_RESERVED_CONCURRENCY
-    with pytest.raises(ConfigError, match="RESERVED_CONCURRENCY"):
-        TransactionsConfig(env="dev", reserved_concurrency=100)
+def test_reserved_concurrency_is_opt_in_and_bounded(dev, prod):
+    """Fix: no reservation unless configured (the account keeps its unreserved pool whole); when
+    configured at most 10 per function; 0, which would throttle every invocation, is refused."""
+    assert len(lambda_functions(dev)) == len(lambda_functions(prod)) == 4
+    for fn in lambda_functions(dev).values():
+        assert "reserved_concurrent_executions" not in fn
+    for fn in lambda_functions(prod).values():
+        assert fn["reserved_concurrent_executions"] == 10 <= MAX_RESERVED_CONCURRENCY
+    for bad, message in ((100, "100 must be 1..10"), (0, "0 reserves no executions")):
+        with pytest.raises(ConfigError, match=f"RESERVED_CONCURRENCY: {message}"):
+            TransactionsConfig(env="dev", alarm_email="a@example.com", reserved_concurrency=bad)
 
 
 @pytest.mark.catalogue("transactions-02")
@@ -64,22 +70,58 @@ def test_functions_are_zip_packages_not_missing_images(dev):
     assert "aws_ecr_repository" not in dev.json["resource"]
 
 
+def endpoints(synth):
+    return {e["service_name"].rsplit(".", 1)[1]: e for e in synth.resources("aws_vpc_endpoint").values()}
+
+
 @pytest.mark.catalogue("transactions-04")
 def test_endpoint_types_match_the_services(dev):
-    """Fix: DynamoDB/S3 Gateway endpoints on the private route tables; states/logs/sns/lambda Interface."""
+    """Fix: DynamoDB on a Gateway endpoint on the private route tables; SNS on an Interface one."""
     route_tables = {f"${{aws_route_table.{name}.id}}" for name in dev.resources("aws_route_table")}
     assert len(route_tables) == 2
-    types = {}
-    for endpoint in dev.resources("aws_vpc_endpoint").values():
-        service = endpoint["service_name"].rsplit(".", 1)[1]
-        types[service] = endpoint["vpc_endpoint_type"]
+    found = endpoints(dev)
+    for service, endpoint in found.items():
+        assert endpoint["vpc_endpoint_type"] == ("Gateway" if service in GATEWAY_SERVICES else "Interface")
         if endpoint["vpc_endpoint_type"] == "Gateway":
             assert set(endpoint["route_table_ids"]) == route_tables
         else:
             assert endpoint["private_dns_enabled"] is True
             assert len(endpoint["subnet_ids"]) == 2 and endpoint["security_group_ids"]
-    assert types["dynamodb"] == types["s3"] == "Gateway"
-    assert all(types[s] == "Interface" for s in ("states", "logs", "sns", "lambda"))
+    assert found["dynamodb"]["vpc_endpoint_type"] == "Gateway"
+
+
+@pytest.mark.catalogue("transactions-04")
+def test_endpoints_are_exactly_the_services_the_functions_call(dev):
+    """Fix: an interface endpoint costs per hour and zone: one per service the handlers' code calls
+    (Lambda ships their logs and X-Ray segments itself; Step Functions is not in the VPC)."""
+    called = {
+        action.split(":")[0]
+        for f in functions()
+        if f.stack == "cdktf_transactions"
+        for action in required_actions(f.source)
+    }
+    assert called == {"dynamodb", "sns"}  # the reader sees the calls (else this test proves nothing)
+    assert set(endpoints(dev)) == called
+
+
+@pytest.mark.catalogue("transactions-04")
+def test_endpoint_policies_admit_only_this_stacks_table_and_topic(dev):
+    table = f"${{aws_dynamodb_table.{dev.one('aws_dynamodb_table')[0]}.arn}}"
+    allowed = {
+        "dynamodb": {
+            table,
+            *(
+                f"{table}/index/{i['name']}"
+                for i in dev.one("aws_dynamodb_table")[1]["global_secondary_index"]
+            ),
+        },
+        "sns": {dev.topic_arn("topic")},
+    }
+    for service, endpoint in endpoints(dev).items():
+        statements = dev.statements(endpoint["policy"])
+        resources = {r for s in statements for r in s["Resource"]}
+        assert resources and resources <= allowed[service], resources
+        assert all(a.startswith(f"{service}:") and "*" not in a for s in statements for a in s["Action"])
 
 
 def dependency_graph(synth):
@@ -116,28 +158,39 @@ def test_iam_has_one_role_per_principal_scoped_policies_and_no_cycle(dev):
     assert machine["role_arn"] not in roles
     wildcard_ok = {"VpcNetworkInterfaces", "XRay", "VendedLogDelivery"}
     for policy in dev.resources("aws_iam_role_policy").values():
-        for statement in json.loads(policy["policy"])["Statement"]:
-            resources = (
-                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            )
-            if "*" in resources:
+        for statement in dev.statements(policy["policy"]):
+            if "*" in statement["Resource"]:
                 assert statement["Sid"] in wildcard_ok, statement
-    machine_role = machine["role_arn"].replace(".arn}", ".id}")
-    (machine_policy,) = [
-        json.loads(p["policy"])
-        for p in dev.resources("aws_iam_role_policy").values()
-        if p["role"] == machine_role
-    ]
-    invoke = next(s for s in machine_policy["Statement"] if s["Sid"] == "InvokePipelineFunctions")
+    machine_policy = dev.role_statements(machine["role_arn"])
+    invoke = next(s for s in machine_policy if s["Sid"] == "InvokePipelineFunctions")
     arns = {f"${{aws_lambda_function.{name}.arn}}" for name in lambda_functions(dev)}
     assert set(invoke["Resource"]) == arns | {f"{a}:*" for a in arns}
+
+
+@pytest.mark.catalogue("transactions-05")
+def test_functions_and_the_state_machine_depend_on_their_inline_policies(dev):
+    """Fix: each function and the state machine depends_on its role's inline policy: created before
+    the first invocation, destroyed after the function (Lambda still needs it to delete the ENIs)."""
+    _, machine = dev.one("aws_sfn_state_machine")
+    principals = [
+        *((fn, fn["role"]) for fn in lambda_functions(dev).values()),
+        (machine, machine["role_arn"]),
+    ]
+    for resource, role in principals:
+        role_id = role.replace(".arn}", ".id}")
+        policies = {
+            f"aws_iam_role_policy.{name}"
+            for name, policy in dev.resources("aws_iam_role_policy").items()
+            if policy["role"] == role_id
+        }
+        assert policies and policies <= set(resource.get("depends_on", [])), resource.get("depends_on")
 
 
 def fake_targets():
     arn = "arn:aws:lambda:us-east-1:123456789012:function:transactions-{}-dev"
     return Targets(
         *(arn.format(f) for f in FUNCTIONS),
-        failure_topic="arn:aws:sns:us-east-1:123456789012:transactions-notifications-dev",
+        notifications_topic="arn:aws:sns:us-east-1:123456789012:transactions-notifications-dev",
     )
 
 
@@ -149,14 +202,15 @@ def test_definition_is_valid_asl_with_retry_and_catch(dev, tmp_path):
     tasks = {n: s for n, s in deployed["States"].items() if s.get("Resource") == LAMBDA_INVOKE}
     assert set(tasks) == {"Validate", "FraudCheck", "Settle", "Notify"}
     functions = {f"${{aws_lambda_function.{name}.arn}}" for name in lambda_functions(dev)}
-    for task in tasks.values():
+    for name, task in tasks.items():
         assert task["Parameters"]["FunctionName"] in functions
         (retry,) = task["Retry"]
         assert retry["ErrorEquals"] == list(RETRYABLE_ERRORS)
         assert retry["BackoffRate"] > 1 and retry["JitterStrategy"] == "FULL" and retry["MaxAttempts"] >= 2
         assert task["Catch"] == [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name}Failed"}
         ]
+        assert deployed["States"][f"{name}Failed"]["Next"] == "NotifyFailure"
     assert deployed["States"]["NotifyFailure"]["Resource"] == "arn:aws:states:::sns:publish"
     assert deployed["States"]["NotifyFailure"]["Next"] == "Failed"
 
@@ -191,7 +245,7 @@ def test_log_groups_are_named_for_their_owner_and_exist_first(dev):
     """Fix: /aws/lambda/<name> before each function (depends_on); /aws/vendedlogs/states/<name> with ':*'."""
     groups = dev.resources("aws_cloudwatch_log_group")
     for fn in lambda_functions(dev).values():
-        (dependency,) = fn["depends_on"]
+        (dependency,) = [d for d in fn["depends_on"] if d.startswith("aws_cloudwatch_log_group.")]
         group = groups[dependency.split(".", 1)[1]]
         assert group["name"] == f"/aws/lambda/{fn['function_name']}"
         assert group["retention_in_days"] == 30
@@ -203,22 +257,53 @@ def test_log_groups_are_named_for_their_owner_and_exist_first(dev):
     assert machine["tracing_configuration"] == {"enabled": True}
 
 
+def topic_policy(synth, topic):
+    (policy,) = [p for p in synth.resources("aws_sns_topic_policy").values() if p["arn"] == topic]
+    return synth.statements(policy["policy"])
+
+
 @pytest.mark.catalogue("transactions-09")
 def test_topic_key_lets_cloudwatch_and_eventbridge_publish(dev):
     """Fix: a customer-managed key (not alias/aws/sns) whose policy admits CloudWatch and EventBridge."""
     key_name, key = dev.one("aws_kms_key")
-    _, topic = dev.one("aws_sns_topic")
-    assert topic["kms_master_key_id"] == f"${{aws_kms_key.{key_name}.arn}}"
     assert key["enable_key_rotation"] is True
-    statements = json.loads(key["policy"])["Statement"]
-    publishers = next(s for s in statements if s["Sid"] == "ServicesPublishToTheTopic")
-    assert set(publishers["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    for topic in dev.resources("aws_sns_topic").values():
+        assert topic["kms_master_key_id"] == f"${{aws_kms_key.{key_name}.arn}}"
+    publishers = next(
+        s for s in dev.statements(key["policy"]) if EVENTBRIDGE in s.get("Principal", {}).get("Service", [])
+    )
+    assert set(publishers["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", EVENTBRIDGE}
     assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(publishers["Action"])
-    topic_ref = f"${{aws_sns_topic.{next(iter(dev.resources('aws_sns_topic')))}.arn}}"
+    alarms = dev.topic_arn("alarm-topic")
     (alarm,) = dev.resources("aws_cloudwatch_metric_alarm").values()
-    assert alarm["alarm_actions"] == [topic_ref]
+    assert alarm["alarm_actions"] == alarm["ok_actions"] == [alarms]
     (target,) = dev.resources("aws_cloudwatch_event_target").values()
-    assert target["arn"] == topic_ref
+    assert target["arn"] == alarms
+
+
+@pytest.mark.catalogue("transactions-09")
+def test_eventbridge_grants_carry_no_source_condition_and_the_key_is_scoped_by_topic(dev):
+    """Fix: no Condition on EventBridge's topic statement (its deliveries fail against one) and no
+    aws:Source* on its key grant (AWS documents them as unsupported there); the key grant is
+    scoped by SNS's encryption context, the alarm topic's ARN, instead."""
+    alarms = dev.topic_arn("alarm-topic")
+    for_eventbridge = [
+        s for s in topic_policy(dev, alarms) if EVENTBRIDGE in s.get("Principal", {}).get("Service", [])
+    ]
+    assert for_eventbridge and all("Condition" not in s for s in for_eventbridge)
+    assert any(s["Effect"] == "Allow" and s["Action"] == ["sns:Publish"] for s in for_eventbridge)
+    _, key = dev.one("aws_kms_key")
+    (grant,) = [
+        s for s in dev.statements(key["policy"]) if EVENTBRIDGE in s.get("Principal", {}).get("Service", [])
+    ]
+    keys = {k for test in grant["Condition"].values() for k in test}
+    assert not {k for k in keys if k.lower().startswith("aws:source")}
+    (topic_arn,) = grant["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"]
+    (alarm_topic,) = [
+        t for t in dev.resources("aws_sns_topic").values() if t["name"].startswith("transactions-alarms")
+    ]
+    account = "${data.aws_caller_identity.observability_account_8861B6E1.account_id}"
+    assert topic_arn == f"arn:aws:sns:us-east-1:{account}:{alarm_topic['name']}"  # the ARN the topic gets
 
 
 @pytest.mark.catalogue("transactions-10")

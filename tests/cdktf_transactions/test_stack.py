@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from cdktf_transactions.config import ConfigError, TransactionsConfig
+from cdktf_transactions.config import STATE_DIR, ConfigError, TransactionsConfig
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_provider_tags_every_resource(dev):
@@ -14,8 +20,30 @@ def test_provider_tags_every_resource(dev):
     ]
 
 
-def test_local_state_by_default_and_s3_with_a_lock_file_when_configured(dev, prod):
-    assert dev.json["terraform"]["backend"] == {"local": {"path": "terraform.transactions-dev.tfstate"}}
+def test_local_state_lives_outside_the_synth_output_and_git(dev):
+    """Every synth (make synth-*, make clean, the cdktf CLI) deletes out/: the state may not be in it."""
+    (backend,) = dev.json["terraform"]["backend"].values()
+    state = (dev.directory / backend["path"]).resolve()  # Terraform runs in the stack's folder
+    assert state == STATE_DIR / "transactions-dev.tfstate"
+    outdir = dev.directory.parents[1]
+    for deleted in (outdir, ROOT / "out", ROOT / "build"):
+        assert not state.is_relative_to(deleted)
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(state)], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, f"{state} is not git-ignored"
+
+
+def test_local_state_inside_the_synth_output_is_refused(tmp_path):
+    from cdktf import Testing
+
+    from cdktf_transactions.stack import TransactionsStack
+
+    app = Testing.app(outdir=str(tmp_path / "out"))
+    config = TransactionsConfig(env="dev", alarm_email="a@example.com", state_dir=tmp_path / "out" / "state")
+    with pytest.raises(ConfigError, match="inside the synth output"):
+        TransactionsStack(app, config=config)
+
+
+def test_s3_state_with_a_lock_file_when_configured(prod):
     s3 = prod.json["terraform"]["backend"]["s3"]
     assert s3["bucket"] == "example-terraform-state" and s3["key"] == "transactions/prod.tfstate"
     assert s3["use_lockfile"] is True and s3["encrypt"] is True
@@ -30,12 +58,34 @@ def test_names_carry_the_environment(dev, prod):
         assert all(name.endswith(f"-{env}") for name in names), names
 
 
-def test_prod_protects_the_table_and_subscribes_the_alarm_email(dev, prod):
+def test_prod_protects_the_table(dev, prod):
     assert prod.one("aws_dynamodb_table")[1]["deletion_protection_enabled"] is True
     assert dev.one("aws_dynamodb_table")[1]["deletion_protection_enabled"] is False
-    (subscription,) = prod.resources("aws_sns_topic_subscription").values()
-    assert subscription["protocol"] == "email" and subscription["endpoint"] == "oncall@example.com"
-    assert not dev.resources("aws_sns_topic_subscription")
+
+
+def test_the_alarm_email_is_required_and_subscribed(dev, prod):
+    """Alarms that e-mail nobody are not alarms: the address is required config, never optional."""
+    for synth in (dev, prod):
+        (subscription,) = synth.resources("aws_sns_topic_subscription").values()
+        assert subscription["protocol"] == "email" and subscription["endpoint"] == "oncall@example.com"
+    with pytest.raises(ConfigError, match="TRANSACTIONS_ALARM_EMAIL: required"):
+        TransactionsConfig.from_environ({"TRANSACTIONS_ENV": "dev"})
+    with pytest.raises(ConfigError, match="TRANSACTIONS_ALARM_EMAIL: 'oncall' is not an e-mail"):
+        TransactionsConfig.from_environ({"TRANSACTIONS_ALARM_EMAIL": "oncall"})
+
+
+def test_make_synth_passes_the_documented_example_address():
+    """`make synth-all` must work out of the box and show the subscription: the Makefile's example."""
+    environ = {k: v for k, v in os.environ.items() if k != "TRANSACTIONS_ALARM_EMAIL"}
+    dry_run = subprocess.run(
+        ["make", "-n", "-o", "lambdas", "synth-cdktf-transactions"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "TRANSACTIONS_ALARM_EMAIL=oncall@example.com" in dry_run.stdout
 
 
 def test_functions_are_traced_in_the_vpc_with_their_configuration(dev):
@@ -52,29 +102,44 @@ def test_functions_are_traced_in_the_vpc_with_their_configuration(dev):
 
 
 def test_outputs(dev):
-    assert set(dev.json["output"]) == {"state_machine_arn", "transactions_table", "notifications_topic_arn"}
+    assert set(dev.json["output"]) == {
+        "state_machine_arn",
+        "transactions_table",
+        "notifications_topic_arn",
+        "alarm_topic_arn",
+    }
 
 
 @pytest.mark.parametrize(
     ("environ", "key"),
     [
+        ({}, "TRANSACTIONS_ALARM_EMAIL"),
         ({"TRANSACTIONS_ENV": "Prod"}, "TRANSACTIONS_ENV"),
         ({"TRANSACTIONS_RESERVED_CONCURRENCY": "eleven"}, "TRANSACTIONS_RESERVED_CONCURRENCY"),
         ({"TRANSACTIONS_RESERVED_CONCURRENCY": "11"}, "TRANSACTIONS_RESERVED_CONCURRENCY"),
+        ({"TRANSACTIONS_RESERVED_CONCURRENCY": "0"}, "TRANSACTIONS_RESERVED_CONCURRENCY"),
         ({"TRANSACTIONS_LOG_RETENTION_DAYS": "3"}, "TRANSACTIONS_LOG_RETENTION_DAYS"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_variable(environ, key):
+    if key != "TRANSACTIONS_ALARM_EMAIL":
+        environ = {"TRANSACTIONS_ALARM_EMAIL": "oncall@example.com", **environ}
     with pytest.raises(ConfigError, match=key):
         TransactionsConfig.from_environ(environ)
 
 
 def test_settings_from_the_environment():
-    config = TransactionsConfig.from_environ({"TRANSACTIONS_ENV": "qa", "TRANSACTIONS_STATE_BUCKET": "b"})
+    config = TransactionsConfig.from_environ(
+        {
+            "TRANSACTIONS_ENV": "qa",
+            "TRANSACTIONS_STATE_BUCKET": "b",
+            "TRANSACTIONS_ALARM_EMAIL": "a@example.com",
+        }
+    )
     assert (config.stack_name, config.state_bucket, config.reserved_concurrency) == (
         "transactions-qa",
         "b",
-        5,
+        None,
     )
 
 
@@ -89,4 +154,6 @@ def test_vpc_has_flow_logs_a_closed_default_group_and_pinned_zones(dev):
     ]
     assert "aws_availability_zones" not in dev.json.get("data", {})
     with pytest.raises(ConfigError, match="TRANSACTIONS_ZONES"):
-        TransactionsConfig.from_environ({"TRANSACTIONS_ZONES": "a,a"})
+        TransactionsConfig.from_environ(
+            {"TRANSACTIONS_ZONES": "a,a", "TRANSACTIONS_ALARM_EMAIL": "a@example.com"}
+        )

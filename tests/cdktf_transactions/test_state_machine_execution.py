@@ -114,7 +114,7 @@ def pipeline(monkeypatch):
         machine = sfn.create_state_machine(
             name="transactions-test",
             roleArn=role,
-            definition=definition_json(Targets(**arns, failure_topic=topic), retry_interval_seconds=2),
+            definition=definition_json(Targets(**arns, notifications_topic=topic), retry_interval_seconds=2),
         )["stateMachineArn"]
 
         def run(payload):
@@ -180,18 +180,30 @@ def test_invalid_transaction_is_caught_notified_and_fails_without_retry(pipeline
     assert result["status"] == "FAILED"
     assert pipeline.handlers.calls == ["validation"]
     (message,) = pipeline.messages()
-    assert message["error"]["Error"] == "InvalidTransaction"
-    assert "amount: must be greater than 0" in message["error"]["Cause"]
+    assert message == {
+        "event": "transaction.failed",
+        "execution": result["name"],
+        "failed_state": "Validate",
+        "error": "InvalidTransaction",
+    }
     assert pipeline.table.scan()["Items"] == []
 
 
+@pytest.mark.catalogue("transactions-06")
 def test_exhausted_retries_are_caught_too(pipeline):
+    """Fix: retries run out into the catch branch, whose message is trimmed to ids and the error type."""
     pipeline.handlers.throttle["settlement"] = 5
     result = pipeline.run(TRANSACTION)
     assert result["status"] == "FAILED"
     assert pipeline.handlers.calls.count("settlement") == 4  # the first attempt + MaxAttempts (3) retries
     (message,) = pipeline.messages()
-    assert message["error"]["Error"] == "Lambda.TooManyRequestsException"
+    assert message == {  # ids, the failed state, the error type: no transaction body, no stack trace
+        "event": "transaction.failed",
+        "execution": result["name"],
+        "failed_state": "Settle",
+        "error": "Lambda.TooManyRequestsException",
+        "transaction_id": "txn-sfn-1",
+    }
 
 
 def test_redelivered_transaction_settles_once(pipeline):

@@ -1,0 +1,66 @@
+"""Lambda zips are reproducible: an unchanged source gives the same bytes (and hash), so a
+rebuild of build/lambda/ (fresh mtimes, another checkout) deploys nothing; a change does deploy."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import zipfile
+
+import pytest
+
+from cdktf_transactions.packaging import FIXED_TIME, reproducible_zip
+from lambda_src.build import LAYER_DIR, function_dir
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def copy_differently(source, target, *, mtime, mode):
+    """Another build of the same files: other timestamps, permissions and creation order."""
+    files = sorted((p for p in source.rglob("*") if p.is_file()), reverse=True)
+    for path in files:
+        copy = target / path.relative_to(source)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        os.chmod(copy, mode | (path.stat().st_mode & 0o111))
+        os.utime(copy, (mtime, mtime))
+    return target
+
+
+@pytest.mark.catalogue("transactions-02")
+@pytest.mark.parametrize(
+    "source", [function_dir("cdktf_transactions", "settlement"), LAYER_DIR], ids=["function", "layer"]
+)
+def test_building_twice_gives_the_same_zip_and_a_change_a_new_one(source, tmp_path):
+    """Fix: sorted entries, fixed timestamps and modes: other mtimes/modes/order give the same bytes."""
+    first = copy_differently(source, tmp_path / "first", mtime=1_700_000_000, mode=0o644)
+    second = copy_differently(source, tmp_path / "second", mtime=1_800_000_000, mode=0o664)
+    a = reproducible_zip(first, tmp_path / "a.zip")
+    b = reproducible_zip(second, tmp_path / "b.zip")
+    assert digest(a) == digest(b)
+    changed = next(p for p in sorted(second.rglob("*.py")))
+    changed.write_bytes(changed.read_bytes() + b"\n# changed\n")
+    assert digest(reproducible_zip(second, tmp_path / "c.zip")) != digest(a)
+
+
+@pytest.mark.catalogue("transactions-02")
+def test_synthesized_packages_are_the_reproducible_zips(dev, prod):
+    """Fix: what Terraform uploads has fixed timestamps and sorted entries; the same bytes in every synth."""
+    packaged = [
+        *dev.resources("aws_lambda_function").values(),
+        *dev.resources("aws_lambda_layer_version").values(),
+    ]
+    assert len(packaged) == 5
+    for resource in packaged:
+        with zipfile.ZipFile(dev.directory / resource["filename"]) as archive:
+            entries = archive.infolist()
+        assert [e.filename for e in entries] == sorted(e.filename for e in entries)
+        assert {e.date_time for e in entries} == {FIXED_TIME}, resource["filename"]
+    for tf_type in ("aws_lambda_function", "aws_lambda_layer_version"):
+        for name, resource in dev.resources(tf_type).items():
+            again = prod.resources(tf_type)[name]
+            assert again["filename"] == resource["filename"]  # the asset path holds the content hash
+            assert digest(prod.directory / again["filename"]) == digest(dev.directory / resource["filename"])
