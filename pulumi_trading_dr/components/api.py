@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from pulumi_trading_dr.components.functions import trust_policy
 from pulumi_trading_dr.components.orders import Orders
 from pulumi_trading_dr.components.region import Region, Regions
 from pulumi_trading_dr.config import TradingConfig
@@ -190,18 +191,7 @@ class Api(pulumi.ComponentResource):
         send_role = aws.iam.Role(
             f"{prefix}-send-role",
             name=config.name("api-to-queue", region.settings),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "apigateway.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=trust_policy("apigateway"),
             opts=child,
         )
         send_policy = aws.iam.RolePolicy(

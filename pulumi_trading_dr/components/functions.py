@@ -16,14 +16,24 @@ from pulumi_trading_dr.components.region import Region
 from pulumi_trading_dr.config import TradingConfig
 
 STACK = "pulumi_trading_dr"
-ASSUME_LAMBDA = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
+
+
+def trust_policy(service: str) -> str:
+    """The assume-role policy of a role an AWS service takes on (``lambda``, ``s3``, ...)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"{service}.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
 # X-Ray segments take no resource ARN.
 XRAY = {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"}
 # Creating and deleting ENIs in the VPC takes no resource ARN either.
@@ -90,7 +100,9 @@ def regional_function(
         opts=child,
     )
     # IAM names are global: the region's role is part of the name.
-    role = aws.iam.Role(f"{name}-role", name=function_name, assume_role_policy=ASSUME_LAMBDA, opts=child)
+    role = aws.iam.Role(
+        f"{name}-role", name=function_name, assume_role_policy=trust_policy("lambda"), opts=child
+    )
     statements = [
         {
             "Effect": "Allow",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from pulumi_trading_dr.components.functions import trust_policy
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.region import Region, Regions
 from pulumi_trading_dr.config import TradingConfig
@@ -162,18 +163,7 @@ class S3(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-{source.role}-replication",
             name=config.name("s3-replication", source.settings),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "s3.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=trust_policy("s3"),
             opts=source.opts(self),
         )
         aws.iam.RolePolicy(

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import pulumi_aws as aws
 
 from lambda_src.build import canary_zip
 from pulumi_trading_dr.components.api import Api
+from pulumi_trading_dr.components.functions import trust_policy
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.region import Region, Regions
 from pulumi_trading_dr.components.s3 import private_bucket
@@ -90,18 +90,7 @@ class Synthetics(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-{region.role}-role",
             name=config.name("canary", region.settings),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=trust_policy("lambda"),
             opts=region.opts(self),
         )
         aws.iam.RolePolicy(
