@@ -5,6 +5,8 @@ Context keys: alarm_email (required; cdk.json carries the example oncall@example
 blue_weight / green_weight (default 100 / 0), blue_version / green_version (a published version
 of transaction_processing per alias; unset: the version this deployment publishes),
 log_retention_days, lambda_reserved_concurrency.
+App-level: control_tower_checks (cdk.json: true) adds AWS Control Tower's proactive controls
+(cfn-guard) to the synth's policy validation; the test session leaves them to ``make check``.
 The account and region come from the CLI's credentials (CDK_DEFAULT_ACCOUNT /
 CDK_DEFAULT_REGION); without them the template is environment-agnostic.
 """
@@ -35,6 +37,8 @@ def payments_stack(app: cdk.App, config: PaymentsConfig) -> PaymentsStack:
 
 
 if __name__ == "__main__":
-    app = add_checks(cdk.App())  # cdk-nag: synth fails on an unacknowledged finding
+    app = cdk.App()
+    # Policy validation: synth fails on an unacknowledged finding (cdk_payments/nag.py).
+    add_checks(app, control_tower=app.node.try_get_context("control_tower_checks") in (True, "true"))
     payments_stack(app, PaymentsConfig.from_context(app.node.try_get_context))
     app.synth()
