@@ -1,10 +1,11 @@
 """What the scanners found in the payments stack and was fixed, pinned on the session's templates.
 
 The PCI DSS pack runs in the session synth and fails it on its own findings (log groups, the
-secret and the audit bucket on customer-managed keys, versioning, WAF logging, the default security
-group). Control Tower's rules and checkov run in `make check` only, so what they alone asked for is
-pinned here: a year of logs, grants on keys for AWS services only, enhanced monitoring, deletion
-protection of the prod ALB.
+secret and the audit bucket on customer-managed keys, versioning, WAF logging). Control Tower's
+rules and checkov run in `make check` only, so what they asked for is pinned here too: a year of
+logs, grants on keys for AWS services only, enhanced monitoring, deletion protection of the prod
+ALB; and the default security group's restriction, which the PCI pack misses when it is turned off
+explicitly (restrict_default_security_group=False).
 """
 
 from __future__ import annotations
