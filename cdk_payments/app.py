@@ -5,19 +5,25 @@ Context keys: alarm_email (required; cdk.json carries the example oncall@example
 blue_weight / green_weight (default 100 / 0), blue_version / green_version (a published version
 of transaction_processing per alias; unset: the version this deployment publishes),
 log_retention_days, lambda_reserved_concurrency.
+App-level: control_tower_checks (cdk.json: true) adds AWS Control Tower's proactive controls
+(cfn-guard) to the synth's policy validation; the test session leaves them to ``make check``.
 The account and region come from the CLI's credentials (CDK_DEFAULT_ACCOUNT /
 CDK_DEFAULT_REGION); without them the template is environment-agnostic.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 
 from cdk_payments.config import PaymentsConfig
 from cdk_payments.nag import add_checks
 from cdk_payments.stack import PaymentsStack
+from cdk_payments.validation_report import ALL_PLUGINS, NAG_PACKS, problems
 from lambda_src.build import build
 
 
@@ -34,7 +40,19 @@ def payments_stack(app: cdk.App, config: PaymentsConfig) -> PaymentsStack:
     )
 
 
-if __name__ == "__main__":
-    app = add_checks(cdk.App())  # cdk-nag: synth fails on an unacknowledged finding
+def main() -> int:
+    app = cdk.App()
+    control_tower = app.node.try_get_context("control_tower_checks") in (True, "true")
+    add_checks(app, control_tower=control_tower)  # policy validation (cdk_payments/nag.py)
     payments_stack(app, PaymentsConfig.from_context(app.node.try_get_context))
-    app.synth()
+    assembly = app.synth()
+    # Under the CLI, CDK prints the findings but the app (a jsii host) still exits 0: fail here.
+    report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
+    found = problems(report, ALL_PLUGINS if control_tower else NAG_PACKS)
+    for problem in found:
+        print(f"policy validation: {problem}", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -28,7 +28,7 @@ class PaymentsConfig:
     # deployment publishes. Pin one to keep it serving while the other takes the new code.
     blue_version: int | None = None
     green_version: int | None = None
-    log_retention_days: int = 30
+    log_retention_days: int = 365  # PCI DSS 10.7: a year of audit trail (CT.CLOUDWATCH.PR.2)
     lambda_reserved_concurrency: int | None = None  # None: share the account's unreserved pool
     api_rate_limit: int = 100  # steady-state requests per second at the stage
     api_burst_limit: int = 200
@@ -104,6 +104,6 @@ class PaymentsConfig:
             green_weight=integer("green_weight", 0),
             blue_version=optional_integer("blue_version"),
             green_version=optional_integer("green_version"),
-            log_retention_days=integer("log_retention_days", 30),
+            log_retention_days=integer("log_retention_days", 365),
             lambda_reserved_concurrency=optional_integer("lambda_reserved_concurrency"),
         )

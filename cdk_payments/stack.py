@@ -24,9 +24,10 @@ from cdk_payments.constructs.api import Api
 from cdk_payments.constructs.audit import Audit
 from cdk_payments.constructs.compute import Compute
 from cdk_payments.constructs.data import CUSTOMER_INDEX, PASSWORD_EXCLUDE_CHARACTERS, Data
+from cdk_payments.constructs.encryption import Encryption
 from cdk_payments.constructs.network import Network
 from cdk_payments.constructs.observability import Observability
-from cdk_payments.nag import acknowledge, arn_token
+from cdk_payments.nag import CONTROL_TOWER, SOURCE_ACCOUNT_IS_A_REFERENCE, acknowledge, arn_token
 
 ROTATION_INTERVAL = Duration.days(30)
 LOGS_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -59,6 +60,21 @@ def _restrict_to_this_account(fn: lambda_.Function, principal: str) -> None:
     if len(permissions) != 1:
         raise ValueError(f"expected one invoke permission for {principal}, found {len(permissions)}")
     permissions[0].source_account = Aws.ACCOUNT_ID
+    acknowledge(
+        permissions[0],
+        CONTROL_TOWER,
+        lambda_function_public_access_prohibited_check=SOURCE_ACCOUNT_IS_A_REFERENCE,
+    )
+
+
+def _cdk_handlers(stack: Stack) -> list[Construct]:
+    """CDK's singleton handlers at the stack's root (auto-delete objects, bucket notifications,
+    the default security group's restriction)."""
+    return [
+        child
+        for child in stack.node.children
+        if child.node.id.startswith(("Custom::", "BucketNotificationsHandler"))
+    ]
 
 
 class PaymentsStack(Stack):
@@ -69,13 +85,15 @@ class PaymentsStack(Stack):
             Tags.of(self).add(key, value)
         Aspects.of(self).add(TagUntaggableFunctions(tags))
 
-        network = Network(self, "Network", config=config)
+        encryption = Encryption(self, "Encryption", config=config)
+        network = Network(self, "Network", config=config, encryption=encryption)
         observability = Observability(self, "Observability", config=config)
         audit = Audit(
             self,
             "Audit",
             config=config,
             topic=observability.topic("AuditEvents", config.name("payments-audit-events")),
+            key=encryption.data_key,
         )
         data = Data(
             self,
@@ -84,6 +102,7 @@ class PaymentsStack(Stack):
             vpc=network.vpc,
             subnets=network.data_subnets,
             database_sg=network.database_sg,
+            key=encryption.data_key,
         )
         compute = Compute(
             self,
@@ -93,6 +112,7 @@ class PaymentsStack(Stack):
             subnets=network.app_subnets,
             functions_sg=network.functions_sg,
             rotation_sg=network.rotation_sg,
+            encryption=encryption,
         )
 
         processing = compute.transaction_processing
@@ -103,6 +123,13 @@ class PaymentsStack(Stack):
         data.transactions.grant_read_write_data(processing)
         # Conditional PutObject (If-None-Match) only: the function never reads the bucket.
         audit.bucket.grant_put(processing, "audit/*")
+        acknowledge(
+            processing,
+            **{
+                f"IAM5[Action::kms:{action}]": "grant_put on the audit bucket's key: S3 encrypts each record"
+                for action in ("ReEncrypt*", "GenerateDataKey*")
+            },
+        )
         compute.payment_validation.grant_invoke(processing)
         compute.fraud_detection.grant_invoke(processing)
 
@@ -137,7 +164,14 @@ class PaymentsStack(Stack):
             version=compute.processing_version("GreenVersion", config.green_version),
         )
         self.api = api = Api(
-            self, "Api", config=config, vpc=network.vpc, subnets=network.app_subnets, blue=blue, green=green
+            self,
+            "Api",
+            config=config,
+            vpc=network.vpc,
+            subnets=network.app_subnets,
+            blue=blue,
+            green=green,
+            encryption=encryption,
         )
 
         acknowledge(self, **{f"IAM4[Policy::{LOGS_POLICY}]": "AWS's policy for a function's own logs"})
@@ -182,6 +216,14 @@ class PaymentsStack(Stack):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         )
+
+        for handler in _cdk_handlers(self):
+            acknowledge(
+                handler,
+                CONTROL_TOWER,
+                lambda_inside_vpc_check="CDK's own deploy-time handler (CDK offers no VPC placement), "
+                "invoked by CloudFormation only; in the isolated VPC it would need endpoints of its own",
+            )
 
         for name, value in {
             "ApiUrl": api.rest_api.url_for_path("/transactions"),

@@ -14,22 +14,23 @@ from typing import Any
 
 import jsii
 from aws_cdk import (
+    ArnFormat,
     Aws,
     IStableAnyProducer,
     Lazy,
-    RemovalPolicy,
+    Stack,
     aws_apigateway as apigw,
     aws_apigatewayv2 as apigwv2,
     aws_ec2 as ec2,
     aws_elasticloadbalancingv2 as elbv2,
     aws_lambda as lambda_,
-    aws_logs as logs,
     aws_wafv2 as wafv2,
 )
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
-from cdk_payments.nag import acknowledge
+from cdk_payments.constructs.encryption import Encryption
+from cdk_payments.nag import CONTROL_TOWER, PCI_DSS, SOURCE_ACCOUNT_IS_A_REFERENCE, acknowledge
 
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 TRANSACTION_SCHEMA = apigw.JsonSchema(
@@ -88,6 +89,11 @@ class ScopedLambdaTarget:
             f":targetgroup/{self._target_group_name}/*",
         )
         target_group.node.add_dependency(permission)
+        acknowledge(
+            permission,
+            CONTROL_TOWER,
+            lambda_function_public_access_prohibited_check=SOURCE_ACCOUNT_IS_A_REFERENCE,
+        )
         return elbv2.LoadBalancerTargetProps(
             target_type=elbv2.TargetType.LAMBDA, target_json={"id": self._fn.function_arn}
         )
@@ -104,9 +110,9 @@ class Api(Construct):
         subnets: ec2.SubnetSelection,
         blue: lambda_.IFunction,
         green: lambda_.IFunction,
+        encryption: Encryption,
     ) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY
         https = config.certificate_arn is not None
         port = 443 if https else 80
 
@@ -139,6 +145,7 @@ class Api(Construct):
             internet_facing=False,
             security_group=alb_sg,
             drop_invalid_header_fields=True,
+            deletion_protection=config.is_production,
         )
         self.blue_target_group = self._target_group("Blue", config.name("payments-blue"), vpc, blue)
         self.green_target_group = self._target_group("Green", config.name("payments-green"), vpc, green)
@@ -168,6 +175,17 @@ class Api(Construct):
                 default_action=forward,
                 open=False,
             )
+            plain_http = (
+                "No certificate configured: HTTP inside the VPC from the VPC link only (payments-02); "
+                "prod requires certificate_arn and listens on HTTPS only"
+            )
+            acknowledge(
+                self.listener,
+                PCI_DSS,
+                ALBHttpToHttpsRedirection=plain_http,
+                ELBv2ACMCertificateRequired=plain_http,
+            )
+            acknowledge(self.listener, CONTROL_TOWER, alb_http_to_https_redirection_check=plain_http)
             uri = f"http://{self.alb.load_balancer_dns_name}/transactions"
 
         self.vpc_link = apigwv2.VpcLink(
@@ -179,12 +197,8 @@ class Api(Construct):
             vpc_link_name=config.name("payments"),
         )
 
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            log_group_name=f"/payments/{config.env}/api-access",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            removal_policy=removal,
+        access_logs = encryption.log_group(
+            self, "AccessLogs", log_group_name=f"/payments/{config.env}/api-access"
         )
         self.rest_api = apigw.RestApi(
             self,
@@ -250,6 +264,7 @@ class Api(Construct):
         self.integrate(connection_id=self.vpc_link.vpc_link_id, integration_target=self.alb.load_balancer_arn)
 
         self.web_acl = _web_acl(self, config)
+        self._log_web_acl(config, encryption)
         wafv2.CfnWebACLAssociation(
             self,
             "WafAssociation",
@@ -257,11 +272,67 @@ class Api(Construct):
             web_acl_arn=self.web_acl.attr_arn,
         )
         acknowledge(
-            self,
-            COG4="Callers are services signing with SigV4 (AWS_IAM authorization), not Cognito users",
-            ELB2="ALB access logs need a region-bound log-delivery bucket policy and this stack is "
-            "environment-agnostic; the API Gateway access logs record every request the ALB receives",
+            self, COG4="Callers are services signing with SigV4 (AWS_IAM authorization), not Cognito users"
         )
+        self._acknowledge_internal_alb(config)
+
+    def _acknowledge_internal_alb(self, config: PaymentsConfig) -> None:
+        """The ALB is internal, behind the API: what the scanners ask of an edge load balancer is
+        done at the API stage (WAF, access logs, TLS in prod)."""
+        no_access_logs = (
+            "ALB access logs need a region-bound log-delivery bucket policy (CDK refuses an "
+            "environment-agnostic stack); the API Gateway access logs record every request the ALB gets"
+        )
+        acknowledge(self.alb, ELB2=no_access_logs)
+        acknowledge(
+            self.alb,
+            PCI_DSS,
+            ELBLoggingEnabled=no_access_logs,
+            ALBWAFEnabled="The WebACL guards the API stage, where the client's IP is known; at the internal "
+            "ALB every request comes from the VPC link, so its per-IP rate limit would throttle all clients",
+        )
+        acknowledge(self.alb, CONTROL_TOWER, elbv2_logging_enabled_check=no_access_logs)
+        if not config.is_production:
+            acknowledge(
+                self.alb,
+                CONTROL_TOWER,
+                elbv2_deletion_protection_enabled_check="Non-production environments destroy cleanly; "
+                "prod has deletion protection",
+            )
+        stage = self.rest_api.deployment_stage
+        acknowledge(
+            stage,
+            PCI_DSS,
+            APIGWCacheEnabledAndEncrypted="POST /transactions is never served from a cache: each request "
+            "is a new transaction",
+            APIGWSSLEnabled="A client certificate lets an HTTP backend check that calls come from API "
+            "Gateway; this backend is reached only through the VPC link (security groups), over TLS in prod",
+        )
+
+    def _log_web_acl(self, config: PaymentsConfig, encryption: Encryption) -> None:
+        """WAF logs to CloudWatch Logs (PCI DSS 10.2; the name must start with aws-waf-logs-); WAF
+        adds the log group's resource policy for its log delivery itself."""
+        name = f"aws-waf-logs-payments-{config.env}"
+        log_group = encryption.log_group(self, "WafLogs", log_group_name=name)
+        logging = wafv2.CfnLoggingConfiguration(
+            self,
+            "WafLogging",
+            resource_arn=self.web_acl.attr_arn,
+            # WAF wants the log group's ARN without the ":*" that LogGroup.log_group_arn ends with.
+            log_destination_configs=[
+                Stack.of(self).format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+            # SigV4 headers name the caller's access key: kept out of the logs.
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "authorization"})
+            ],
+        )
+        logging.node.add_dependency(log_group)
 
     def integrate(self, *, connection_id: str, integration_target: str) -> None:
         """Point ``POST /transactions`` at a VPC link v2 and the load balancer behind it (payments-04).

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, aws_ec2 as ec2, aws_lambda as lambda_, aws_logs as logs
+from aws_cdk import Duration, RemovalPolicy, aws_ec2 as ec2, aws_lambda as lambda_
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
-from cdk_payments.nag import acknowledge
+from cdk_payments.constructs.encryption import Encryption
+from cdk_payments.nag import INLINE_GRANTS, PCI_DSS, acknowledge
 from lambda_src.build import LAYER_DIR, function_dir
 
 STACK = "cdk_payments"
 VPC_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-RETENTION = {
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    90: logs.RetentionDays.THREE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-}
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12  # must equal lambda_src.build.RUNTIME (tested)
 
 
@@ -45,9 +38,11 @@ class Compute(Construct):
         subnets: ec2.SubnetSelection,
         functions_sg: ec2.ISecurityGroup,
         rotation_sg: ec2.ISecurityGroup,
+        encryption: Encryption,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        self._encryption = encryption
         self._vpc = vpc
         self._subnets = subnets
         self.layer = lambda_.LayerVersion(
@@ -96,6 +91,7 @@ class Compute(Construct):
             L1="Pinned to python3.12: lambda_src/build.py builds for it and the tests run on it",
             **{f"IAM4[Policy::{VPC_POLICY}]": "AWS's policy for a VPC function's ENI calls"},
         )
+        acknowledge(self, PCI_DSS, IAMNoInlinePolicy=INLINE_GRANTS)
         for fn in self.all:
             acknowledge(fn, **{"IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords take no ARN"})
 
@@ -110,12 +106,8 @@ class Compute(Construct):
     def _function(self, spec: FunctionSpec, security_group: ec2.ISecurityGroup) -> lambda_.Function:
         construct_id = "".join(part.title() for part in spec.name.split("_"))
         function_name = self._config.name(f"payments-{spec.name.replace('_', '-')}")
-        log_group = logs.LogGroup(
-            self,
-            f"{construct_id}Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=RETENTION[self._config.log_retention_days],
-            removal_policy=RemovalPolicy.RETAIN if self._config.is_production else RemovalPolicy.DESTROY,
+        log_group = self._encryption.log_group(
+            self, f"{construct_id}Logs", log_group_name=f"/aws/lambda/{function_name}"
         )
         return lambda_.Function(
             self,

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, aws_dynamodb as dynamodb, aws_ec2 as ec2, aws_rds as rds
+from aws_cdk import (
+    Duration,
+    RemovalPolicy,
+    aws_dynamodb as dynamodb,
+    aws_ec2 as ec2,
+    aws_kms as kms,
+    aws_rds as rds,
+)
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
-from cdk_payments.nag import acknowledge
+from cdk_payments.nag import CONTROL_TOWER, acknowledge
 from lambda_src.common.fraud import HISTORY_ATTRIBUTES
 
 # The newest 16.x minor this aws-cdk-lib knows: old minors stop being creatable as Aurora
 # deprecates them, so bump this with aws-cdk-lib (a test keeps it on a 15.x/16.x line).
 AURORA_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_16_13
+MONITORING_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 CUSTOMER_INDEX = "customer-created_at-index"
 # What the master password never contains: RDS's default for generated secrets (characters that
 # break connection strings and shells). The rotation function gets the same set (payments-03).
@@ -30,6 +38,7 @@ class Data(Construct):
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         database_sg: ec2.ISecurityGroup,
+        key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY
@@ -67,6 +76,7 @@ class Data(Construct):
                 "payments_admin",
                 secret_name=f"payments/{config.env}/aurora-master",
                 exclude_characters=PASSWORD_EXCLUDE_CHARACTERS,
+                encryption_key=key,  # a customer-managed key (PCI DSS 3.4); rotation gets its grants
             ),
             default_database_name="payments",
             writer=rds.ClusterInstance.serverless_v2("Writer"),
@@ -84,10 +94,17 @@ class Data(Construct):
             removal_policy=RemovalPolicy.SNAPSHOT if config.is_production else RemovalPolicy.DESTROY,
             backup=rds.BackupProps(retention=Duration.days(14 if config.is_production else 1)),
             cloudwatch_logs_exports=["postgresql"],
+            monitoring_interval=Duration.seconds(60),  # enhanced monitoring: OS metrics (CT.RDS.PR.2)
+        )
+        acknowledge(
+            self.cluster,
+            **{f"IAM4[Policy::{MONITORING_POLICY}]": "AWS's policy for RDS enhanced monitoring: its metrics"},
         )
         if not config.is_production:
+            destroyable = "Non-production environments destroy cleanly; prod has deletion protection"
+            acknowledge(self, RDS10=destroyable)
             acknowledge(
-                self, RDS10="Non-production environments destroy cleanly; prod has deletion protection"
+                self.cluster, CONTROL_TOWER, rds_cluster_deletion_protection_enabled_check=destroyable
             )
         assert self.cluster.secret is not None  # from_generated_secret always makes one
         self.secret = self.cluster.secret

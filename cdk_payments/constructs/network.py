@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_logs as logs
+from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
+from cdk_payments.constructs.encryption import Encryption
+from cdk_payments.nag import INLINE_GRANTS, PCI_DSS, acknowledge
 
 APP_SUBNETS = "app"
 DATA_SUBNETS = "data"
@@ -21,7 +23,9 @@ INTERFACE_ENDPOINTS = {
 class Network(Construct):
     """VPC with app and data subnets, both PRIVATE_ISOLATED: AWS services only through endpoints."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: PaymentsConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: PaymentsConfig, encryption: Encryption
+    ) -> None:
         super().__init__(scope, construct_id)
         self.vpc = ec2.Vpc(
             self,
@@ -29,6 +33,9 @@ class Network(Construct):
             vpc_name=config.name("payments"),
             max_azs=2,
             nat_gateways=0,
+            # The default security group loses its rules (PCI DSS 1.2, VPCDefaultSecurityGroupClosed);
+            # nothing here uses it.
+            restrict_default_security_group=True,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
                     name=APP_SUBNETS, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
@@ -38,16 +45,13 @@ class Network(Construct):
                 ),
             ],
         )
-        flow_log_group = logs.LogGroup(
-            self,
-            "FlowLogs",
-            log_group_name=f"/payments/{config.env}/vpc-flow-logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
+        flow_log_group = encryption.log_group(
+            self, "FlowLogs", log_group_name=f"/payments/{config.env}/vpc-flow-logs"
         )
-        self.vpc.add_flow_log(
+        flow_log = self.vpc.add_flow_log(
             "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group)
         )
+        acknowledge(flow_log, PCI_DSS, IAMNoInlinePolicy=INLINE_GRANTS)
 
         self.app_subnets = ec2.SubnetSelection(subnet_group_name=APP_SUBNETS)
         self.data_subnets = ec2.SubnetSelection(subnet_group_name=DATA_SUBNETS)

@@ -7,11 +7,9 @@ from collections.abc import Sequence
 from aws_cdk import (
     Aws,
     Duration,
-    RemovalPolicy,
     aws_cloudwatch as cloudwatch,
     aws_cloudwatch_actions as cw_actions,
     aws_iam as iam,
-    aws_kms as kms,
     aws_lambda as lambda_,
     aws_sns as sns,
     aws_sns_subscriptions as subscriptions,
@@ -19,6 +17,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
+from cdk_payments.constructs.encryption import customer_key
 
 # Services that publish to our encrypted topics. An AWS-managed key (alias/aws/sns) cannot be
 # granted to them, and CloudWatch alarm notifications to such a topic are silently dropped.
@@ -29,13 +28,12 @@ class Observability(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: PaymentsConfig) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        self.topic_key = kms.Key(
+        self.topic_key = customer_key(
             self,
             "TopicKey",
+            config=config,
             alias=f"alias/payments-topics-{config.env}",
             description="Encrypts the payments SNS topics; usable by CloudWatch alarms and S3 events",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN if config.is_production else RemovalPolicy.DESTROY,
         )
         self.topic_key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from cdk_payments.config import ConfigError, PaymentsConfig
+from cdk_payments.validation_report import NAG_PACKS, PCI_DSS, plugin_reports, problems
 from tests.cdk_payments.conftest import CDK_CONTEXT, VARIANTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +129,9 @@ def test_audit_bucket_is_private_encrypted_versioned_tls_only_with_lifecycle(dev
 
 
 def test_topics_use_a_customer_managed_key_cloudwatch_can_use(dev):
-    key_id, key = dev.one("AWS::KMS::Key")
+    key = dev.stack.node.find_child("Observability").topic_key
+    key_id = dev.stack.get_logical_id(key.node.default_child)
+    key = dev.json["Resources"][key_id]
     for topic in dev.resources("AWS::SNS::Topic").values():
         # alias/aws/sns would silently drop alarm notifications: CloudWatch cannot use that key.
         assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
@@ -245,7 +248,7 @@ def test_functions_trace_log_with_retention_and_run_in_the_vpc(dev):
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["VpcConfig"]["SubnetIds"]
         assert json.dumps(f"/aws/lambda/{name}") in log_groups
-        assert log_groups[json.dumps(f"/aws/lambda/{name}")]["Properties"]["RetentionInDays"] == 30
+        assert log_groups[json.dumps(f"/aws/lambda/{name}")]["Properties"]["RetentionInDays"] == 365
         assert "ReservedConcurrentExecutions" not in props  # the account pool stays whole by default
 
 
@@ -340,15 +343,24 @@ def test_api_stage_is_behind_a_waf_with_managed_rules_and_a_rate_limit(dev):
 
 
 def test_cdk_nag_ran_in_the_session_synth_and_every_suppression_has_a_reason(payments):
-    """AwsSolutionsChecks is registered on the fixture's App: synth would have raised on any
-    unacknowledged finding; the report lists what was acknowledged, each with its reason."""
-    for synth in payments.values():
-        report = json.loads((synth.path.parent / "validation-report.json").read_text())
-        (plugin,) = report["pluginReports"]
-        assert (plugin["pluginName"], plugin["conclusion"], plugin["violations"]) == (
-            "AwsSolutions",
-            "success",
-            [],
-        )
-        suppressed = plugin["suppressedViolations"]
-        assert suppressed and all(len(v["reason"]) > 15 for v in suppressed)
+    """AwsSolutions and PCI DSS 3.2.1 are registered on the fixture's App: synth would have raised on
+    any unacknowledged finding (every variant is in that one synth); the report lists what was
+    acknowledged, each with its reason. Control Tower's cfn-guard rules are left to `make check`."""
+    (path,) = {synth.path.parent / "validation-report.json" for synth in payments.values()}
+    report = json.loads(path.read_text())
+    assert set(plugin_reports(report)) == set(NAG_PACKS)
+    assert problems(report, NAG_PACKS) == []
+    for name in NAG_PACKS:
+        assert plugin_reports(report)[name]["suppressedViolations"]
+
+
+def test_pci_acknowledgements_sit_on_the_constructs_they_concern(payments):
+    """Each PCI DSS acknowledgement is made below the stack, on (an ancestor of) the resources it
+    covers: one for the ALB never silences the same rule on another construct."""
+    (path,) = {synth.path.parent / "validation-report.json" for synth in payments.values()}
+    suppressed = plugin_reports(json.loads(path.read_text()))[PCI_DSS]["suppressedViolations"]
+    stacks = {synth.stack.node.path for synth in payments.values()}
+    for violation in suppressed:
+        assert violation["acknowledgedAt"] not in stacks, violation["ruleName"]
+        for construct in violation["violatingConstructs"]:
+            assert construct["constructPath"].startswith(violation["acknowledgedAt"] + "/")
