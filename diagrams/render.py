@@ -37,15 +37,9 @@ def to_dot(graph: Graph) -> graphviz.Digraph:
     )
     dot.attr("node", shape="box", style="rounded,filled", fontname=FONT, fontsize="11", margin="0.12,0.05")
     dot.attr("edge", fontname=FONT, fontsize="9", color="#545B64", fontcolor="#232F3E", arrowsize="0.7")
-    nodes = sorted(graph.nodes.values(), key=lambda n: (_region(graph, n), n.component, n.name))
+    regions = clusters(graph)
+    nodes = [node for components in regions.values() for members in components.values() for node in members]
     ids = {node.key: f"n{i}" for i, node in enumerate(nodes)}
-
-    regions: dict[str, dict[str, list[Node]]] = {}
-    for node in nodes:
-        component = node.component
-        if len(graph.regions) > 1 and node.kind in GLOBAL_KINDS:
-            component = f"{component} (global)"
-        regions.setdefault(_region(graph, node), {}).setdefault(component, []).append(node)
     for r, (region, components) in enumerate(regions.items()):
         if region:
             with dot.subgraph(name=f"cluster_r{r}") as outer:
@@ -65,6 +59,18 @@ def to_dot(graph: Graph) -> graphviz.Digraph:
         drawn |= {(source, target), (target, source)} if both else {(source, target)}
         dot.edge(ids[source], ids[target], label=edge.label, dir="both" if both else "forward")
     return dot
+
+
+def clusters(graph: Graph) -> dict[str, dict[str, list[Node]]]:
+    """region -> component -> nodes, as drawn ("" for no cluster): regions only when there are several,
+    a global resource (Route 53, Aurora's global cluster) outside them."""
+    regions: dict[str, dict[str, list[Node]]] = {}
+    for node in sorted(graph.nodes.values(), key=lambda n: (_region(graph, n), n.component, n.name)):
+        component = node.component
+        if len(graph.regions) > 1 and node.kind in GLOBAL_KINDS:
+            component = f"{component} (global)"
+        regions.setdefault(_region(graph, node), {}).setdefault(component, []).append(node)
+    return regions
 
 
 def _region(graph: Graph, node: Node) -> str:

@@ -325,8 +325,14 @@ class Terraform(Inventory):
         return found
 
 
-# Inputs that carry a resource's physical name (what ARNs, URLs and other inputs are built from).
-PULUMI_NAME_INPUTS = ("name", "bucket", "clusterIdentifier", "globalClusterIdentifier", "alarmName")
+# Inputs that carry a resource's own physical name (what ARNs, URLs and other inputs are built from):
+# ``name``, and by kind another (a BucketVersioning's ``bucket`` names the bucket, not itself).
+PULUMI_NAME_INPUTS = {
+    "bucket": "bucket",
+    "database": "clusterIdentifier",
+    "global_database": "globalClusterIdentifier",
+    "composite_alarm": "alarmName",
+}
 ARN = re.compile(r"arn:aws[a-z-]*:([a-z0-9-]+):([a-z0-9-]*):([a-z0-9.-]*):?[^\s\",]*")
 SERVICE_URL = re.compile(r"https://([a-z0-9-]+)\.[a-z0-9.-]*amazonaws\.com/")
 # The ARN services of a Pulumi module, where they differ: an ARN of another service is not the resource.
@@ -369,15 +375,18 @@ class Pulumi(Inventory):
                 extra={"dependencies": r.get("dependencies", [])},
             )
             tokens = {r["id"]} if r.get("id") else set()
-            tokens |= {inputs[k] for k in PULUMI_NAME_INPUTS if isinstance(inputs.get(k), str)}
+            kind = self.resources[r["urn"]].kind
+            names = ("name", PULUMI_NAME_INPUTS.get(kind or "", "name"))
+            tokens |= {inputs[k] for k in names if isinstance(inputs.get(k), str)}
             self.tokens[r["urn"]] = {t for t in tokens if len(t) >= 4}
 
     def all_refs(self, resource: Resource) -> list[Ref]:
         return [(urn, None) for urn in resource.extra["dependencies"] if urn in self.resources]
 
     def refs(self, value: Any, within: Resource) -> list[Ref]:
-        """Dependencies of ``within`` whose id or name stands in ``value`` as a whole word (the longest
-        wins: ``orders-dev-primary`` is the queue, not the ``orders-dev`` table)."""
+        """Dependencies of ``within`` whose id or name stands in ``value`` as a whole name (``orders-dev``
+        is not in ``orders-dev-primary``) and, inside an ARN or endpoint URL, of that service (the table
+        and the queue both named ``fraud-transactions-dev``)."""
         candidates = [urn for urn in within.extra.get("dependencies", []) if urn in self.tokens]
         found = []
         for text in strings(value):
@@ -389,9 +398,8 @@ class Pulumi(Inventory):
                         module = self.resources[urn].type.split(":")[1].split("/")[0]
                         if service is None or service in SERVICES.get(module, {module}):
                             matches[m.span()].add((urn, region))
-            for (start, end), refs in matches.items():
-                longer = any(s <= start and end <= e and e - s > end - start for s, e in matches)
-                if not longer and len(refs) == 1:  # a name two resources share says nothing
+            for (start, _), refs in matches.items():
+                if len(refs) == 1:  # a name two resources share says nothing
                     found.append((start, *next(iter(refs))))
         return _unique([(urn, region) for _, urn, region in sorted(found)])
 
