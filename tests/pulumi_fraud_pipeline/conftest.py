@@ -7,8 +7,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 
 @dataclass(frozen=True)
 class Export:
@@ -37,8 +35,8 @@ class Export:
         return json.loads(resource["inputs"]["policy"])
 
 
-@pytest.fixture(scope="session")
-def fraud() -> Export:
+def run_offline() -> Export:
+    """The session fixture ``fraud`` (tests/conftest.py, so that tests/diagrams shares the run)."""
     from lambda_src.build import build
     from pulumi_fraud_pipeline.offline import run
 
