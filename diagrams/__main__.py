@@ -12,6 +12,7 @@ from pathlib import Path
 
 from diagrams.derive import build
 from diagrams.model import Graph
+from diagrams.render import to_dot
 from diagrams.sources import CloudFormation, Inventory, Pulumi, Terraform
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     except MissingOutput as error:
         print(f"diagrams: {error}", file=sys.stderr)
         return 1
-
-    from diagrams.render import to_dot  # graphviz (the Python package) only past this point
 
     for stack, graph in drawn.items():
         dot = to_dot(graph)
