@@ -101,6 +101,14 @@ check: synth-all $(CHECKOV_STAMP) ## scanners over out/: cfn-lint, cdk-nag + Con
 	    TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktf synth --hcl --output "$$hcl" >/dev/null) && \
 	  $(BIN)/python -m cdktf_transactions.hcl_check "$$hcl/stacks/transactions-$(ENV)/cdk.tf"
 
+# Graphviz is Debian's `graphviz` package (not installed by bootstrap); checked before the synth runs.
+.PHONY: diagrams
+diagrams: bootstrap ## architecture diagrams from out/ (runs synth-all): out/<stack>/diagram.svg, docs/diagrams/<stack>.png
+	@command -v dot >/dev/null || { echo "make diagrams needs Graphviz's dot: apt-get install graphviz" \
+	  "(Debian, Ubuntu) or brew install graphviz (macOS)" >&2; exit 1; }
+	$(MAKE) --no-print-directory synth-all
+	$(BIN)/python -m diagrams
+
 catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
 	$(BIN)/python -m catalogue
 

@@ -23,6 +23,36 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
 
 
+# Each stack synthesized once per session, here so that every test directory shares the run
+# (tests/diagrams draws from the same output); how each is made lives beside the stack's tests.
+@pytest.fixture(scope="session")
+def payments(tmp_path_factory: pytest.TempPathFactory):
+    from tests.cdk_payments.conftest import synthesize
+
+    return synthesize(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def transactions():
+    from tests.cdktf_transactions.conftest import synthesize
+
+    return synthesize()
+
+
+@pytest.fixture(scope="session")
+def fraud():
+    from tests.pulumi_fraud_pipeline.conftest import run_offline
+
+    return run_offline()
+
+
+@pytest.fixture(scope="session")
+def dr():
+    from tests.pulumi_trading_dr.conftest import run_offline
+
+    return run_offline()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A catalogue marker must name an entry that exists: a typo would guard nothing."""
     known = {entry.id for entry in load_entries()}

@@ -83,10 +83,12 @@ class Synthesized:
         return found
 
 
-@pytest.fixture(scope="session")
-def payments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+def synthesize(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+    """The session fixture ``payments`` (tests/conftest.py, so that tests/diagrams shares the run)."""
     # cdk-nag runs in this one synth too: an unacknowledged finding fails the whole session.
-    app = add_checks(cdk.App(context=CDK_CONTEXT, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
+    # Construct paths in the metadata, as the cdk CLI writes them (tests/diagrams groups by them).
+    context = {**CDK_CONTEXT, "aws:cdk:enable-path-metadata": True}
+    app = add_checks(cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
     stacks = {variant: payments_stack(app, config) for variant, config in VARIANTS.items()}
     for variant, (key, value) in REPOINTED.items():
         stack = PaymentsStack(app, f"payments-{variant}", config=VARIANTS["dev"])

@@ -98,8 +98,8 @@ def as_iam(statement: dict[str, Any]) -> dict[str, Any]:
     return iam
 
 
-@pytest.fixture(scope="session")
-def transactions() -> dict[str, SynthesizedStack]:
+def synthesize() -> dict[str, SynthesizedStack]:
+    """The session fixture ``transactions`` (tests/conftest.py, so that tests/diagrams shares the run)."""
     from cdktf import Testing
 
     from cdktf_transactions.config import TransactionsConfig

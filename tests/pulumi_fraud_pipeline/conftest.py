@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.pulumi_export import Export
 
 
-@pytest.fixture(scope="session")
-def fraud() -> Export:
+def run_offline() -> Export:
+    """The session fixture ``fraud`` (tests/conftest.py, so that tests/diagrams shares the run)."""
     from lambda_src.build import build
     from pulumi_fraud_pipeline.offline import run
 

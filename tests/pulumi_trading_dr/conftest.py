@@ -10,8 +10,8 @@ import pytest
 from tests.pulumi_export import Export
 
 
-@pytest.fixture(scope="session")
-def dr() -> Export:
+def run_offline() -> Export:
+    """The session fixture ``dr`` (tests/conftest.py, so that tests/diagrams shares the run)."""
     from lambda_src.build import build
     from pulumi_trading_dr.offline import run
 

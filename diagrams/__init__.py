@@ -1,0 +1,1 @@
+"""Architecture diagrams drawn from what `make synth-all` writes (`make diagrams`)."""
