@@ -48,6 +48,17 @@ class TagUntaggableFunctions:
             node.add_property_override("Tags", self._tags)
 
 
+def _cdk_handlers(stack: Stack) -> list[CfnResource]:
+    """The functions aws-cdk-lib adds as raw CfnResources (custom-resource handlers), not ours."""
+    return [
+        node
+        for node in stack.node.find_all()
+        if isinstance(node, CfnResource)
+        and node.cfn_resource_type == "AWS::Lambda::Function"
+        and not isinstance(node, lambda_.CfnFunction)
+    ]
+
+
 def _restrict_to_this_account(fn: lambda_.Function, principal: str) -> None:
     """SourceAccount on the invoke permission CDK granted ``principal`` (no confused deputy); AWS
     recommends it, and no SourceArn, for rotation functions (payments-03)."""
@@ -182,6 +193,8 @@ class PaymentsStack(Stack):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         )
+
+        observability.log_handlers(_cdk_handlers(self))
 
         for name, value in {
             "ApiUrl": api.rest_api.url_for_path("/transactions"),
