@@ -7,6 +7,7 @@ All the stacks live in one App with the context of cdk.json (as the CLI would pa
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +86,15 @@ class Synthesized:
 
 @pytest.fixture(scope="session")
 def payments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+    return synthesize(tmp_path_factory.getbasetemp())
+
+
+@functools.cache  # once per session: tests/policies/ reads the same assembly
+def synthesize(basetemp: Path) -> dict[str, Synthesized]:
     # cdk-nag runs in this one synth too: an unacknowledged finding fails the whole session.
-    app = add_checks(cdk.App(context=CDK_CONTEXT, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
+    outdir = basetemp / "cdk_payments"
+    outdir.mkdir()
+    app = add_checks(cdk.App(context=CDK_CONTEXT, outdir=str(outdir)))
     stacks = {variant: payments_stack(app, config) for variant, config in VARIANTS.items()}
     for variant, (key, value) in REPOINTED.items():
         stack = PaymentsStack(app, f"payments-{variant}", config=VARIANTS["dev"])

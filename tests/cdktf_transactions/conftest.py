@@ -6,6 +6,7 @@ happens once, here, and only the submodules the stack uses are imported.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -100,6 +101,11 @@ def as_iam(statement: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def transactions() -> dict[str, SynthesizedStack]:
+    return synthesize()
+
+
+@functools.cache  # once per session: tests/policies/ reads the same output
+def synthesize() -> dict[str, SynthesizedStack]:
     from cdktf import Testing
 
     from cdktf_transactions.config import TransactionsConfig

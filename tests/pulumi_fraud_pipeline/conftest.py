@@ -3,6 +3,7 @@ read as the resources.json document `make synth-all` writes."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,11 @@ class Export:
 
 @pytest.fixture(scope="session")
 def fraud() -> Export:
+    return run_program()
+
+
+@functools.cache  # once per session: tests/policies/ reads the same document
+def run_program() -> Export:
     from lambda_src.build import build
     from pulumi_fraud_pipeline.offline import run
 

@@ -3,6 +3,7 @@ the resources.json document `make synth-all` writes."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -12,6 +13,11 @@ from tests.pulumi_export import Export
 
 @pytest.fixture(scope="session")
 def dr() -> Export:
+    return run_program()
+
+
+@functools.cache  # once per session: tests/policies/ reads the same document
+def run_program() -> Export:
     from lambda_src.build import build
     from pulumi_trading_dr.offline import run
 
