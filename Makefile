@@ -23,7 +23,7 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .PHONY: help bootstrap lambdas synth-all synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
-        synth-pulumi-trading-dr test lint check catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
+        synth-pulumi-trading-dr test lint check policies catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
         destroy-pulumi-fraud-pipeline preview-pulumi-trading-dr deploy-pulumi-trading-dr destroy-pulumi-trading-dr \
         drill-pulumi-trading-dr \
         deploy-cdk-payments destroy-cdk-payments diff-cdk-payments \
@@ -92,6 +92,13 @@ check: synth-all $(CHECKOV_STAMP) ## policy and template scanners over out/ (cfn
 	  (cd cdktf_transactions && CHECKPOINT_DISABLE=1 TRANSACTIONS_ENV=$(ENV) \
 	    TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktf synth --hcl --output "$$hcl" >/dev/null) && \
 	  $(BIN)/python -m cdktf_transactions.hcl_check "$$hcl/stacks/transactions-$(ENV)/cdk.tf"
+
+# Anyone's outputs: python -m policies check PATH ... (README: the policy suite).
+POLICIES_ARGS ?=
+policies: synth-all ## the cross-framework policy suite over out/ (POLICIES_ARGS="--min-severity high --format json")
+	$(BIN)/python -m policies check --allowlist policies/allowlist.toml $(POLICIES_ARGS) \
+	  out/cdk_payments out/cdktf_transactions out/pulumi_fraud_pipeline/resources.json \
+	  out/pulumi_trading_dr/resources.json
 
 catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
 	$(BIN)/python -m catalogue
