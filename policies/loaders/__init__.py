@@ -29,7 +29,15 @@ def _manifest_kind(path: Path) -> str | None:
 def load(path: str | Path) -> list[Document]:
     """The documents at ``path``: a cloud assembly or CDKTF output folder, ``resources.json``,
     a CloudFormation template, or a ``cdk.tf.json``."""
-    path = Path(path)
+    try:
+        return _load(Path(path))
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise InputError(
+            f"{path}: not the structure its format has ({type(error).__name__}: {error})"
+        ) from error
+
+
+def _load(path: Path) -> list[Document]:
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
     if path.is_dir():
@@ -56,7 +64,7 @@ def load(path: str | Path) -> list[Document]:
     if isinstance(data, dict) and any(key in data for key in ("resource", "terraform")):
         return [load_config(path)]
     if path.name == "manifest.json":
-        return load(path.parent)
+        return _load(path.parent)
     raise InputError(
         f"{path}: not a Pulumi export, a CloudFormation template or Terraform JSON"
         " (pass the cloud assembly or CDKTF output folder, or resources.json)"

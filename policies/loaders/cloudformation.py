@@ -94,6 +94,8 @@ class CloudFormationDocument(Document):
             return None
         key, arg = intrinsic
         if key == "Ref":
+            if not isinstance(arg, str):
+                return Unresolved(f"a Ref to {str(arg)[:40]}")
             if arg in self.parameters:
                 return Unresolved(f"parameter {arg}")
             if arg in PSEUDO:
@@ -135,7 +137,7 @@ class CloudFormationDocument(Document):
             return Unresolved(f"not text: {str(value)[:60]}")
         key, arg = intrinsic
         if key in ("Ref", "Fn::GetAtt"):
-            if key == "Ref" and arg in PSEUDO:
+            if key == "Ref" and isinstance(arg, str) and arg in PSEUDO:
                 return f"«{arg}»"
             ref = self._ref_target(value)
             if ref is None:
@@ -150,7 +152,17 @@ class CloudFormationDocument(Document):
                     return part
             return str(arg[0]).join(parts)  # type: ignore[arg-type]
         if key == "Fn::Sub":
-            template, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1] or {})
+            if isinstance(arg, str):
+                template, variables = arg, {}
+            elif (
+                isinstance(arg, list)
+                and len(arg) == 2
+                and isinstance(arg[0], str)
+                and isinstance(arg[1], dict)
+            ):
+                template, variables = arg
+            else:
+                return Unresolved("Fn::Sub with a computed template")
             problems: list[Unresolved] = []
 
             def substitute(match: re.Match[str]) -> str:
@@ -186,7 +198,7 @@ class CloudFormationDocument(Document):
         if intrinsic is None:
             return value
         key, arg = intrinsic
-        if key == "Ref" and arg in self.parameters:
+        if key == "Ref" and isinstance(arg, str) and arg in self.parameters:
             return Unresolved(f"parameter {arg}")
         return Unresolved(f"{key} is evaluated at deployment")
 

@@ -77,7 +77,8 @@ class TerraformDocument(Document):
         self.config = config
         self.data = config.get("data") or {}
         providers = self._aws_providers(config.get("provider") or {})
-        self.environment = environment_from_tags(providers.get("") or {})
+        default_tags = providers.get("")
+        self.environment = environment_from_tags(default_tags if isinstance(default_tags, dict) else None)
         self.outputs = {name: out.get("value") for name, out in (config.get("output") or {}).items()}
         self.input_defaults = {
             name: spec["default"]

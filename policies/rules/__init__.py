@@ -46,8 +46,17 @@ class Rule:
     check: Check = field(repr=False)
 
     def run(self, document: Document) -> Iterator[Result]:
-        for resource, status, message in self.check(document):
-            yield Result(self, document, resource, status, message)
+        try:
+            for resource, status, message in self.check(document):
+                yield Result(self, document, resource, status, message)
+        except Exception as error:  # reported as unknown: the run fails, nothing passes
+            yield Result(
+                self,
+                document,
+                None,
+                UNKNOWN,
+                f"the rule failed on this input: {type(error).__name__}: {error}",
+            )
 
 
 RULES: dict[str, Rule] = {}

@@ -85,8 +85,10 @@ def _stage_throttling(document: Document, stage: Resource) -> str | Unresolved |
         if description is MISSING:
             return "an implicit stage (stage_name on the deployment) without method settings"
         return _limits(document, description, "throttling_rate_limit", "throttling_burst_limit")
-    inline = [s for s in as_list(stage.get("method_settings")) if isinstance(s, dict)]
+    inline = [document.scalar(s) for s in as_list(stage.get("method_settings"))]
     for setting in inline:  # CloudFormation: MethodSettings on the stage
+        if isinstance(setting, Unresolved) or not isinstance(setting, dict):
+            return Unresolved("computed method settings")
         view = Resource("", "", setting, document)
         if view.get("resource_path") == "/*" and view.get("http_method") == "*":
             return _limits(document, setting, "throttling_rate_limit", "throttling_burst_limit")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from policies.model import MISSING, Document, Resource, Severity, Unresolved, arn_parts, as_list
@@ -193,43 +194,60 @@ def lambda_log_retention(document: Document):
             yield ok(function, f"{group.label()}: {retention} days")
 
 
-def _async_sources(document: Document) -> dict[str, list[str]]:
-    """function address -> what invokes it asynchronously."""
-    sources: dict[str, list[str]] = {}
-
-    def add(value: Any, why: str) -> None:
-        function = function_of(document, value)
-        if isinstance(function, Resource):
-            sources.setdefault(function.address, []).append(why)
-
+def _async_triggers(document: Document) -> Iterator[tuple[Resource, Any, str, Unresolved | None]]:
+    """(trigger, its function reference, how it invokes, a doubt) for what may invoke asynchronously."""
     for permission in document.of("lambda.permission"):
         principal = document.scalar(permission.get("principal"))
-        if isinstance(principal, str) and principal in ASYNC_PRINCIPALS:
-            add(permission.get("function_name", "function"), f"invoked by {principal}")
+        function = permission.get("function_name", "function")
+        if isinstance(principal, Unresolved):
+            yield permission, function, "a permission for a computed principal", principal
+        elif isinstance(principal, str) and principal in ASYNC_PRINCIPALS:
+            yield permission, function, f"invoked by {principal}", None
     for subscription in document.of("sns.subscription"):
-        if document.scalar(subscription.get("protocol")) == "lambda":
-            add(subscription.get("endpoint"), "subscribed to an SNS topic")
+        protocol = document.scalar(subscription.get("protocol"))
+        if isinstance(protocol, Unresolved) or protocol == "lambda":
+            doubt = protocol if isinstance(protocol, Unresolved) else None
+            yield subscription, subscription.get("endpoint"), "subscribed to an SNS topic", doubt
     for target in document.of("events.target"):
-        add(target.get("arn"), "an EventBridge target")
-    for events_rule in document.of("events.rule"):
-        for target in as_list(events_rule.get("targets")):
-            if isinstance(target, dict):
-                add(target.get("Arn", target.get("arn")), "an EventBridge target")
-    for bucket in document.of("s3.bucket"):
-        for config in as_list(bucket.get("notification_configuration.lambda_configurations")):
-            if isinstance(config, dict):
-                add(config.get("Function"), "notified by S3")
-    for custom in document:
-        if custom.native_type == "Custom::S3BucketNotifications":  # aws-cdk-lib's bucket notifications
-            for config in as_list(custom.get("notification_configuration.lambda_function_configurations")):
-                if isinstance(config, dict):
-                    add(config.get("LambdaFunctionArn"), "notified by S3")
-    for notification in document.of("s3.notification"):
-        for config in as_list(notification.get("lambda_function", "lambda_functions")):
-            if isinstance(config, dict):
-                view = Resource(notification.address, "", config, document)
-                add(view.get("lambda_function_arn"), "notified by S3")
-    return sources
+        yield target, target.get("arn"), "an EventBridge target", None
+    listed = [(r, "targets", "Arn", "an EventBridge target") for r in document.of("events.rule")]
+    listed += [
+        (r, "notification_configuration.lambda_configurations", "Function", "notified by S3")
+        for r in document.of("s3.bucket")
+    ]
+    listed += [
+        (
+            r,
+            "notification_configuration.lambda_function_configurations",
+            "LambdaFunctionArn",
+            "notified by S3",
+        )
+        for r in document
+        if r.native_type == "Custom::S3BucketNotifications"  # aws-cdk-lib's bucket notifications
+    ]
+    listed += [
+        (r, "lambda_function", "lambda_function_arn", "notified by S3")
+        for r in document.of("s3.notification")
+    ]
+    for resource, path, key, why in listed:
+        for item in as_list(resource.get(path)):
+            view = Resource(resource.address, "", item if isinstance(item, dict) else {}, document)
+            yield resource, view.get(key) if isinstance(item, dict) else item, why, None
+
+
+def _async_sources(document: Document) -> tuple[dict[str, list[str]], list[tuple[Resource, str]]]:
+    """function address -> what invokes it asynchronously; and the triggers that cannot be told."""
+    sources: dict[str, list[str]] = {}
+    unclear: list[tuple[Resource, str]] = []
+    for trigger, reference, why, doubt in _async_triggers(document):
+        function = function_of(document, reference)
+        if isinstance(function, Unresolved):
+            unclear.append((trigger, f"{why}: which function is unclear ({function.why})"))
+        elif isinstance(function, Resource) and doubt is not None:
+            unclear.append((trigger, f"{why} ({doubt.why}): may invoke {function.label()} asynchronously"))
+        elif isinstance(function, Resource):
+            sources.setdefault(function.address, []).append(why)
+    return sources, unclear
 
 
 def _on_failure(document: Document, function: Resource) -> str | None:
@@ -308,7 +326,9 @@ def async_failure_destination(document: Document):
         else:
             yield unknown(mapping, f"event source {str(text)[:80]} is not in this stack")
 
-    sources = _async_sources(document)
+    sources, unclear = _async_sources(document)
+    for trigger, why in unclear:
+        yield unknown(trigger, why)
     for function in document.of("lambda.function"):
         why = sources.get(function.address)
         if not why:

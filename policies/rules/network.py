@@ -57,12 +57,16 @@ def _ports(document: Document, protocol: Any, low: Any, high: Any) -> set[int] |
     return {port for port in SENSITIVE_PORTS if low_port <= port <= high_port}
 
 
-def _ingress(resource: Resource) -> Iterator[tuple[list[Any], Any, Any, Any]]:
+def _ingress(resource: Resource) -> Iterator[tuple[list[Any], Any, Any, Any] | Unresolved]:
     """(sources, protocol, from port, to port) of each ingress entry a resource declares."""
+    document = resource.document
     if resource.is_("ec2.security_group"):
         for entry in as_list(resource.get("security_group_ingress", "ingress")):
-            if isinstance(entry, dict):
-                view = Resource(resource.address, "", entry, resource.document)
+            entry = document.scalar(entry)
+            if isinstance(entry, Unresolved) or not isinstance(entry, dict):
+                yield entry if isinstance(entry, Unresolved) else Unresolved(f"an ingress entry {entry!r}")
+            else:
+                view = Resource(resource.address, "", entry, document)
                 sources = as_list(view.get("cidr_ip", "cidr_blocks")) + as_list(
                     view.get("cidr_ipv6", "ipv6_cidr_blocks")
                 )
@@ -91,8 +95,12 @@ def no_open_admin_ingress(document: Document):
         "ec2.security_group", "ec2.security_group_ingress", "ec2.security_group_rule"
     ):
         problems, doubts, seen = [], [], False
-        for sources, protocol, low, high in _ingress(resource):
+        for entry in _ingress(resource):
             seen = True
+            if isinstance(entry, Unresolved):
+                doubts.append(f"a computed ingress entry ({entry.why})")
+                continue
+            sources, protocol, low, high = entry
             texts = [document.scalar(source) for source in sources]
             unresolved = [t for t in texts if isinstance(t, Unresolved)]
             open_to_all = [t for t in texts if isinstance(t, str) and t in ANYWHERE]

@@ -73,7 +73,11 @@ def alarm_has_action(document: Document):
         if isinstance(enabled, Unresolved):
             yield unknown(alarm, f"actions_enabled: {enabled.why}")
             continue
-        actions = as_list(alarm.get("alarm_actions"))
+        raw_actions = alarm.get("alarm_actions")
+        if isinstance(document.scalar(raw_actions), Unresolved):
+            yield unknown(alarm, f"alarm_actions: {document.scalar(raw_actions).why}")
+            continue
+        actions = as_list(raw_actions)
         if actions and enabled:
             yield ok(alarm)
             continue

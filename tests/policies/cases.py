@@ -305,6 +305,18 @@ def _(defect):
     )
 
 
+@case("lambda-log-retention", "cloudformation", "cdk-log-retention", "Fn")
+def _(defect):
+    """aws-cdk-lib's log_retention= (a Custom::LogRetention resource) counts as the group's retention."""
+    retention = {
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+        "LogGroupName": {"Fn::Join": ["", ["/aws/lambda/", {"Ref": "Fn"}]]},
+    }
+    if not defect:
+        retention["RetentionInDays"] = 30
+    return cfn({"Fn": ("AWS::Lambda::Function", FN_CFN), "Retention": ("Custom::LogRetention", retention)})
+
+
 @case("lambda-log-retention", "terraform", "no-log-group", "aws_lambda_function.fn")
 def _(defect):
     resources = {"aws_lambda_function": {"fn": {"function_name": "fn-dev"}}}
@@ -400,6 +412,26 @@ def _(defect):
             "onFailure": {"destination": "arn:aws:sqs:us-east-1:123456789012:dlq-dev"}
         }
     return pulumi([("aws:lambda/eventSourceMapping:EventSourceMapping", "source", mapping)])
+
+
+@case("async-failure-destination", "terraform", "s3-notification", "aws_lambda_function.fn")
+def _(defect):
+    notification = {
+        "bucket": "${aws_s3_bucket.data.id}",
+        "lambda_function": [
+            {"lambda_function_arn": "${aws_lambda_function.fn.arn}", "events": ["s3:ObjectCreated:*"]}
+        ],
+    }
+    fn = {"function_name": "fn-dev", "timeout": 10}
+    if not defect:
+        fn["dead_letter_config"] = {"target_arn": "${aws_sqs_queue.dlq.arn}"}
+    return tf(
+        {
+            "aws_lambda_function": {"fn": fn},
+            "aws_s3_bucket": {"data": {"bucket": "data-dev"}},
+            "aws_s3_bucket_notification": {"data": notification},
+        }
+    )
 
 
 # alarm-has-action -------------------------------------------------------------------------------

@@ -164,3 +164,44 @@ def test_secret_keys(key: str, secret: bool) -> None:
     from policies.rules.secrets import secret_key
 
     assert secret_key(key) is secret
+
+
+COMPUTED = {
+    "cloudformation": {"Fn::If": ["Cond", "a", "b"]},
+    "terraform": "${var.anything}",
+    "pulumi": SECRET,
+}
+
+
+def _computed(value, fmt: str, depth: int):
+    if depth == 0:
+        return COMPUTED[fmt]
+    if isinstance(value, dict):
+        return {key: _computed(item, fmt, depth - 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_computed(item, fmt, depth - 1) for item in value]
+    return COMPUTED[fmt]
+
+
+@pytest.mark.parametrize("depth", [1, 2, 99])
+def test_computed_values_are_never_a_crash_or_a_pass_by_accident(depth: int) -> None:
+    """Every fixture with its values computed (at a depth): the rules still answer, and a bad
+    fixture's failure turns into unknown, not into a pass."""
+    for case in CASES:
+        for defect, document in ((False, case.good()), (True, case.bad())):
+            for resource in document:
+                resource.properties = _computed(resource.properties, document.format, depth)
+            for rule in all_rules():
+                results = list(rule.run(document))
+                for result in results:
+                    assert not result.message.startswith("the rule failed"), (case.id, result.message)
+                # A computed password is no longer a plaintext one: that defect goes away, no other does.
+                if defect and rule.id == case.rule and rule.id != "no-plaintext-secrets":
+                    on_subject = [
+                        r.status
+                        for r in results
+                        if case.subject in (r.address, r.subject)
+                        or (r.resource is not None and r.resource.display == case.subject)
+                    ]
+                    assert PASS not in on_subject, case.id
+                    assert on_subject or UNKNOWN in {r.status for r in results}, f"{case.id}: judged nothing"
