@@ -71,13 +71,41 @@ def _lookup(value: Any, key: str) -> Any:
     return MISSING
 
 
+def computed(value: Any) -> bool:
+    """A value the formats compute at deployment: an intrinsic function, an interpolation, a secret."""
+    if isinstance(value, dict) and len(value) == 1:
+        (key,) = value
+        return key == "Ref" or key.startswith("Fn::")
+    if isinstance(value, dict):
+        return "4dabf18193072939515e22adb298388d" in value  # a Pulumi secret (or archive, asset)
+    return isinstance(value, str) and ("${" in value or value == "04da6b54-80e4-46f7-96ec-b56ff0331ba9")
+
+
 def get_path(value: Any, path: str) -> Any:
-    """``value`` at the dotted ``path``, any key spelling; MISSING when a step is absent."""
+    """``value`` at the dotted ``path``, any key spelling; MISSING when a step is absent,
+    Unresolved when a step is computed."""
+    walked = []
     for key in path.split("."):
+        if computed(value):
+            return Unresolved(f"{'.'.join(walked) or 'the value'} is computed")
+        walked.append(key)
         value = _lookup(value, key)
         if value is MISSING:
             return MISSING
     return value
+
+
+def present(value: Any) -> bool | Unresolved:
+    """Whether a property is set to something (a reference counts; a condition or secret may be nothing)."""
+    if isinstance(value, Unresolved):
+        return value
+    if value is MISSING or value is None or value == "" or value == []:
+        return False
+    if isinstance(value, dict) and ("Fn::If" in value or "4dabf18193072939515e22adb298388d" in value):
+        return Unresolved("set under a condition" if "Fn::If" in value else "a secret")
+    if value == "04da6b54-80e4-46f7-96ec-b56ff0331ba9":
+        return Unresolved("unknown until the update runs")
+    return True
 
 
 @dataclass(eq=False)  # identity: resources refer to each other through the document

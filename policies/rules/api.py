@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.model import MISSING, Document, Resource, Severity, Unresolved, as_list
+from policies.model import MISSING, Document, Resource, Severity, Unresolved, as_list, computed, present
 from policies.rules import fail, ok, rule, unknown
 
 STAGES = ("apigw.stage", "apigwv2.stage", "apigw.deployment")
@@ -17,10 +17,6 @@ def _stages(document: Document) -> list[Resource]:
         for r in document.of(*STAGES)
         if not r.is_("apigw.deployment") or r.get("stage_name") not in (MISSING, None, "")
     ]
-
-
-def _set(value: Any) -> bool:
-    return value not in (MISSING, None, "")
 
 
 @rule(
@@ -54,9 +50,13 @@ def api_access_logs(document: Document):
             "access_log_settings.format",
             "stage_description.access_log_setting.format",
         )
-        if not _set(destination):
+        destination, log_format = present(destination), present(log_format)
+        doubt = next((v for v in (destination, log_format) if isinstance(v, Unresolved)), None)
+        if doubt is not None:
+            yield unknown(stage, f"access log settings: {doubt.why}")
+        elif not destination:
             yield fail(stage, "no access log destination")
-        elif not _set(log_format):
+        elif not log_format:
             yield fail(stage, "access logs without a format")
         else:
             yield ok(stage)
@@ -64,6 +64,8 @@ def api_access_logs(document: Document):
 
 def _limits(document: Document, holder: Any, rate_key: str, burst_key: str) -> str | Unresolved | None:
     """None when both limits are set (>= 0), else what is missing."""
+    if isinstance(holder, Unresolved) or computed(holder):
+        return holder if isinstance(holder, Unresolved) else Unresolved("computed settings")
     view = Resource("", "", holder if isinstance(holder, dict) else {}, document)
     missing = []
     for key in (rate_key, burst_key):

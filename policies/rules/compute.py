@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from policies.model import MISSING, Document, Resource, Severity, Unresolved, arn_parts, as_list
+from policies.model import MISSING, Document, Resource, Severity, Unresolved, arn_parts, as_list, present
 from policies.rules import fail, ok, rule, unknown
 
 # Services that invoke Lambda asynchronously (the event is queued; a failure needs a destination).
@@ -150,11 +150,14 @@ def _log_group_of(document: Document, function: Resource) -> tuple[Resource | No
         if isinstance(name, Unresolved):
             return name
         expected = f"/aws/lambda/{name}"
+    doubt = None
     for group in document.of("logs.log_group", "logs.retention"):
         group_name = document.text(group.get("log_group_name", "name"))
         if group_name == expected:
             return group, expected
-    return None, expected
+        if isinstance(group_name, Unresolved) and group.get("log_group_name", "name") is not MISSING:
+            doubt = Unresolved(f"{expected} may be {group.label()}, whose name is computed")
+    return (None, expected) if doubt is None else doubt
 
 
 def _self_reference(function: Resource) -> Any:
@@ -250,18 +253,24 @@ def _async_sources(document: Document) -> tuple[dict[str, list[str]], list[tuple
     return sources, unclear
 
 
-def _on_failure(document: Document, function: Resource) -> str | None:
+def _on_failure(document: Document, function: Resource) -> str | Unresolved | None:
     """Where the function's failed asynchronous events go, if anywhere."""
-    dead_letter = function.get("dead_letter_config.target_arn")
-    if dead_letter not in (MISSING, None, ""):
+    doubt = None
+    dead_letter = present(function.get("dead_letter_config.target_arn"))
+    if dead_letter is True:
         return "a dead-letter queue"
+    if isinstance(dead_letter, Unresolved):
+        doubt = dead_letter
     for config in document.of("lambda.event_invoke_config"):
-        if function_of(document, config.get("function_name")) is not function:
-            continue
-        destination = config.get("destination_config.on_failure.destination")
-        if destination not in (MISSING, None, ""):
+        configured = function_of(document, config.get("function_name"))
+        destination = present(config.get("destination_config.on_failure.destination"))
+        if isinstance(configured, Unresolved) and destination is not False:
+            doubt = Unresolved(f"{config.label()} may configure it ({configured.why})")
+        elif configured is function and destination is True:
             return "an on-failure destination"
-    return None
+        elif configured is function and isinstance(destination, Unresolved):
+            doubt = destination
+    return doubt
 
 
 def _redrive_target(document: Document, queue: Resource) -> Any:
@@ -316,9 +325,11 @@ def async_failure_destination(document: Document):
             continue
         text = document.text(source)
         service = (arn_parts(text) or {}).get("service") if isinstance(text, str) else None
-        destination = mapping.get("destination_config.on_failure.destination")
-        if destination not in (MISSING, None, ""):
+        destination = present(mapping.get("destination_config.on_failure.destination"))
+        if destination is True:
             yield ok(mapping, "on-failure destination")
+        elif isinstance(destination, Unresolved):
+            yield unknown(mapping, f"on-failure destination: {destination.why}")
         elif service == "sqs":
             yield unknown(mapping, "the source queue is not in this stack: its redrive policy is not visible")
         elif service in STREAM_SERVICES or (isinstance(text, str) and "«" in text):
@@ -334,8 +345,10 @@ def async_failure_destination(document: Document):
         if not why:
             continue
         kept = _on_failure(document, function)
-        if kept:
+        if isinstance(kept, str):
             yield ok(function, kept)
+        elif isinstance(kept, Unresolved):
+            yield unknown(function, f"{'; '.join(sorted(set(why)))}: {kept.why}")
         else:
             yield fail(
                 function,

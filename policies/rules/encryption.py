@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.model import MISSING, Document, Severity, Unresolved, truthy
+from policies.model import MISSING, Document, Severity, Unresolved, present, truthy
 from policies.rules import fail, ok, rule, unknown
 
 # Encrypted whatever the template says, so not judged here: DynamoDB tables, S3 buckets (SSE-S3
@@ -55,17 +55,21 @@ def encrypted_at_rest(document: Document):
             yield fail(resource, "storage_encrypted is not true (RDS does not encrypt by default)")
 
     for resource in document.of("sns.topic"):
-        key = resource.get("kms_master_key_id")
-        if key is MISSING or key in (None, ""):
-            yield fail(resource, "no kms_master_key_id: SNS stores messages unencrypted")
-        else:
+        key = present(resource.get("kms_master_key_id"))
+        if isinstance(key, Unresolved):
+            yield unknown(resource, f"kms_master_key_id: {key.why}")
+        elif key:
             yield ok(resource)
+        else:
+            yield fail(resource, "no kms_master_key_id: SNS stores messages unencrypted")
 
     for resource in document.of("sqs.queue"):
-        key = resource.get("kms_master_key_id")
+        key = present(resource.get("kms_master_key_id"))
         managed = _flag(document, resource.get("sqs_managed_sse_enabled"))
-        if key is not MISSING and key not in (None, ""):
+        if key is True:
             yield ok(resource, "SSE-KMS")
+        elif isinstance(key, Unresolved):
+            yield unknown(resource, f"kms_master_key_id: {key.why}")
         elif isinstance(managed, Unresolved):
             yield unknown(resource, managed)
         elif managed is False:

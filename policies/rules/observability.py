@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from policies.model import MISSING, Document, Resource, Severity, Unresolved, as_list, truthy
+from policies.model import MISSING, Document, Resource, Severity, Unresolved, as_list, computed, truthy
 from policies.rules import fail, ok, rule, unknown
 
 ALARMS = ("cloudwatch.alarm", "cloudwatch.composite_alarm")
@@ -26,10 +26,12 @@ def _has_targets(document: Document, events_rule: Resource) -> bool:
     )
 
 
-def _pattern_text(document: Document, events_rule: Resource) -> str | None:
+def _pattern_text(document: Document, events_rule: Resource) -> str | Unresolved | None:
     pattern = events_rule.get("event_pattern")
     if pattern is MISSING or pattern is None:
         return None
+    if isinstance(pattern, Unresolved) or (computed(pattern) and not isinstance(pattern, str)):
+        return pattern if isinstance(pattern, Unresolved) else Unresolved("a computed pattern")
     if isinstance(pattern, str):
         return pattern
     text = document.text(pattern)
@@ -38,24 +40,30 @@ def _pattern_text(document: Document, events_rule: Resource) -> str | None:
     return json.dumps(pattern)  # a CloudFormation object: references stay as written
 
 
-def _routed_elsewhere(document: Document, alarm: Resource) -> str | None:
+def _routed_elsewhere(document: Document, alarm: Resource) -> str | Unresolved | None:
     """A composite alarm with actions, or an EventBridge rule with targets, that this alarm drives."""
+    doubt = None
     for composite in document.of("cloudwatch.composite_alarm"):
-        if composite is alarm or not as_list(composite.get("alarm_actions")):
+        if composite is alarm:
             continue
+        actions = document.scalar(composite.get("alarm_actions"))
         rule_text = document.text(composite.get("alarm_rule"))
-        if isinstance(rule_text, str) and _mentions(rule_text, alarm):
+        if isinstance(rule_text, Unresolved) or isinstance(actions, Unresolved):
+            doubt = Unresolved(f"composite alarm {composite.label()} is computed")
+        elif as_list(actions) and _mentions(rule_text, alarm):
             return f"composite alarm {composite.label()}"
     for events_rule in document.of("events.rule"):
         text = _pattern_text(document, events_rule)
-        if (
+        if isinstance(text, Unresolved):
+            doubt = Unresolved(f"the pattern of EventBridge rule {events_rule.label()} is computed")
+        elif (
             text
             and "aws.cloudwatch" in text
             and _mentions(text, alarm)
             and _has_targets(document, events_rule)
         ):
             return f"EventBridge rule {events_rule.label()}"
-    return None
+    return doubt
 
 
 @rule(
@@ -82,8 +90,10 @@ def alarm_has_action(document: Document):
             yield ok(alarm)
             continue
         elsewhere = _routed_elsewhere(document, alarm)
-        if elsewhere:
+        if isinstance(elsewhere, str):
             yield ok(alarm, f"through {elsewhere}")
+        elif isinstance(elsewhere, Unresolved) and not actions:
+            yield unknown(alarm, f"no alarm_actions, and {elsewhere.why}")
         elif actions:
             yield fail(alarm, "actions_enabled is false")
         else:
