@@ -170,7 +170,7 @@ def _self_reference(function: Resource) -> Any:
 @rule(
     "lambda-log-retention",
     title="every Lambda has a log group with retention",
-    rationale="Lambda's own /aws/lambda/<name> group keeps logs forever and outlives the stack.",
+    rationale="Lambda's own `/aws/lambda/<name>` group keeps logs forever and outlives the stack.",
     severity=Severity.MEDIUM,
     catalogue=("transactions-08",),
 )
