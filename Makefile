@@ -23,7 +23,7 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .PHONY: help bootstrap lambdas synth-all synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
-        synth-pulumi-trading-dr test lint check catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
+        synth-pulumi-trading-dr test lint check policies catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
         destroy-pulumi-fraud-pipeline preview-pulumi-trading-dr deploy-pulumi-trading-dr destroy-pulumi-trading-dr \
         drill-pulumi-trading-dr \
         deploy-cdk-payments destroy-cdk-payments diff-cdk-payments \
@@ -85,7 +85,7 @@ $(CHECKOV_STAMP): pyproject.toml
 
 # Each scanner's acknowledgements, with reasons: README "Scanners". checkov always gets its
 # --config-file: without one it silently reads ./.checkov.yaml (the CDKTF skips).
-check: synth-all $(CHECKOV_STAMP) ## scanners over out/: cfn-lint, cdk-nag + Control Tower (in the synth), checkov, asl-validator, HCL
+check: synth-all policies $(CHECKOV_STAMP) ## scanners over out/: cfn-lint, cdk-nag + Control Tower (in the synth), checkov, asl-validator, HCL, the policy suite
 	$(BIN)/cfn-lint out/cdk_payments/*.template.json
 	@# cdk-nag (AwsSolutions, PCI DSS 3.2.1) and cfn-guard (Control Tower) ran in the synth, which
 	@# fails on an unacknowledged finding; this fails if one of them did not run.
@@ -108,6 +108,13 @@ diagrams: bootstrap ## architecture diagrams from out/ (runs synth-all): out/<st
 	  "(Debian, Ubuntu) or brew install graphviz (macOS)" >&2; exit 1; }
 	$(MAKE) --no-print-directory synth-all
 	$(BIN)/python -m diagrams
+
+# Anyone's outputs: python -m policies check PATH ... (README: the policy suite).
+POLICIES_ARGS ?=
+policies: synth-all ## the cross-framework policy suite over out/ (POLICIES_ARGS="--min-severity high --format json")
+	$(BIN)/python -m policies check --allowlist policies/allowlist.toml $(POLICIES_ARGS) \
+	  out/cdk_payments out/cdktf_transactions out/pulumi_fraud_pipeline/resources.json \
+	  out/pulumi_trading_dr/resources.json
 
 catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
 	$(BIN)/python -m catalogue

@@ -49,6 +49,17 @@ class TagUntaggableFunctions:
             node.add_property_override("Tags", self._tags)
 
 
+def _cdk_handlers(stack: Stack) -> list[CfnResource]:
+    """The functions aws-cdk-lib adds as raw CfnResources (custom-resource handlers), not ours."""
+    return [
+        node
+        for node in stack.node.find_all()
+        if isinstance(node, CfnResource)
+        and node.cfn_resource_type == "AWS::Lambda::Function"
+        and not isinstance(node, lambda_.CfnFunction)
+    ]
+
+
 def _restrict_to_this_account(fn: lambda_.Function, principal: str) -> None:
     """SourceAccount on the invoke permission CDK granted ``principal`` (no confused deputy); AWS
     recommends it, and no SourceArn, for rotation functions (payments-03)."""
@@ -224,6 +235,7 @@ class PaymentsStack(Stack):
                 lambda_inside_vpc_check="CDK's own deploy-time handler (CDK offers no VPC placement), "
                 "invoked by CloudFormation only; in the isolated VPC it would need endpoints of its own",
             )
+        observability.log_handlers(_cdk_handlers(self), encryption)
 
         for name, value in {
             "ApiUrl": api.rest_api.url_for_path("/transactions"),

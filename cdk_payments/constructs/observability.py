@@ -6,18 +6,20 @@ from collections.abc import Sequence
 
 from aws_cdk import (
     Aws,
+    CfnResource,
     Duration,
     aws_cloudwatch as cloudwatch,
     aws_cloudwatch_actions as cw_actions,
     aws_iam as iam,
     aws_lambda as lambda_,
+    aws_logs as logs,
     aws_sns as sns,
     aws_sns_subscriptions as subscriptions,
 )
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
-from cdk_payments.constructs.encryption import customer_key
+from cdk_payments.constructs.encryption import Encryption, customer_key
 
 # Services that publish to our encrypted topics. An AWS-managed key (alias/aws/sns) cannot be
 # granted to them, and CloudWatch alarm notifications to such a topic are silently dropped.
@@ -49,6 +51,18 @@ class Observability(Construct):
         self.alerts.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self._alarm_action = cw_actions.SnsAction(self.alerts)
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.name("payments"))
+
+    def log_handlers(self, handlers: Sequence[CfnResource], encryption: Encryption) -> logs.LogGroup:
+        """aws-cdk-lib's own handler functions (S3 auto-delete objects, bucket notifications) log to
+        one group with the stack's retention: left alone, Lambda creates a group per handler that
+        never expires and that destroying the stack leaves behind."""
+        group = encryption.log_group(
+            self, "CdkHandlerLogs", log_group_name=f"/payments/{self._config.env}/cdk-handlers"
+        )
+        for handler in handlers:
+            # Their roles carry AWSLambdaBasicExecutionRole, which may write to any group.
+            handler.add_property_override("LoggingConfig", {"LogGroup": group.log_group_name})
+        return group
 
     def topic(self, construct_id: str, topic_name: str) -> sns.Topic:
         """An SNS topic encrypted with the shared key, refusing publishes without TLS."""

@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
 from pulumi_fraud_pipeline.components.data import MERCHANT_INDEX
-from pulumi_fraud_pipeline.components.queueing import DETECTOR_TIMEOUT
+from pulumi_fraud_pipeline.components.queueing import DETECTOR_TIMEOUT, FAILED_HANDLER_TIMEOUT
 from pulumi_fraud_pipeline.config import FraudConfig
 
 STACK = "pulumi_fraud_pipeline"
@@ -130,7 +130,7 @@ class Compute(pulumi.ComponentResource):
             _Spec(
                 "failed_handler",
                 "Records dead-lettered transactions and alerts",
-                30,
+                FAILED_HANDLER_TIMEOUT,
                 statements=[
                     {
                         "Effect": "Allow",

@@ -11,7 +11,9 @@ import pulumi_aws as aws
 
 from pulumi_fraud_pipeline.config import FraudConfig
 
-DETECTOR_TIMEOUT = 30  # seconds; the queue's visibility timeout is six times this (AWS guidance)
+# Seconds; each queue's visibility timeout is six times its consumer's (AWS guidance).
+DETECTOR_TIMEOUT = 30
+FAILED_HANDLER_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Queueing(pulumi.ComponentResource):
             f"{name}-dlq",
             name=config.name("transactions-dlq"),
             sqs_managed_sse_enabled=True,
+            visibility_timeout_seconds=6 * FAILED_HANDLER_TIMEOUT,  # failed_handler consumes it
             message_retention_seconds=fourteen_days,
             opts=child,
         )

@@ -386,10 +386,15 @@ def test_queues_redrive_to_a_dlq_and_consumers_report_batch_item_failures(fraud)
         redrive["deadLetterTargetArn"].endswith(":fraud-transactions-dlq-dev")
         and redrive["maxReceiveCount"] == 3
     )
-    assert (
-        queue["inputs"]["visibilityTimeoutSeconds"]
-        >= 6 * fraud.named(FUNCTION, "compute-fraud_detector")["inputs"]["timeout"]
-    )
+    # AWS's guidance for each consumer: a visibility timeout of six times its function's timeout.
+    for queue_name, consumer in (
+        ("queueing-queue", "compute-fraud_detector"),
+        ("queueing-dlq", "compute-failed_handler"),
+    ):
+        visibility = fraud.named("aws:sqs/queue:Queue", queue_name)["inputs"].get(
+            "visibilityTimeoutSeconds", 30
+        )
+        assert visibility >= 6 * fraud.named(FUNCTION, consumer)["inputs"]["timeout"], queue_name
     assert all(q["inputs"]["sqsManagedSseEnabled"] is True for q in fraud.of_type("aws:sqs/queue:Queue"))
 
 
