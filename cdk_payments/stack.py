@@ -49,7 +49,7 @@ class TagUntaggableFunctions:
             node.add_property_override("Tags", self._tags)
 
 
-def _cdk_handlers(stack: Stack) -> list[CfnResource]:
+def _cdk_handler_functions(stack: Stack) -> list[CfnResource]:
     """The functions aws-cdk-lib adds as raw CfnResources (custom-resource handlers), not ours."""
     return [
         node
@@ -78,7 +78,7 @@ def _restrict_to_this_account(fn: lambda_.Function, principal: str) -> None:
     )
 
 
-def _cdk_handlers(stack: Stack) -> list[Construct]:
+def _cdk_handler_constructs(stack: Stack) -> list[Construct]:
     """CDK's singleton handlers at the stack's root (auto-delete objects, bucket notifications,
     the default security group's restriction)."""
     return [
@@ -228,14 +228,14 @@ class PaymentsStack(Stack):
             )
         )
 
-        for handler in _cdk_handlers(self):
+        for handler in _cdk_handler_constructs(self):
             acknowledge(
                 handler,
                 CONTROL_TOWER,
                 lambda_inside_vpc_check="CDK's own deploy-time handler (CDK offers no VPC placement), "
                 "invoked by CloudFormation only; in the isolated VPC it would need endpoints of its own",
             )
-        observability.log_handlers(_cdk_handlers(self), encryption)
+        observability.log_handlers(_cdk_handler_functions(self), encryption)
 
         for name, value in {
             "ApiUrl": api.rest_api.url_for_path("/transactions"),

@@ -22,7 +22,7 @@ def test_every_log_group_is_encrypted_with_the_logs_key_and_kept_a_year(dev, pro
         logs_key = synth.stack.node.find_child("Encryption").logs_key
         key_arn = {"Fn::GetAtt": [synth.stack.get_logical_id(logs_key.node.default_child), "Arn"]}
         groups = synth.resources("AWS::Logs::LogGroup")
-        assert len(groups) == 7  # four functions, API access, WAF, VPC flow logs
+        assert len(groups) == 8  # four functions, API access, WAF, VPC flow logs, CDK's own handlers
         for group in groups.values():
             assert group["Properties"]["KmsKeyId"] == key_arn
             assert group["Properties"]["RetentionInDays"] >= 365

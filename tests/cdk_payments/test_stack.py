@@ -253,9 +253,10 @@ def test_functions_trace_log_with_retention_and_run_in_the_vpc(dev):
 
 
 def test_cdk_handler_functions_log_to_a_group_with_retention(dev, prod):
-    """aws-cdk-lib's own handlers (auto-delete objects, bucket notifications) write to one group
-    with the stack's retention, not to groups Lambda creates that never expire and outlive the stack."""
-    for variant, expected in ((dev, 2), (prod, 1)):  # prod retains its buckets: no auto-delete handler
+    """aws-cdk-lib's own handlers (auto-delete objects, bucket notifications, the default security
+    group's restriction) write to one group with the stack's retention, not to groups Lambda creates
+    that never expire and outlive the stack."""
+    for variant, expected in ((dev, 3), (prod, 2)):  # prod retains its buckets: no auto-delete handler
         handlers = {
             logical_id: fn
             for logical_id, fn in variant.resources("AWS::Lambda::Function").items()
@@ -264,7 +265,7 @@ def test_cdk_handler_functions_log_to_a_group_with_retention(dev, prod):
         assert len(handlers) == expected, sorted(handlers)
         named = {"Properties": {"LogGroupName": Match.string_like_regexp("/cdk-handlers$")}}
         ((group_id, group),) = variant.template.find_resources("AWS::Logs::LogGroup", named).items()
-        assert group["Properties"]["RetentionInDays"] == 30
+        assert group["Properties"]["RetentionInDays"] == 365  # the stack's default (PCI DSS 10.7)
         for fn in handlers.values():
             assert fn["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": group_id}}
 
