@@ -18,6 +18,9 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST_ARGS ?=
 TESTS ?= tests
+# pytest-xdist workers for `make test` (0: one process); tests/conftest.py schedules each stack's
+# test directory on one worker, so every stack is still synthesized once per run.
+TEST_WORKERS ?= 2
 # FORCE=1: synthesize even the stacks whose inputs did not change.
 FORCE ?=
 
@@ -79,8 +82,9 @@ synth-pulumi-fraud-pipeline: lambdas ## out/pulumi_fraud_pipeline/resources.json
 synth-pulumi-trading-dr: lambdas ## out/pulumi_trading_dr/resources.json: both regions, under mocks (STACK=dev)
 	@$(SYNTH) pulumi_trading_dr
 
-test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack)
-	$(BIN)/python -m pytest $(TESTS) $(PYTEST_ARGS)
+test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack; TEST_WORKERS=0 for one process)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadscope \
+	  --no-loadscope-reorder) $(TESTS) $(PYTEST_ARGS)
 
 lint: bootstrap ## ruff (lint + format check)
 	$(BIN)/ruff check .

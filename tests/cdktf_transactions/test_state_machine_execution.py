@@ -17,7 +17,6 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from cdktf_transactions.constructs.data import CUSTOMER_INDEX
 from cdktf_transactions.definition import Targets, definition_json
 from tests.lambda_src.conftest import REGION, LambdaContext, make_transactions_table
 
@@ -66,6 +65,9 @@ class Handlers:
 
 @pytest.fixture
 def pipeline(monkeypatch):
+    # Here, not at import: the provider bindings load with it, on the worker that runs these tests.
+    from cdktf_transactions.constructs.data import CUSTOMER_INDEX
+
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with mock_aws(config=config):
         handlers = Handlers()
