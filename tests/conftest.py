@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from catalogue import load_entries
 
@@ -49,15 +50,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=lambda item: rank.get(session_scope(item.nodeid), len(rank)))
 
 
+class StackScopeScheduling(LoadScopeScheduling):
+    """``--dist loadscope``, with a stack's test directory as one scope (see SESSION_SCOPES)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return session_scope(nodeid) or super()._split_scope(nodeid)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """``--dist loadscope``, with a stack's test directory as one scope (see SESSION_SCOPES)."""
-    if config.getoption("dist") != "loadscope":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class StackScopeScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return session_scope(nodeid) or super()._split_scope(nodeid)
-
-    return StackScopeScheduling(config, log)
+    return StackScopeScheduling(config, log) if config.getoption("dist") == "loadscope" else None

@@ -66,7 +66,8 @@ class StandIns:
 
     def run(self, options: Options | None = None, names: list[str] | None = None) -> tuple[int, list[str]]:
         self.ran = []
-        status = synth.synthesize(names or ALL, options or Options(environ={}), root=self.root, make_jobs=self)
+        options = options or Options(environ={})
+        status = synth.synthesize(names or ALL, options, root=self.root, make_jobs=self)
         return status, sorted(self.ran)
 
 
@@ -178,15 +179,12 @@ def repo_imports(entry: Path) -> set[Path]:
         if path in seen:
             continue
         seen.add(path)
-        package = path.relative_to(ROOT).parent.as_posix().replace("/", ".")
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base])
-                names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+                assert node.level == 0, f"{path}: a relative import (this walk resolves absolute ones)"
+                names = [node.module or "", *(f"{node.module}.{alias.name}" for alias in node.names)]
             else:
                 continue
             for name in names:
