@@ -71,8 +71,8 @@ synth-all: lambdas ## synthesize every stack into out/, in parallel, only what c
 synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
 	@$(SYNTH) cdk_payments
 
-# CDKTF is deprecated upstream: the app runs with the pinned cdktf and provider bindings; its
-# CLI (package.json) is only needed for deploy. Settings: TRANSACTIONS_* (cdktf_transactions/main.py).
+# The app runs on CDK Terrain (cdktn, CDKTF's maintained fork; README); the pinned cdktf CLI
+# (package.json) is only needed for deploy. Settings: TRANSACTIONS_* (cdktf_transactions/main.py).
 synth-cdktf-transactions: lambdas ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
 	@$(SYNTH) cdktf_transactions
 

@@ -1,6 +1,6 @@
 """Synthesize the stacks into out/ (README: output contract), in parallel and incrementally.
 
-One process per framework, all at once: the CDK CLI for cdk_payments, the CDKTF app for
+One process per framework, all at once: the CDK CLI for cdk_payments, the CDK Terrain app for
 cdktf_transactions, and one process that runs both Pulumi programs one after the other
 (``python -m pulumi_offline``). A stack is synthesized again only when one of its inputs changed:
 its folder, the Lambda sources it packages, the shared code it imports, the pinned versions

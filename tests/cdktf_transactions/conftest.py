@@ -1,7 +1,7 @@
 """The transactions stacks, synthesized once per test session (dev, and prod with an S3 backend).
 
-Importing any cdktf_cdktf_provider_aws submodule loads the whole jsii assembly (10-15 s), so this
-happens once, here, and only the submodules the stack uses are imported.
+The first cdktn_provider_aws import loads its whole jsii assembly (about 4 s; CDKTF's bindings
+took 10-15 s), so it happens once, here, on the xdist worker that runs these tests.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ VARIANTS = {
 class SynthesizedStack:
     name: str
     directory: Path  # out/.../stacks/<name>/: where Terraform runs and relative paths resolve
-    text: str  # cdk.tf.json as synthesized, for cdktf.Testing matchers
+    text: str  # cdk.tf.json as synthesized, for cdktn.Testing matchers
     hcl: str  # the same stack as `cdktf synth --hcl` renders it
 
     @property
@@ -100,7 +100,7 @@ def as_iam(statement: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def transactions() -> dict[str, SynthesizedStack]:
-    from cdktf import Testing
+    from cdktn import Testing
 
     from cdktf_transactions.config import TransactionsConfig
     from cdktf_transactions.stack import TransactionsStack

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,15 @@ def test_provider_tags_every_resource(dev):
     ]
 
 
+def test_terraform_gets_exactly_the_provider_the_bindings_describe(dev):
+    """The bindings are generated from one hashicorp/aws schema; a looser constraint would let
+    `terraform init` pick a provider whose schema the synthesized attributes were not checked against."""
+    about = metadata.metadata("cdktn-provider-aws").get_payload()
+    version = re.search(r"hashicorp/aws provider version (\d+\.\d+\.\d+)", about).group(1)
+    required = {"aws": {"source": "hashicorp/aws", "version": version}}
+    assert dev.json["terraform"]["required_providers"] == required
+
+
 def test_local_state_lives_outside_the_synth_output_and_git(dev):
     """Every synth (make synth-*, make clean, the cdktf CLI) deletes out/: the state may not be in it."""
     (backend,) = dev.json["terraform"]["backend"].values()
@@ -33,7 +44,7 @@ def test_local_state_lives_outside_the_synth_output_and_git(dev):
 
 
 def test_local_state_inside_the_synth_output_is_refused(tmp_path):
-    from cdktf import Testing
+    from cdktn import Testing
 
     from cdktf_transactions.stack import TransactionsStack
 
