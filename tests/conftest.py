@@ -24,17 +24,33 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
 
 
-# Test directories whose session fixture synthesizes a stack, costliest first. Under `make test`
-# (pytest-xdist, `--dist loadscope`) each of these directories is one scope, so its synthesis runs
-# once per run, on one worker; every other module is its own scope, as with plain loadscope.
+# Test directories whose session fixture synthesizes a stack -> their xdist scope, in the order
+# they run. Under `make test` (pytest-xdist, `--dist loadscope`) a scope runs on one worker, so each
+# synthesis happens once per run; every other module is its own scope, as with plain loadscope.
+# The two jsii stacks share a scope, one after the other: the CDK's Node kernel (about 0.5 GB, alive
+# as long as its worker) then never runs beside the transactions synth's (about 0.8 GB; it exits
+# with its process, tests/cdktf_transactions/synth.py), which keeps `make test` under 2 GB.
 # (--dist loadgroup cannot do this with pytest 9.2: pytest-xdist#1386 drops the groups silently.)
-SESSION_SCOPES = ("cdktf_transactions", "cdk_payments", "pulumi_trading_dr", "pulumi_fraud_pipeline")
+SESSION_SCOPES = {
+    "cdktf_transactions": "jsii",
+    "cdk_payments": "jsii",
+    "pulumi_trading_dr": "pulumi_trading_dr",
+    "pulumi_fraud_pipeline": "pulumi_fraud_pipeline",
+}
 
 
 def session_scope(nodeid: str) -> str | None:
-    """``tests/<stack>/...`` -> ``<stack>`` for the directories above, else None."""
+    """``tests/<stack>/...`` -> its scope for the directories above, else None."""
     parts = nodeid.split("::", 1)[0].split("/")
-    return parts[1] if len(parts) > 2 and parts[0] == "tests" and parts[1] in SESSION_SCOPES else None
+    if len(parts) > 2 and parts[0] == "tests":
+        return SESSION_SCOPES.get(parts[1])
+    return None
+
+
+def session_rank(nodeid: str) -> int:
+    """Position in SESSION_SCOPES (the order the scopes run in); other tests after them."""
+    parts = nodeid.split("/")
+    return list(SESSION_SCOPES).index(parts[1]) if session_scope(nodeid) else len(SESSION_SCOPES)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -45,9 +61,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for entry_id in mark.args:
                 if entry_id not in known:
                     raise pytest.UsageError(f"{item.nodeid}: unknown catalogue id {entry_id!r}")
-    if hasattr(config, "workerinput"):  # an xdist worker: the costliest scopes first, in that order
-        rank = {scope: i for i, scope in enumerate(SESSION_SCOPES)}
-        items.sort(key=lambda item: rank.get(session_scope(item.nodeid), len(rank)))
+    if hasattr(config, "workerinput"):  # an xdist worker: the session scopes first, in their order
+        items.sort(key=lambda item: session_rank(item.nodeid))
 
 
 class StackScopeScheduling(LoadScopeScheduling):

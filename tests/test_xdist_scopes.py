@@ -35,8 +35,8 @@ def test_every_session_synthesis_is_one_scope():
 @pytest.mark.parametrize(
     ("nodeid", "scope"),
     [
-        ("tests/cdk_payments/test_stack.py::test_outputs", "cdk_payments"),
-        ("tests/cdktf_transactions/test_hcl_exit.py::test_hcl_output_parses", "cdktf_transactions"),
+        ("tests/cdk_payments/test_stack.py::test_outputs", "jsii"),
+        ("tests/cdktf_transactions/test_hcl_exit.py::test_hcl_output_parses", "jsii"),
         ("tests/pulumi_trading_dr/test_iam.py::test_x[a/b]", "pulumi_trading_dr"),
         ("tests/lambda_src/test_packaging.py::test_x", "tests/lambda_src/test_packaging.py"),
         ("tests/test_toolchain.py::test_node", "tests/test_toolchain.py"),

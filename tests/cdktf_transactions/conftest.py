@@ -1,19 +1,23 @@
 """The transactions stacks, synthesized once per test session (dev, and prod with an S3 backend).
 
-The first cdktn_provider_aws import loads its whole jsii assembly (about 4 s; CDKTF's bindings
-took 10-15 s), so it happens once, here, on the xdist worker that runs these tests.
+In a child process (synth.py): the first cdktn_provider_aws import loads its whole jsii assembly
+(about 4 s, about 800 MB of Node), which then exits with that process instead of staying beside
+the CDK's kernel on the same xdist worker (tests/conftest.py: SESSION_SCOPES).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = {
     "dev": {"env": "dev", "alarm_email": "oncall@example.com"},
     "prod": {
@@ -99,22 +103,24 @@ def as_iam(statement: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def transactions() -> dict[str, SynthesizedStack]:
-    from cdktn import Testing
-
-    from cdktf_transactions.config import TransactionsConfig
-    from cdktf_transactions.stack import TransactionsStack
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What synth.py reports: each variant's stack folder and HCL, and the refused state folder."""
     from lambda_src.build import build
 
     build()
+    report = tmp_path_factory.mktemp("cdktf_transactions") / "synth.json"
+    command = [sys.executable, "-m", "tests.cdktf_transactions.synth", str(report), json.dumps(VARIANTS)]
+    subprocess.run(command, cwd=ROOT, check=True)
+    return json.loads(report.read_text())
+
+
+@pytest.fixture(scope="session")
+def transactions(synthesized) -> dict[str, SynthesizedStack]:
     result = {}
-    for variant, settings in VARIANTS.items():
-        app = Testing.app()
-        stack = TransactionsStack(app, config=TransactionsConfig(**settings))
-        outdir = Path(Testing.full_synth(stack))
-        directory = outdir / "stacks" / stack.node.id
+    for variant, stack in synthesized["stacks"].items():
+        directory = Path(stack["directory"])
         text = (directory / "cdk.tf.json").read_text()
-        result[variant] = SynthesizedStack(stack.node.id, directory, text, stack.to_hcl_terraform()["hcl"])
+        result[variant] = SynthesizedStack(stack["name"], directory, text, stack["hcl"])
     return result
 
 

@@ -64,10 +64,9 @@ class Handlers:
 
 
 @pytest.fixture
-def pipeline(monkeypatch):
-    # Here, not at import: the provider bindings load with it, on the worker that runs these tests.
-    from cdktf_transactions.constructs.data import CUSTOMER_INDEX
-
+def pipeline(monkeypatch, dev):
+    # The index the stack gives the fraud check (its provider bindings stay out of this process).
+    index = dev.function("fraud_check")["environment"]["variables"]["CUSTOMER_INDEX"]
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with mock_aws(config=config):
         handlers = Handlers()
@@ -82,7 +81,7 @@ def pipeline(monkeypatch):
                 if hasattr(module, cached):
                     monkeypatch.setattr(module, cached, None)
 
-        table = make_transactions_table("transactions-test")
+        table = make_transactions_table("transactions-test", index_name=index)
         sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
         topic = sns.create_topic(Name="transactions-notifications-test")["TopicArn"]
         queue = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
@@ -93,7 +92,7 @@ def pipeline(monkeypatch):
             TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
         )
         monkeypatch.setenv("TRANSACTIONS_TABLE", table.name)
-        monkeypatch.setenv("CUSTOMER_INDEX", CUSTOMER_INDEX)
+        monkeypatch.setenv("CUSTOMER_INDEX", index)
         monkeypatch.setenv("TOPIC_ARN", topic)
 
         iam = boto3.client("iam", region_name=REGION)
