@@ -27,7 +27,7 @@ FORCE ?=
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help bootstrap lambdas synth-all synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
+.PHONY: help bootstrap lambdas bench synth-all synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
         synth-pulumi-trading-dr test lint check catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
         destroy-pulumi-fraud-pipeline preview-pulumi-trading-dr deploy-pulumi-trading-dr destroy-pulumi-trading-dr \
         drill-pulumi-trading-dr \
@@ -85,6 +85,10 @@ synth-pulumi-trading-dr: lambdas ## out/pulumi_trading_dr/resources.json: both r
 test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack; TEST_WORKERS=0 for one process)
 	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadscope \
 	  --no-loadscope-reorder) $(TESTS) $(PYTEST_ARGS)
+
+BENCH_ARGS ?=
+bench: lambdas ## wall time and peak memory of synth and test against the floors, Lambda packages (README table)
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 lint: bootstrap ## ruff (lint + format check)
 	$(BIN)/ruff check .

@@ -34,13 +34,15 @@ STAMPS = ROOT / "build" / "synth"
 PINS = ("pyproject.toml", "package.json", "package-lock.json")
 # Not inputs: caches, local Terraform state, outputs of older layouts.
 SKIPPED_DIRS = frozenset({"__pycache__", "state", "cdk.out", "cdktf.out", ".pytest_cache"})
-# What the CDK CLI reads to pick the account and region it passes to the app.
+# What the CDK CLI reads to pick the account and region it passes to the app (the key id, not
+# the secret, names the account's credentials; only a digest of it is kept).
 CDK_ENVIRONMENT = (
     "CDK_DEFAULT_ACCOUNT",
     "CDK_DEFAULT_REGION",
     "AWS_PROFILE",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
 )
 
 
