@@ -109,10 +109,10 @@ def _tree_memory(root_pid: int) -> int:
 
 
 def measure(argv: Sequence[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> Measured:
-    """Run ``argv`` (its output discarded; a failure stops the bench) and measure it."""
+    """Run ``argv`` and measure it; a failure stops the bench, showing the end of its output."""
     started, cpu_before = time.monotonic(), _children_cpu()
     process = subprocess.Popen(  # noqa: S603 - our own commands
-        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     peak = 0
 
@@ -124,11 +124,12 @@ def measure(argv: Sequence[str], cwd: Path = ROOT, env: dict[str, str] | None = 
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    _, errors = process.communicate()
+    output, _ = process.communicate()
     sampler.join()
     elapsed = time.monotonic() - started
     if process.returncode:
-        raise SystemExit(f"bench: {' '.join(argv)} failed ({process.returncode}):\n{errors}")
+        tail = "\n".join(output.splitlines()[-40:])
+        raise SystemExit(f"bench: {' '.join(argv)} failed ({process.returncode}):\n{tail}")
     return Measured(elapsed, peak / 2**20, _children_cpu() - cpu_before)
 
 
