@@ -18,11 +18,16 @@ export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST_ARGS ?=
 TESTS ?= tests
+# pytest-xdist workers for `make test` (0: one process); tests/conftest.py schedules each stack's
+# test directory on one worker, so every stack is still synthesized once per run.
+TEST_WORKERS ?= 2
+# FORCE=1: synthesize even the stacks whose inputs did not change.
+FORCE ?=
 
 VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help bootstrap lambdas synth-all synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
+.PHONY: help bootstrap lambdas bench synth-all synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
         synth-pulumi-trading-dr test lint check policies catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
         destroy-pulumi-fraud-pipeline preview-pulumi-trading-dr deploy-pulumi-trading-dr destroy-pulumi-trading-dr \
         drill-pulumi-trading-dr \
@@ -32,45 +37,58 @@ NODE_STAMP := node_modules/.installed
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 24
 
+# $(call elapsed,<what>,<since>): one progress line, "<what> in 12.3 s" ($$EPOCHREALTIME: bash 5).
+elapsed = awk -v t0="$(2)" -v t1="$$EPOCHREALTIME" 'BEGIN { printf "%s in %.1f s\n", "$(1)", t1 - t0 }'
+
 $(VENV_STAMP): pyproject.toml
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev
-	touch $@
+	@t0=$$EPOCHREALTIME; echo "bootstrap: .venv (pip install --group dev) ..."; \
+	  test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3; \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev; \
+	  touch $@; $(call elapsed,bootstrap: .venv installed,$$t0)
 
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@t0=$$EPOCHREALTIME; echo "bootstrap: node_modules (npm ci) ..."; \
+	  npm ci --no-audit --no-fund --loglevel=error; \
+	  $(call elapsed,bootstrap: node_modules installed,$$t0)
 	@# node@22's preinstall fetches the binary (allowScripts in package.json); fail here, not in jsii.
-	node_modules/.bin/node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22" >&2; exit 1; }
-	touch $@
+	@node_modules/.bin/node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22" >&2; exit 1; }
+	@touch $@
 
 bootstrap: $(VENV_STAMP) $(NODE_STAMP) ## create .venv and node_modules (pinned)
 
 lambdas: bootstrap ## build the Lambda bundles and the shared layer into build/lambda (python3.12, x86_64)
-	$(BIN)/python -m lambda_src.build
+	@$(BIN)/python -m lambda_src.build
 
-synth-all: ## synthesize every stack into out/, stacks in parallel (see README: output contract)
-	$(MAKE) --no-print-directory -j2 synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
-	  synth-pulumi-trading-dr
+# tools/synth.py: one process per framework, in parallel; a stack whose inputs (code, lambda_src,
+# pins, config, settings) did not change is not synthesized again (FORCE=1 does). Silent when current.
+SYNTH = TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) $(BIN)/python -m tools.synth --env $(ENV) \
+  --stack $(STACK) $(if $(FORCE),--force)
+
+synth-all: lambdas ## synthesize every stack into out/, in parallel, only what changed (see README: output contract)
+	@$(SYNTH)
 
 synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
-	cd cdk_payments && cdk synth --quiet --no-notices -c env=$(ENV)
+	@$(SYNTH) cdk_payments
 
-# CDKTF is deprecated upstream: the app runs with the pinned cdktf and provider bindings; its
-# CLI (package.json) is only needed for deploy. Settings: TRANSACTIONS_* (cdktf_transactions/main.py).
+# The app runs on CDK Terrain (cdktn, CDKTF's maintained fork; README); the pinned cdktf CLI
+# (package.json) is only needed for deploy. Settings: TRANSACTIONS_* (cdktf_transactions/main.py).
 synth-cdktf-transactions: lambdas ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
-	rm -rf out/cdktf_transactions && mkdir -p out  # cdktf creates only the last folder of its outdir
-	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) \
-	  CDKTF_OUTDIR=../out/cdktf_transactions PYTHONPATH=.. $(BIN)/python -P main.py
+	@$(SYNTH) cdktf_transactions
 
 synth-pulumi-fraud-pipeline: lambdas ## out/pulumi_fraud_pipeline/resources.json: the program under mocks (STACK=dev)
-	$(BIN)/python -m pulumi_fraud_pipeline.offline --stack $(STACK)
+	@$(SYNTH) pulumi_fraud_pipeline
 
 synth-pulumi-trading-dr: lambdas ## out/pulumi_trading_dr/resources.json: both regions, under mocks (STACK=dev)
-	$(BIN)/python -m pulumi_trading_dr.offline --stack $(STACK)
+	@$(SYNTH) pulumi_trading_dr
 
-test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack)
-	$(BIN)/python -m pytest $(TESTS) $(PYTEST_ARGS)
+test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack; TEST_WORKERS=0 for one process)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadscope \
+	  --no-loadscope-reorder) $(TESTS) $(PYTEST_ARGS)
+
+BENCH_ARGS ?=
+bench: lambdas ## wall time and peak memory of synth and test against the floors, Lambda packages (README table)
+	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 lint: bootstrap ## ruff (lint + format check)
 	$(BIN)/ruff check .

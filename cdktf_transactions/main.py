@@ -1,4 +1,6 @@
-"""CDKTF entry point: ``make synth-cdktf-transactions`` or ``cdktf synth`` / ``cdktf deploy`` here.
+"""Entry point of the transactions app, on CDK Terrain (``cdktn``, the maintained fork of CDKTF):
+``make synth-cdktf-transactions``, or ``cdktf synth`` / ``cdktf deploy`` here (the pinned CLI runs
+the app through cdktf.json and reads the same output).
 
 Settings (environment variables, read once here): TRANSACTIONS_ALARM_EMAIL (required: the on-call
 address the alarm topic e-mails), TRANSACTIONS_ENV (dev), TRANSACTIONS_REGION (us-east-1),
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from cdktf import App
+from cdktn import App
 
 from cdktf_transactions.config import TransactionsConfig
 from cdktf_transactions.stack import TransactionsStack

@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,10 @@ def _copy_sources(source: Path, target: Path) -> None:
         shutil.copy2(path, target / path.name)
 
 
+def is_current() -> bool:
+    return DIGEST_FILE.exists() and DIGEST_FILE.read_text() == _digest()
+
+
 def build(force: bool = False) -> Path:
     digest = _digest()
     if not force and DIGEST_FILE.exists() and DIGEST_FILE.read_text() == digest:
@@ -182,7 +187,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     args = parser.parse_args()
-    print(f"Lambda bundles in {build(force=args.force).relative_to(ROOT)}")
+    if not args.force and is_current():
+        return  # quiet when nothing changed
+    started = time.monotonic()
+    target = build(force=args.force).relative_to(ROOT)
+    print(f"lambda bundles: built {target}/ in {time.monotonic() - started:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

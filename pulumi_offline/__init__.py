@@ -362,6 +362,17 @@ def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def write(document: dict[str, Any], out: Path) -> Path:
+    """Check ``document`` and write it as ``out/resources.json``; an unchanged file is left alone."""
+    check(document)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "resources.json"
+    text = dumps(document)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+    return target
+
+
 def main(project_dir: Path, program: Program, argv: list[str] | None = None) -> None:
     """``python -m <stack>.offline [--stack dev] [--out DIR] [--set key=value ...]``."""
     stack_package = project_dir.name
@@ -384,11 +395,5 @@ def main(project_dir: Path, program: Program, argv: list[str] | None = None) -> 
         key, _, value = item.partition("=")
         config[key] = value
     document = run(project_dir, args.stack, config, program)
-    check(document)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "resources.json"
-    text = dumps(document)
-    if not target.exists() or target.read_text() != text:  # unchanged input: the file is left alone
-        target.write_text(text)
+    target = write(document, Path(args.out))
     print(f"{len(document['deployment']['resources'])} resources -> {target}")

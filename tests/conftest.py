@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from catalogue import load_entries
 
@@ -24,7 +26,22 @@ os.environ.setdefault("POWERTOOLS_DEV", "false")
 
 
 # Each stack synthesized once per session, here so that every test directory shares the run
-# (tests/diagrams draws from the same output); how each is made lives beside the stack's tests.
+# (tests/diagrams and tests/policies read the same output); how each is made lives beside the
+# stack's tests.
+@pytest.fixture(scope="session")
+def transactions_synth(tmp_path_factory: pytest.TempPathFactory):
+    from tests.cdktf_transactions.conftest import synthesize_in_a_process
+
+    return synthesize_in_a_process(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def transactions(transactions_synth):
+    from tests.cdktf_transactions.conftest import stacks_of
+
+    return stacks_of(transactions_synth)
+
+
 @pytest.fixture(scope="session")
 def payments(tmp_path_factory: pytest.TempPathFactory):
     from tests.cdk_payments.conftest import synthesize
@@ -33,10 +50,10 @@ def payments(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def transactions():
-    from tests.cdktf_transactions.conftest import synthesize
+def dr():
+    from tests.pulumi_trading_dr.conftest import run_offline
 
-    return synthesize()
+    return run_offline()
 
 
 @pytest.fixture(scope="session")
@@ -46,11 +63,69 @@ def fraud():
     return run_offline()
 
 
-@pytest.fixture(scope="session")
-def dr():
-    from tests.pulumi_trading_dr.conftest import run_offline
+# Under `make test` (pytest-xdist, `--dist loadscope`) a scope runs on one worker, so a session
+# synthesis happens once per run only if every test that uses it is in its scope. The two jsii
+# stacks share a scope, transactions first: the CDK's Node kernel (about 0.5 GB, alive as long as
+# its worker) then never runs beside the transactions synth's (about 0.8 GB; it exits with its
+# process, tests/cdktf_transactions/synth.py), which keeps `make test` under 2 GB.
+# (--dist loadgroup cannot do this with pytest 9.2: pytest-xdist#1386 drops the groups silently.)
+# Session synthesis fixture -> its scope, in the order they run.
+FIXTURE_SCOPES = {
+    "transactions_synth": "jsii",
+    "payments": "jsii",
+    "dr": "pulumi_trading_dr",
+    "fraud": "pulumi_fraud_pipeline",
+}
+# A stack's own test directory -> its scope.
+DIRECTORY_SCOPES = {
+    "cdktf_transactions": "jsii",
+    "cdk_payments": "jsii",
+    "pulumi_trading_dr": "pulumi_trading_dr",
+    "pulumi_fraud_pipeline": "pulumi_fraud_pipeline",
+}
+# Directories whose tests read several stacks: a test's scope is the stack its name names
+# (TestPayments, test_trading_dr, ...); the guard below keeps names and fixtures in step.
+SHARED_DIRECTORIES = ("diagrams", "policies")
+NAME_SCOPES = {
+    "transactions": "jsii",
+    "payments": "jsii",
+    "dr": "pulumi_trading_dr",
+    "fraud": "pulumi_fraud_pipeline",
+}
+SCOPE_ORDER = list(dict.fromkeys(FIXTURE_SCOPES.values()))
 
-    return run_offline()
+
+def session_scope(nodeid: str) -> str | None:
+    """The xdist scope of a test id that needs a session synthesis, else None."""
+    path, _, name = nodeid.partition("::")
+    parts = path.split("/")
+    if len(parts) < 3 or parts[0] != "tests":
+        return None
+    if parts[1] in DIRECTORY_SCOPES:
+        return DIRECTORY_SCOPES[parts[1]]
+    if parts[1] in SHARED_DIRECTORIES:
+        words = set(re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()))
+        scopes = {NAME_SCOPES[word] for word in words & NAME_SCOPES.keys()}
+        if len(scopes) == 1:
+            return scopes.pop()
+    return None
+
+
+def needed_scope(item: pytest.Item) -> str | None:
+    """The scope of the session syntheses a test uses; a test may use one scope's only."""
+    scopes = {FIXTURE_SCOPES[name] for name in item.fixturenames if name in FIXTURE_SCOPES}
+    if len(scopes) > 1:
+        raise pytest.UsageError(f"{item.nodeid}: uses the syntheses of {sorted(scopes)}: one scope per test")
+    return scopes.pop() if scopes else None
+
+
+def run_order(item: pytest.Item) -> tuple[int, int]:
+    """Scopes in SCOPE_ORDER, within one the synthesis order (transactions before payments)."""
+    scope = session_scope(item.nodeid)
+    if scope is None:
+        return (len(SCOPE_ORDER), 0)
+    fixtures = [i for i, name in enumerate(FIXTURE_SCOPES) if name in item.fixturenames]
+    return (SCOPE_ORDER.index(scope), min(fixtures, default=len(FIXTURE_SCOPES)))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -61,3 +136,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for entry_id in mark.args:
                 if entry_id not in known:
                     raise pytest.UsageError(f"{item.nodeid}: unknown catalogue id {entry_id!r}")
+        needed = needed_scope(item)
+        if needed is not None and session_scope(item.nodeid) != needed:
+            raise pytest.UsageError(
+                f"{item.nodeid}: uses a synthesis of scope {needed!r} but runs in scope "
+                f"{session_scope(item.nodeid)!r}: put it in that stack's test directory, or name "
+                f"the stack in its name in {SHARED_DIRECTORIES} (tests/conftest.py)"
+            )
+    if hasattr(config, "workerinput"):  # an xdist worker: the session scopes first, in their order
+        items.sort(key=run_order)
+
+
+class StackScopeScheduling(LoadScopeScheduling):
+    """``--dist loadscope``, with a stack's tests as one scope (see FIXTURE_SCOPES)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return session_scope(nodeid) or super()._split_scope(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    return StackScopeScheduling(config, log) if config.getoption("dist") == "loadscope" else None

@@ -8,17 +8,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from cdktf import AssetType, Fn, TerraformAsset
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.lambda_function import (
+from cdktn import AssetType, Fn, TerraformAsset
+from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktn_provider_aws.iam_role import IamRole
+from cdktn_provider_aws.iam_role_policy import IamRolePolicy
+from cdktn_provider_aws.lambda_function import (
     LambdaFunction,
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
     LambdaFunctionVpcConfig,
 )
-from cdktf_cdktf_provider_aws.lambda_layer_version import LambdaLayerVersion
+from cdktn_provider_aws.lambda_layer_version import LambdaLayerVersion
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from cdktn_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,

@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
 
-from cdk_payments.app import payments_stack
 from cdk_payments.config import PaymentsConfig
-from cdk_payments.nag import add_checks
-from cdk_payments.stack import PaymentsStack
+
+if TYPE_CHECKING:  # the CDK itself is imported in the fixture, on the worker that runs these tests
+    from aws_cdk.assertions import Template
+
+    from cdk_payments.stack import PaymentsStack
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk_payments" / "cdk.json"
 CDK_CONTEXT = json.loads(CDK_JSON.read_text())["context"]
@@ -84,7 +84,15 @@ class Synthesized:
 
 
 def synthesize(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
-    """The session fixture ``payments`` (tests/conftest.py, so that tests/diagrams shares the run)."""
+    """The session fixture ``payments`` (tests/conftest.py, so that tests/diagrams and tests/policies
+    share the run)."""
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from cdk_payments.app import payments_stack
+    from cdk_payments.nag import add_checks
+    from cdk_payments.stack import PaymentsStack
+
     # cdk-nag runs in this one synth too: an unacknowledged finding fails the whole session.
     # Construct paths in the metadata, as the cdk CLI writes them (tests/diagrams groups by them).
     context = {**CDK_CONTEXT, "aws:cdk:enable-path-metadata": True}

@@ -9,11 +9,9 @@ import json
 import re
 
 import pytest
-from aws_cdk.assertions import Match
 from common.fraud import HISTORY_ATTRIBUTES
 
 from cdk_payments.config import ConfigError, PaymentsConfig
-from cdk_payments.constructs import compute as compute_module
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
 from tests.cdk_payments.conftest import CERTIFICATE_ARN, REPOINTED
 
@@ -85,6 +83,8 @@ def test_blue_and_green_aliases_can_serve_different_versions(dev, https):
 def test_https_listener_only_with_a_certificate(dev, prod, https):
     """Fix: HTTPS with an ACM certificate when one is configured, otherwise HTTP on the internal ALB;
     prod requires the certificate (never a plain HTTP listener in prod)."""
+    from aws_cdk.assertions import Match  # not at import: see conftest.payments
+
     for synth in (dev, prod, https):
         _, alb = synth.one("AWS::ElasticLoadBalancingV2::LoadBalancer")
         assert alb["Properties"]["Scheme"] == "internal"
@@ -389,6 +389,8 @@ def test_customer_index_projects_exactly_what_the_history_query_reads(dev):
 @pytest.mark.catalogue("payments-12")
 def test_every_function_uses_the_shared_layer_on_a_supported_runtime(dev):
     """Fix: one python3.12 layer with common/ and the shared dependencies, attached to all four functions."""
+    from cdk_payments.constructs import compute as compute_module  # imports the CDK: see conftest.payments
+
     layer_id, layer = dev.one("AWS::Lambda::LayerVersion")
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     functions = dev.our_functions()

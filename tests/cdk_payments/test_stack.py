@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from aws_cdk.assertions import Match
 
 from cdk_payments.config import ConfigError, PaymentsConfig
 from cdk_payments.validation_report import NAG_PACKS, PCI_DSS, plugin_reports, problems
@@ -165,6 +164,8 @@ def test_function_error_alarms_are_rates_safe_at_zero_invocations(dev):
 
 
 def test_every_environment_subscribes_its_alarm_email_and_cdk_json_carries_an_example(payments):
+    from aws_cdk.assertions import Match  # not at import: see conftest.payments
+
     """alarm_email is required: the default synth (cdk.json's context) shows the subscription."""
     assert CDK_CONTEXT["alarm_email"] == "oncall@example.com"
     for variant, config in VARIANTS.items():
@@ -185,6 +186,8 @@ def test_a_missing_alarm_email_is_refused_saying_how_to_set_it(value):
 
 
 def test_stage_has_access_logs_tracing_throttling_and_the_method_validates_and_authorizes(dev):
+    from aws_cdk.assertions import Match  # not at import: see conftest.payments
+
     dev.template.has_resource_properties(
         "AWS::ApiGateway::Stage",
         {
@@ -256,6 +259,8 @@ def test_cdk_handler_functions_log_to_a_group_with_retention(dev, prod):
     """aws-cdk-lib's own handlers (auto-delete objects, bucket notifications, the default security
     group's restriction) write to one group with the stack's retention, not to groups Lambda creates
     that never expire and outlive the stack."""
+    from aws_cdk.assertions import Match
+
     for variant, expected in ((dev, 3), (prod, 2)):  # prod retains its buckets: no auto-delete handler
         handlers = {
             logical_id: fn

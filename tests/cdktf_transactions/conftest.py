@@ -1,19 +1,23 @@
 """The transactions stacks, synthesized once per test session (dev, and prod with an S3 backend).
 
-Importing any cdktf_cdktf_provider_aws submodule loads the whole jsii assembly (10-15 s), so this
-happens once, here, and only the submodules the stack uses are imported.
+In a child process (synth.py): the first cdktn_provider_aws import loads its whole jsii assembly
+(about 4 s, about 800 MB of Node), which then exits with that process instead of staying beside
+the CDK's kernel on the same xdist worker (tests/conftest.py: FIXTURE_SCOPES).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = {
     "dev": {"env": "dev", "alarm_email": "oncall@example.com"},
     "prod": {
@@ -29,7 +33,7 @@ VARIANTS = {
 class SynthesizedStack:
     name: str
     directory: Path  # out/.../stacks/<name>/: where Terraform runs and relative paths resolve
-    text: str  # cdk.tf.json as synthesized, for cdktf.Testing matchers
+    text: str  # cdk.tf.json as synthesized, for cdktn.Testing matchers
     hcl: str  # the same stack as `cdktf synth --hcl` renders it
 
     @property
@@ -98,23 +102,25 @@ def as_iam(statement: dict[str, Any]) -> dict[str, Any]:
     return iam
 
 
-def synthesize() -> dict[str, SynthesizedStack]:
-    """The session fixture ``transactions`` (tests/conftest.py, so that tests/diagrams shares the run)."""
-    from cdktf import Testing
-
-    from cdktf_transactions.config import TransactionsConfig
-    from cdktf_transactions.stack import TransactionsStack
+def synthesize_in_a_process(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The session fixture ``transactions_synth`` (tests/conftest.py): what synth.py reports, each variant's
+    stack folder and HCL, and the refused state folder."""
     from lambda_src.build import build
 
     build()
+    report = tmp_path_factory.mktemp("cdktf_transactions") / "synth.json"
+    command = [sys.executable, "-m", "tests.cdktf_transactions.synth", str(report), json.dumps(VARIANTS)]
+    subprocess.run(command, cwd=ROOT, check=True)
+    return json.loads(report.read_text())
+
+
+def stacks_of(report: dict[str, Any]) -> dict[str, SynthesizedStack]:
+    """The session fixture ``transactions`` (tests/conftest.py) from the synth's report."""
     result = {}
-    for variant, settings in VARIANTS.items():
-        app = Testing.app()
-        stack = TransactionsStack(app, config=TransactionsConfig(**settings))
-        outdir = Path(Testing.full_synth(stack))
-        directory = outdir / "stacks" / stack.node.id
+    for variant, stack in report["stacks"].items():
+        directory = Path(stack["directory"])
         text = (directory / "cdk.tf.json").read_text()
-        result[variant] = SynthesizedStack(stack.node.id, directory, text, stack.to_hcl_terraform()["hcl"])
+        result[variant] = SynthesizedStack(stack["name"], directory, text, stack["hcl"])
     return result
 
 

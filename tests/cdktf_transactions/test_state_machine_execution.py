@@ -17,7 +17,6 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from cdktf_transactions.constructs.data import CUSTOMER_INDEX
 from cdktf_transactions.definition import Targets, definition_json
 from tests.lambda_src.conftest import REGION, LambdaContext, make_transactions_table
 
@@ -65,7 +64,9 @@ class Handlers:
 
 
 @pytest.fixture
-def pipeline(monkeypatch):
+def pipeline(monkeypatch, dev):
+    # The index the stack gives the fraud check (its provider bindings stay out of this process).
+    index = dev.function("fraud_check")["environment"]["variables"]["CUSTOMER_INDEX"]
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with mock_aws(config=config):
         handlers = Handlers()
@@ -80,7 +81,7 @@ def pipeline(monkeypatch):
                 if hasattr(module, cached):
                     monkeypatch.setattr(module, cached, None)
 
-        table = make_transactions_table("transactions-test")
+        table = make_transactions_table("transactions-test", index_name=index)
         sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
         topic = sns.create_topic(Name="transactions-notifications-test")["TopicArn"]
         queue = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
@@ -91,7 +92,7 @@ def pipeline(monkeypatch):
             TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
         )
         monkeypatch.setenv("TRANSACTIONS_TABLE", table.name)
-        monkeypatch.setenv("CUSTOMER_INDEX", CUSTOMER_INDEX)
+        monkeypatch.setenv("CUSTOMER_INDEX", index)
         monkeypatch.setenv("TOPIC_ARN", topic)
 
         iam = boto3.client("iam", region_name=REGION)

@@ -9,13 +9,13 @@ from diagrams.__main__ import main
 from diagrams.render import clusters, to_dot
 
 
-def test_one_region_is_drawn_by_component(fraud_graph):
+def test_one_region_is_drawn_by_component_fraud(fraud_graph):
     regions = clusters(fraud_graph)
     assert list(regions) == [""]
     assert {"api", "compute", "queueing", "data", "alerting"} == set(regions[""])
 
 
-def test_two_regions_side_by_side_and_global_resources_apart(dr_graph):
+def test_dr_two_regions_side_by_side_and_global_resources_apart(dr_graph):
     regions = clusters(dr_graph)
     assert set(regions) == {"", "us-east-1", "us-west-2"}
     assert {n.name for n in regions[""]["route53 (global)"]} == {
@@ -27,16 +27,15 @@ def test_two_regions_side_by_side_and_global_resources_apart(dr_graph):
     assert "failover-function" in {n.name for n in regions["us-west-2"]["failover"]}
 
 
-def test_replication_both_ways_is_one_line(dr_graph):
+def test_dr_replication_both_ways_is_one_line(dr_graph):
     source = to_dot(dr_graph).source
     assert source.count("replication (RTC 15 min)") == 1
     assert source.count("dir=both") == 2  # the buckets and the global table
     assert source.count("cluster_") == len([c for r in clusters(dr_graph).values() for c in r]) + 2
 
 
-def write_out(tmp_path, payments, transactions, fraud, dr):
-    """An out/ tree as `make synth-all` writes it, from the session's synthesis."""
-    out = tmp_path / "out"
+def write_payments(out, payments):
+    """out/cdk_payments as `make synth-all` writes it, from the session's assembly."""
     dev = payments["dev"]
     assembly = (out / "cdk_payments").resolve()
     assembly.mkdir(parents=True)
@@ -48,19 +47,42 @@ def write_out(tmp_path, payments, transactions, fraud, dr):
     }
     (assembly / "manifest.json").write_text(json.dumps(manifest))
     shutil.copy(dev.path, assembly / dev.path.name)
-    shutil.copytree(transactions["dev"].directory.parents[1], out / "cdktf_transactions")
-    for stack, export in (("pulumi_fraud_pipeline", fraud), ("pulumi_trading_dr", dr)):
-        (out / stack).mkdir()
-        (out / stack / "resources.json").write_text(json.dumps(export.document))
-    return out
 
 
-def test_main_reads_the_output_contract(tmp_path, capsys, payments, transactions, fraud, dr):
-    out = write_out(tmp_path, payments, transactions, fraud, dr)
-    assert main(["--out", str(out), "--dot"]) == 0
-    printed = capsys.readouterr().out
-    for title in ("payments-dev", "transactions-dev", "fraud-pipeline-dev", "trading-dr-dev"):
-        assert f'digraph "{title}"' in printed or f"digraph {title}" in printed
+def write_pulumi(out, stack, export):
+    (out / stack).mkdir(parents=True)
+    (out / stack / "resources.json").write_text(json.dumps(export.document))
+
+
+def drawn(tmp_path, capsys, stack):
+    """python -m diagrams --dot <stack> on an out/ tree holding that stack's output."""
+    assert main(["--out", str(tmp_path / "out"), "--dot", stack]) == 0
+    return capsys.readouterr().out
+
+
+def assert_digraph(printed, title):
+    assert f'digraph "{title}"' in printed or f"digraph {title}" in printed
+
+
+# One test per stack: each runs beside that stack's synthesis (tests/conftest.py, xdist scopes).
+def test_main_reads_the_cdk_assembly_payments(tmp_path, capsys, payments):
+    write_payments(tmp_path / "out", payments)
+    assert_digraph(drawn(tmp_path, capsys, "cdk_payments"), "payments-dev")
+
+
+def test_main_reads_the_cdktf_output_transactions(tmp_path, capsys, transactions):
+    shutil.copytree(transactions["dev"].directory.parents[1], tmp_path / "out" / "cdktf_transactions")
+    assert_digraph(drawn(tmp_path, capsys, "cdktf_transactions"), "transactions-dev")
+
+
+def test_main_reads_the_pulumi_export_fraud(tmp_path, capsys, fraud):
+    write_pulumi(tmp_path / "out", "pulumi_fraud_pipeline", fraud)
+    assert_digraph(drawn(tmp_path, capsys, "pulumi_fraud_pipeline"), "fraud-pipeline-dev")
+
+
+def test_main_reads_the_pulumi_export_dr(tmp_path, capsys, dr):
+    write_pulumi(tmp_path / "out", "pulumi_trading_dr", dr)
+    assert_digraph(drawn(tmp_path, capsys, "pulumi_trading_dr"), "trading-dr-dev")
 
 
 def test_main_says_how_to_install_graphviz(tmp_path, monkeypatch, capsys):

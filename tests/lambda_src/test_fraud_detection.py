@@ -9,7 +9,6 @@ import pytest
 from common import fraud as rules
 from common.fraud import PastTransaction, score_transaction
 
-from cdk_payments.constructs.data import CUSTOMER_INDEX
 from lambda_src.cdk_payments.fraud_detection import index as fraud
 from tests.lambda_src.conftest import make_transactions_table
 
@@ -53,6 +52,8 @@ def table(aws):
 
 
 def test_history_comes_from_the_customer_index_within_the_window(table):
+    from cdk_payments.constructs.data import CUSTOMER_INDEX  # imports the CDK: not at collection
+
     for i, minutes in enumerate([1, 2, 3, 4, 5, 60 * 30]):
         table.put_item(
             Item={
@@ -80,6 +81,8 @@ def test_history_comes_from_the_customer_index_within_the_window(table):
 
 
 def test_handler_scores_through_dynamodb(table, monkeypatch, lambda_context):
+    from cdk_payments.constructs.data import CUSTOMER_INDEX  # imports the CDK: not at collection
+
     monkeypatch.setenv("TRANSACTIONS_TABLE", table.name)
     monkeypatch.setenv("CUSTOMER_INDEX", CUSTOMER_INDEX)
     monkeypatch.setattr(fraud, "_history", None)

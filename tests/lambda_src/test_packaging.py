@@ -8,7 +8,16 @@ from importlib import metadata
 
 import pytest
 
-from lambda_src.build import SRC, canonical, functions, layer_requirements, read_requirements
+from lambda_src.build import (
+    LAYER_DIR,
+    SRC,
+    build,
+    canonical,
+    function_dir,
+    functions,
+    layer_requirements,
+    read_requirements,
+)
 
 # Shipped by the python3.12 Lambda runtime itself.
 RUNTIME_PROVIDED = {"boto3", "botocore", "jmespath", "s3transfer", "urllib3", "dateutil", "six"}
@@ -63,3 +72,24 @@ def test_pins_are_the_versions_the_tests_run_with():
         assert metadata.version(name) == version, (
             f"{name}: requirements pin {version}, tests run {metadata.version(name)}"
         )
+
+
+def shipped(folder):
+    """What a bundle or the layer ships: top-level modules and packages, and distributions by name."""
+    names = set()
+    for path in folder.iterdir():
+        if path.name.endswith(".dist-info"):
+            names.add("dist:" + canonical(path.name.removesuffix(".dist-info").rsplit("-", 1)[0]))
+        elif path.name not in {"__pycache__", "__init__.py", "index.py"}:
+            names.add(path.name)
+    return names
+
+
+@pytest.mark.catalogue("payments-12")
+@pytest.mark.parametrize("function", functions(), ids=lambda f: f"{f.stack}/{f.name}")
+def test_no_bundle_ships_what_the_layer_has(function):
+    """Fix: the shared dependencies (Powertools, the X-Ray SDK) and common/ are in the layer only; a
+    function's bundle holds its own code and what the layer lacks, never a second copy."""
+    build()  # a no-op when current (make test builds first)
+    duplicated = shipped(function_dir(function.stack, function.name)) & shipped(LAYER_DIR / "python")
+    assert not duplicated, f"{function.stack}/{function.name} ships again what the layer has"

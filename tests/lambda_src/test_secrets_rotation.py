@@ -11,7 +11,6 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
-from cdk_payments.constructs.data import PASSWORD_EXCLUDE_CHARACTERS
 from lambda_src.cdk_payments.secrets_rotation import index as rotation
 
 ROLE = "payments_admin"
@@ -123,6 +122,8 @@ def test_full_rotation_changes_the_database_password(secret, postgres):
 
 def test_new_password_excludes_the_characters_the_stack_passes(secret, postgres, monkeypatch):
     """EXCLUDE_CHARACTERS from the stack (the generated secret's set) reaches get_random_password."""
+    from cdk_payments.constructs.data import PASSWORD_EXCLUDE_CHARACTERS  # imports the CDK: not at collection
+
     client, arn, _ = secret
     monkeypatch.setenv("EXCLUDE_CHARACTERS", PASSWORD_EXCLUDE_CHARACTERS)
     asked = []

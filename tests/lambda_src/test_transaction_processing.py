@@ -15,7 +15,6 @@ from botocore.awsrequest import AWSResponse
 from botocore.stub import ANY, Stubber
 from common import fraud
 
-from cdk_payments.constructs.data import CUSTOMER_INDEX
 from lambda_src.cdk_payments.payment_validation import index as payment_validation
 from lambda_src.cdk_payments.transaction_processing import index as processing
 from tests.lambda_src.conftest import LambdaContext
@@ -38,6 +37,8 @@ class InProcessLambda:
     def __init__(self, table_):
         self.calls: list[str] = []
         self.failing: set[str] = set()
+        from cdk_payments.constructs.data import CUSTOMER_INDEX  # imports the CDK: not at collection
+
         self.history = fraud.dynamodb_history(table_, CUSTOMER_INDEX)
 
     def __call__(self, function_name, payload):

@@ -1,0 +1,1 @@
+"""What the Makefile runs around the stacks: incremental parallel synthesis and the benchmarks."""

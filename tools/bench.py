@@ -1,0 +1,415 @@
+"""``make bench``: synth and test wall time and peak memory, next to each framework's floor measured
+in the same run, and the Lambda packages (zip size, cold import time of the handler module).
+
+Prints the README's tables ("Performance"), rows ready to paste; progress goes to stderr.
+
+- Peak memory is the largest proportional set size (PSS) of the command's whole process tree
+  (Python, the jsii Node processes, the CDK CLI, pytest's workers), sampled every 50 ms: a page
+  shared by n processes counts 1/n in each, so the sum is what the tree occupies. (Where
+  /proc/<pid>/smaps_rollup is missing, resident set sizes, which count shared pages repeatedly.)
+- A stack's synth is ``python -m tools.synth --force <stack>``, one stack alone, through the same
+  path as ``make synth-all``. Its floor is what no synth of that framework can avoid: the bare
+  framework import plus an empty app (the CDK CLI running an app with one empty Stack; a
+  TerraformStack with only the AWS provider), or for Pulumi the mocks' start-up (pulumi and
+  pulumi-aws imported, an empty program run under the same mocks).
+- The whole ``make synth-all`` (every stack forced, then a no-op re-run) is compared with the
+  slowest stack's floor; ``make test`` with its target.
+- Lambda: each function's deployment zip (deflate, as cdktf_transactions/packaging.py writes it)
+  and ``python3.12 -X importtime`` of its handler module in a fresh interpreter, with only the
+  bundle, the layer and the runtime's boto3 on the path, as Lambda has them (python3.12: the
+  bundles hold cp312 wheels).
+
+    python -m tools.bench [--runs N] [--no-test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tools.synth import STACKS
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TARGETS = {"synth-all ratio": 1.3, "make test s": 90.0, "peak MB": 2048.0}
+# The Lambda python3.12 runtime ships these; a handler imports them from there, not from its bundle.
+RUNTIME_MODULES = ("boto3", "botocore", "jmespath", "s3transfer", "urllib3", "dateutil", "six")
+
+EMPTY_CDK_APP = "import aws_cdk as cdk; app = cdk.App(); cdk.Stack(app, 'empty'); app.synth()"
+EMPTY_CDKTF_APP = (
+    "import sys; from cdktn import App, TerraformStack; "
+    "from cdktn_provider_aws.provider import AwsProvider; "
+    "app = App(outdir=sys.argv[1]); stack = TerraformStack(app, 'empty'); "
+    "AwsProvider(stack, 'aws', region='us-east-1'); app.synth()"
+)
+EMPTY_PULUMI_PROGRAM = (
+    "import sys, pulumi_aws, pulumi_offline; from pathlib import Path; "
+    "project = Path(sys.argv[1]); "
+    "pulumi_offline.run(project, 'dev', pulumi_offline.load_stack_config(project, 'dev'), lambda: {})"
+)
+
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    peak_mb: float
+    cpu_seconds: float  # user + system of the whole tree
+
+
+def _memory(pid: int) -> int:
+    """PSS of ``pid`` in bytes (RSS where the kernel gives no smaps_rollup); 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return 0
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE
+    except OSError:
+        return 0
+
+
+def _tree_memory(root_pid: int) -> int:
+    """Bytes ``root_pid`` and all its descendants occupy (see _memory)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, ()))
+        total += _memory(pid)
+    return total
+
+
+def measure(argv: Sequence[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> Measured:
+    """Run ``argv`` and measure it; a failure stops the bench, showing the end of its output."""
+    started, cpu_before = time.monotonic(), _children_cpu()
+    process = subprocess.Popen(  # noqa: S603 - our own commands
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    peak = 0
+
+    def sample() -> None:
+        nonlocal peak
+        while process.poll() is None:
+            peak = max(peak, _tree_memory(process.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    output, _ = process.communicate()
+    sampler.join()
+    elapsed = time.monotonic() - started
+    if process.returncode:
+        tail = "\n".join(output.splitlines()[-40:])
+        raise SystemExit(f"bench: {' '.join(argv)} failed ({process.returncode}):\n{tail}")
+    return Measured(elapsed, peak / 2**20, _children_cpu() - cpu_before)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def median(runs: list[Measured]) -> Measured:
+    return Measured(*(statistics.median(getattr(r, f) for r in runs) for f in Measured.__dataclass_fields__))
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join(
+        [str(ROOT / "node_modules" / ".bin"), str(Path(sys.executable).parent), env.get("PATH", "")]
+    )
+    env.setdefault("TRANSACTIONS_ALARM_EMAIL", "oncall@example.com")  # the Makefile's synth example
+    return env
+
+
+def floor_command(name: str, scratch: Path) -> tuple[list[str], Path]:
+    framework = STACKS[name].framework
+    if framework == "cdk":
+        app = f'{sys.executable} -c "{EMPTY_CDK_APP}"'
+        return ["cdk", "synth", "--quiet", "--no-notices", "--app", app, "-o", str(scratch / "cdk")], ROOT
+    if framework == "cdktf":
+        return [sys.executable, "-c", EMPTY_CDKTF_APP, str(scratch / "cdktf")], ROOT
+    return [sys.executable, "-c", EMPTY_PULUMI_PROGRAM, str(ROOT / name)], ROOT
+
+
+def bench_stacks(runs: int, env: dict[str, str]) -> list[tuple[str, Measured, Measured]]:
+    rows = []
+    for name in STACKS:
+        synths, floors = [], []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as scratch:
+                argv, cwd = floor_command(name, Path(scratch))
+                progress(f"{name}: floor")
+                floors.append(measure(argv, cwd, env))
+            progress(f"{name}: synth")
+            synths.append(measure([sys.executable, "-m", "tools.synth", "--force", name], ROOT, env))
+        rows.append((name, median(synths), median(floors)))
+    return rows
+
+
+def bench_make(runs: int, env: dict[str, str], with_test: bool) -> dict[str, Measured]:
+    make = shutil.which("make") or "make"
+    results: dict[str, list[Measured]] = {"synth-all": [], "synth-all no-op": [], "make test": []}
+    for _ in range(runs):
+        progress("make synth-all FORCE=1")
+        results["synth-all"].append(
+            measure([make, "--no-print-directory", "synth-all", "FORCE=1"], ROOT, env)
+        )
+        progress("make synth-all (no-op)")
+        results["synth-all no-op"].append(measure([make, "--no-print-directory", "synth-all"], ROOT, env))
+        if with_test:
+            progress("make test")
+            results["make test"].append(measure([make, "--no-print-directory", "test"], ROOT, env))
+    return {name: median(runs) for name, runs in results.items() if runs}
+
+
+# --- Lambda packages -------------------------------------------------------------------------------
+
+
+def runtime_path(scratch: Path) -> Path:
+    """A folder with only what the Lambda runtime adds to the path (boto3 and its dependencies)."""
+    runtime = scratch / "runtime"
+    runtime.mkdir()
+    for module in RUNTIME_MODULES:
+        spec = importlib.util.find_spec(module)
+        assert spec and spec.origin, module
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (runtime / source.name).symlink_to(source)
+    return runtime
+
+
+def python312() -> str | None:
+    """An interpreter of the Lambda runtime's version (a pyenv shim may name one it cannot run)."""
+    candidates = [shutil.which("python3.12"), "/usr/bin/python3.12", "/usr/local/bin/python3.12"]
+    candidates += sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))
+    for candidate in filter(None, candidates):
+        if not Path(candidate).is_file():
+            continue
+        check = [candidate, "-S", "-c", "import sys; assert sys.version_info[:2] == (3, 12)"]
+        if subprocess.run(check, capture_output=True, check=False).returncode == 0:  # noqa: S603
+            return candidate
+    return None
+
+
+def compiled(python: str, prefix: Path, *folders: Path) -> Path:
+    """``.pyc`` files of ``folders`` for ``python``, kept under ``prefix`` (PYTHONPYCACHEPREFIX)."""
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPYCACHEPREFIX": str(prefix)}
+    # compileall skips symbolic links inside a folder it walks: name the runtime's ones itself.
+    entries = [entry for folder in folders for entry in sorted(folder.iterdir())]
+    argv = [python, "-S", "-m", "compileall", "-q", *map(str, entries)]
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603 - fixed program
+    return prefix
+
+
+def import_ms(python: str, bundle: Path, path: list[Path], pycache: Path, function: str, runs: int) -> float:
+    """Cumulative ``-X importtime`` of ``index`` in a fresh interpreter: median of ``runs``."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join(map(str, [bundle, *path])),  # /var/task, /opt/python, the runtime
+        "PYTHONPYCACHEPREFIX": str(pycache),  # the .pyc files there are the ones Lambda would have
+        "PYTHONDONTWRITEBYTECODE": "1",  # /var/task and /opt are read-only: nothing is compiled for later
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "LAMBDA_TASK_ROOT": str(bundle),
+        "POWERTOOLS_SERVICE_NAME": function,
+    }
+    samples = []
+    for _ in range(runs):
+        done = subprocess.run(  # noqa: S603 - fixed program
+            [python, "-S", "-X", "importtime", "-c", "import index"],
+            cwd=bundle.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        (line,) = [x for x in done.stderr.splitlines() if x.endswith("| index")]
+        samples.append(int(line.split("|")[1]) / 1000)
+    return statistics.median(samples)
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    zip_bytes: int
+    import_ms: float | None = None  # as shipped: the runtime's modules compiled, ours not
+    import_ms_pyc: float | None = None  # had the bundle and the layer shipped .pyc files for 3.12
+    duplicates: tuple[str, ...] = ()
+
+
+def top_level(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if p.name not in {"__pycache__", "__init__.py", "index.py"}}
+
+
+def bench_lambdas(runs: int) -> list[Package]:
+    from cdktf_transactions.packaging import reproducible_zip
+    from lambda_src.build import LAYER_DIR, function_dir, functions
+
+    python = python312()
+    rows = []
+    layer = LAYER_DIR / "python"
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        runtime = runtime_path(scratch)
+        bundles = {f: function_dir(f.stack, f.name) for f in functions()}
+        if python:
+            progress("compiling the runtime's boto3 (and, for the second column, our code) for python3.12")
+            as_shipped = compiled(python, scratch / "pyc-runtime", runtime)
+            shutil.copytree(as_shipped, scratch / "pyc-all", symlinks=True)
+            with_pyc = compiled(python, scratch / "pyc-all", layer, *bundles.values())
+        for function, bundle in bundles.items():
+            name = f"{function.stack}/{function.name}"
+            size = reproducible_zip(bundle, scratch / "zips" / name / "archive.zip").stat().st_size
+            shipped = pyc = None
+            if python:
+                progress(f"lambda {name}: import time")
+                shipped = import_ms(python, bundle, [layer, runtime], as_shipped, function.name, runs)
+                pyc = import_ms(python, bundle, [layer, runtime], with_pyc, function.name, runs)
+            duplicates = tuple(sorted(top_level(bundle) & top_level(layer)))
+            rows.append(Package(name, size, shipped, pyc, duplicates))
+        layer_zip = reproducible_zip(LAYER_DIR, scratch / "zips" / "layer.zip").stat().st_size
+        rows.append(Package("layer (common/, Powertools, X-Ray SDK)", layer_zip))
+    return rows
+
+
+# --- report -----------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.machine(),
+    )
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores ({model}), {memory:.0f} GiB, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}; load average at the end {load}; "
+        f"{datetime.now(UTC):%Y-%m-%d}"
+    )
+
+
+def ratio(value: float, floor: float) -> str:
+    return f"{value / floor:.2f}x" if floor else "-"
+
+
+def report(stacks, make, lambdas, runs: int) -> str:
+    cores = os.cpu_count() or 1
+    lines = [
+        f"Machine: {machine()}; median of {runs} run(s).",
+        "",
+        "| what | wall s | CPU s | peak MB | floor s | floor peak MB | ratio to floor | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, synth, floor in stacks:
+        lines.append(
+            f"| synth {name} | {synth.seconds:.1f} | {synth.cpu_seconds:.1f} | {synth.peak_mb:.0f} | "
+            f"{floor.seconds:.1f} | {floor.peak_mb:.0f} | {ratio(synth.seconds, floor.seconds)} | |"
+        )
+    notes = []
+    if "synth-all" in make and stacks:
+        cold, floor = make["synth-all"], max((f for _, _, f in stacks), key=lambda f: f.seconds)
+        verdict = "met" if cold.seconds <= TARGETS["synth-all ratio"] * floor.seconds else "NOT met"
+        lines.append(
+            f"| `make synth-all`, every stack | {cold.seconds:.1f} | {cold.cpu_seconds:.1f} | "
+            f"{cold.peak_mb:.0f} | {floor.seconds:.1f} (slowest) | {floor.peak_mb:.0f} | "
+            f"{ratio(cold.seconds, floor.seconds)} | <= {TARGETS['synth-all ratio']}x: {verdict} |"
+        )
+        # No schedule beats the stacks' own CPU time spread over every core, nor the longest stack.
+        bound = max(max(s.seconds for _, s, _ in stacks), sum(s.cpu_seconds for _, s, _ in stacks) / cores)
+        notes.append(
+            f"`make synth-all` against what {cores} cores allow (the longest stack, or the stacks' CPU "
+            f"time over {cores} cores): {bound:.1f} s, ratio {ratio(cold.seconds, bound)}."
+        )
+    if "synth-all no-op" in make:
+        noop = make["synth-all no-op"]
+        verdict = "met" if noop.seconds < 1 else "NOT met"
+        lines.append(
+            f"| `make synth-all` again, nothing changed | {noop.seconds:.2f} | {noop.cpu_seconds:.2f} | "
+            f"{noop.peak_mb:.0f} | | | | < 1 s: {verdict} |"
+        )
+    if "make test" in make:
+        test = make["make test"]
+        verdict = "met" if test.seconds < TARGETS["make test s"] else "NOT met"
+        lines.append(
+            f"| `make test` | {test.seconds:.1f} | {test.cpu_seconds:.1f} | {test.peak_mb:.0f} | | | | "
+            f"< {TARGETS['make test s']:.0f} s: {verdict} |"
+        )
+    peak = max([m.peak_mb for m in make.values()] + [s.peak_mb for _, s, _ in stacks] or [0])
+    verdict = "met" if peak < TARGETS["peak MB"] else "NOT met"
+    notes.append(f"Largest peak: {peak:.0f} MB (target < {TARGETS['peak MB']:.0f} MB: {verdict}).")
+    lines += ["", *notes]
+    lines += [
+        "",
+        "| Lambda package | zip KB | handler import ms, as shipped | with .pyc | duplicates the layer |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for package in lambdas:
+
+        def ms(value: float | None, package: Package = package) -> str:
+            if value is None:
+                return "" if package.name.startswith("layer") else "n/a (no python3.12)"
+            return f"{value:.0f}"
+
+        lines.append(
+            f"| {package.name} | {package.zip_bytes / 1024:.0f} | {ms(package.import_ms)} | "
+            f"{ms(package.import_ms_pyc)} | {', '.join(package.duplicates) or 'none'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1, help="runs per measurement (the median is reported)")
+    parser.add_argument("--no-test", action="store_true", help="leave `make test` out (it takes a minute)")
+    args = parser.parse_args(argv)
+    env = environment()
+    stacks = bench_stacks(args.runs, env)
+    make = bench_make(args.runs, env, with_test=not args.no_test)
+    lambdas = bench_lambdas(max(args.runs, 3))
+    print(report(stacks, make, lambdas, args.runs))
+    return 1 if any(package.duplicates for package in lambdas) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
