@@ -94,6 +94,8 @@ lint: bootstrap ## ruff (lint + format check)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# One line per stage of a long target, with its elapsed seconds (tools/stage.py).
+STAGE = $(BIN)/python -m tools.stage
 CHECKOV_STAMP := .venv-checkov/.installed
 $(CHECKOV_STAMP): pyproject.toml
 	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
@@ -104,20 +106,22 @@ $(CHECKOV_STAMP): pyproject.toml
 # Each scanner's acknowledgements, with reasons: README "Scanners". checkov always gets its
 # --config-file: without one it silently reads ./.checkov.yaml (the CDKTF skips).
 check: synth-all policies $(CHECKOV_STAMP) ## scanners over out/: cfn-lint, cdk-nag + Control Tower (in the synth), checkov, asl-validator, HCL, the policy suite
-	$(BIN)/cfn-lint out/cdk_payments/*.template.json
+	@$(STAGE) "check: cfn-lint" -- $(BIN)/cfn-lint out/cdk_payments/*.template.json
 	@# cdk-nag (AwsSolutions, PCI DSS 3.2.1) and cfn-guard (Control Tower) ran in the synth, which
 	@# fails on an unacknowledged finding; this fails if one of them did not run.
-	$(BIN)/python -m cdk_payments.validation_report out/cdk_payments/validation-report.json
-	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation \
-	  --config-file .checkov.cloudformation.yaml -f out/cdk_payments/*.template.json
-	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework terraform_json --config-file .checkov.yaml \
-	  -f out/cdktf_transactions/stacks/transactions-$(ENV)/cdk.tf.json
-	$(BIN)/python -m cdktf_transactions.asl_check out/cdktf_transactions/stacks/*/cdk.tf.json
+	@$(STAGE) "check: cdk-nag and Control Tower report" -- \
+	  $(BIN)/python -m cdk_payments.validation_report out/cdk_payments/validation-report.json
+	@$(STAGE) "check: checkov cloudformation" -- .venv-checkov/bin/checkov --quiet --compact --skip-download \
+	  --framework cloudformation --config-file .checkov.cloudformation.yaml -f out/cdk_payments/*.template.json
+	@$(STAGE) "check: checkov terraform_json" -- .venv-checkov/bin/checkov --quiet --compact --skip-download \
+	  --framework terraform_json --config-file .checkov.yaml -f out/cdktf_transactions/stacks/transactions-$(ENV)/cdk.tf.json
+	@$(STAGE) "check: asl-validator" -- \
+	  $(BIN)/python -m cdktf_transactions.asl_check out/cdktf_transactions/stacks/*/cdk.tf.json
 	@# The README's exit route: `cdktf synth --hcl` must write HCL that parses (no terraform fmt here).
-	hcl=$$(mktemp -d) && trap 'rm -rf "$$hcl"' EXIT && \
+	@$(STAGE) "check: cdktf synth --hcl parses" -- bash -c 'hcl=$$(mktemp -d) && trap "rm -rf $$hcl" EXIT && \
 	  (cd cdktf_transactions && CHECKPOINT_DISABLE=1 TRANSACTIONS_ENV=$(ENV) \
-	    TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktf synth --hcl --output "$$hcl" >/dev/null) && \
-	  $(BIN)/python -m cdktf_transactions.hcl_check "$$hcl/stacks/transactions-$(ENV)/cdk.tf"
+	    TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktf synth --hcl --output "$$hcl" >/dev/null 2>&1) && \
+	  $(BIN)/python -m cdktf_transactions.hcl_check "$$hcl/stacks/transactions-$(ENV)/cdk.tf"'
 
 # Graphviz is Debian's `graphviz` package (not installed by bootstrap); checked before the synth runs.
 .PHONY: diagrams
@@ -130,7 +134,7 @@ diagrams: bootstrap ## architecture diagrams from out/ (runs synth-all): out/<st
 # Anyone's outputs: python -m policies check PATH ... (README: the policy suite).
 POLICIES_ARGS ?=
 policies: synth-all ## the cross-framework policy suite over out/ (POLICIES_ARGS="--min-severity high --format json")
-	$(BIN)/python -m policies check --allowlist policies/allowlist.toml $(POLICIES_ARGS) \
+	@$(STAGE) "policies" -- $(BIN)/python -m policies check --allowlist policies/allowlist.toml $(POLICIES_ARGS) \
 	  out/cdk_payments out/cdktf_transactions out/pulumi_fraud_pipeline/resources.json \
 	  out/pulumi_trading_dr/resources.json
 
