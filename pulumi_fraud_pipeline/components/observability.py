@@ -73,73 +73,65 @@ class Observability(pulumi.ComponentResource):
                 ok_actions=[args.alarm_topic.arn],
                 opts=child,
             )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-dlq-not-empty",
-            name=config.name("dlq-not-empty"),
-            alarm_description="Transactions reached the dead-letter queue",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            statistic="Maximum",
-            dimensions={"QueueName": args.dlq_name},
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.alarm_topic.arn],
-            opts=child,
+
+        def alarm(key: str, alarm_name: str, description: str, *, recovers: bool, **metric) -> None:
+            """A 5-minute, one-period alarm to the ops topic (and its recovery, with ``recovers``)."""
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{key}",
+                name=config.name(alarm_name),
+                alarm_description=description,
+                period=300,
+                evaluation_periods=1,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[args.alarm_topic.arn],
+                ok_actions=[args.alarm_topic.arn] if recovers else None,
+                opts=child,
+                **metric,
+            )
+
+        def queue(queue_name: pulumi.Input[str], metric: str, threshold: int) -> dict:
+            return {
+                "namespace": "AWS/SQS",
+                "metric_name": metric,
+                "statistic": "Maximum",
+                "dimensions": {"QueueName": queue_name},
+                "threshold": threshold,
+            }
+
+        alarm(
+            "dlq-not-empty",
+            "dlq-not-empty",
+            "Transactions reached the dead-letter queue",
+            recovers=False,
+            **queue(args.dlq_name, "ApproximateNumberOfMessagesVisible", 0),
         )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-dlq-oldest-age",
-            name=config.name("dlq-not-draining"),
-            alarm_description="The DLQ is not draining: failed_handler cannot record or announce",
-            namespace="AWS/SQS",
-            metric_name="ApproximateAgeOfOldestMessage",
-            statistic="Maximum",
-            dimensions={"QueueName": args.dlq_name},
-            period=300,
-            evaluation_periods=1,
-            threshold=DLQ_MAX_AGE_SECONDS,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.alarm_topic.arn],
-            ok_actions=[args.alarm_topic.arn],
-            opts=child,
+        alarm(
+            "dlq-oldest-age",
+            "dlq-not-draining",
+            "The DLQ is not draining: failed_handler cannot record or announce",
+            recovers=True,
+            **queue(args.dlq_name, "ApproximateAgeOfOldestMessage", DLQ_MAX_AGE_SECONDS),
         )
         # Nothing consumes this queue: every message is a failed asynchronous invocation to look at.
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-async-failures-not-empty",
-            name=config.name("async-failures-not-empty"),
-            alarm_description="Asynchronous invocations failed after their retries (fraud-20 queue)",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            statistic="Maximum",
-            dimensions={"QueueName": args.async_failures_name},
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.alarm_topic.arn],
-            opts=child,
+        alarm(
+            "async-failures-not-empty",
+            "async-failures-not-empty",
+            "Asynchronous invocations failed after their retries (fraud-20 queue)",
+            recovers=False,
+            **queue(args.async_failures_name, "ApproximateNumberOfMessagesVisible", 0),
         )
         for key, function in args.functions.items():
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-{key}-throttles",
-                name=config.name(f"{key.replace('_', '-')}-throttles"),
-                alarm_description=f"{key}: invocations throttled (account or reserved concurrency exhausted)",
+            alarm(
+                f"{key}-throttles",
+                f"{key.replace('_', '-')}-throttles",
+                f"{key}: invocations throttled (account or reserved concurrency exhausted)",
+                recovers=True,
                 namespace="AWS/Lambda",
                 metric_name="Throttles",
                 statistic="Sum",
                 dimensions={"FunctionName": function.name},
-                period=300,
-                evaluation_periods=1,
                 threshold=0,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[args.alarm_topic.arn],
-                ok_actions=[args.alarm_topic.arn],
-                opts=child,
             )
         names = [f.name for f in args.functions.values()]
         self.dashboard = aws.cloudwatch.Dashboard(
