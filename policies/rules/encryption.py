@@ -15,6 +15,16 @@ def _flag(document: Document, value: object) -> bool | Unresolved | None:
     return truthy(document.scalar(value))
 
 
+def _storage_encrypted(document: Document, resource):
+    """The verdict on an RDS cluster or instance's storage_encrypted flag."""
+    encrypted = _flag(document, resource.get("storage_encrypted"))
+    if isinstance(encrypted, Unresolved):
+        return unknown(resource, encrypted)
+    if encrypted:
+        return ok(resource)
+    return fail(resource, "storage_encrypted is not true (RDS does not encrypt by default)")
+
+
 @rule(
     "encrypted-at-rest",
     title="data stores encrypted at rest",
@@ -31,13 +41,7 @@ def encrypted_at_rest(document: Document):
         if document.scalar(resource.get("engine_mode")) == "serverless":
             yield ok(resource, "Aurora Serverless v1 is always encrypted")
             continue
-        encrypted = _flag(document, resource.get("storage_encrypted"))
-        if isinstance(encrypted, Unresolved):
-            yield unknown(resource, encrypted)
-        elif encrypted:
-            yield ok(resource)
-        else:
-            yield fail(resource, "storage_encrypted is not true (RDS does not encrypt by default)")
+        yield _storage_encrypted(document, resource)
 
     for resource in document.of("rds.instance"):
         engine = document.scalar(resource.get("engine"))
@@ -46,13 +50,7 @@ def encrypted_at_rest(document: Document):
         ) is not MISSING:
             yield ok(resource, "an Aurora instance: the cluster's encryption applies")
             continue
-        encrypted = _flag(document, resource.get("storage_encrypted"))
-        if isinstance(encrypted, Unresolved):
-            yield unknown(resource, encrypted)
-        elif encrypted:
-            yield ok(resource)
-        else:
-            yield fail(resource, "storage_encrypted is not true (RDS does not encrypt by default)")
+        yield _storage_encrypted(document, resource)
 
     for resource in document.of("sns.topic"):
         key = present(resource.get("kms_master_key_id"))

@@ -99,7 +99,6 @@ class Aurora(pulumi.ComponentResource):
             opts=primary.opts(self),
         )
         self.clusters: dict[str, aws.rds.Cluster] = {}
-        self.instances: dict[str, aws.rds.ClusterInstance] = {}
         primary_cluster = self._cluster(
             primary,
             master_username=config.master_username,
@@ -205,7 +204,6 @@ class Aurora(pulumi.ComponentResource):
             performance_insights_kms_key_id=self._args.keys.key(region).arn,
             opts=region.opts(self),
         )
-        self.instances[region.role] = instance
         return instance
 
 

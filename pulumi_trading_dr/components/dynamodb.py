@@ -51,7 +51,6 @@ class DynamoDb(pulumi.ComponentResource):
             deletion_protection_enabled=prod,
             opts=primary.opts(self, protect=prod),
         )
-        self._regions = args.regions
         self.register_outputs({"table_name": self.table.name})
 
     def arn_in(self, region: Region) -> pulumi.Output[str]:

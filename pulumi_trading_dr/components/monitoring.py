@@ -54,7 +54,6 @@ class Monitoring(pulumi.ComponentResource):
         self._name, self._args = name, args
         config, regions = args.config, args.regions
         primary, secondary = regions.primary, regions.secondary
-        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
 
         route53_region = next(r for r in regions if r.name == ROUTE53_METRICS_REGION)
         for region in regions:
@@ -142,7 +141,6 @@ class Monitoring(pulumi.ComponentResource):
             **{"treat_missing_data": "notBreaching", **settings},
             opts=region.opts(self),
         )
-        self.alarms[key] = alarm
         return alarm
 
     def _regional(self, region: Region) -> None:

@@ -33,7 +33,6 @@ class Sns(pulumi.ComponentResource):
         super().__init__("trading:sns:Sns", name, None, opts)
         config = args.config
         self.topics: dict[str, aws.sns.Topic] = {}
-        self.copies: dict[str, aws.sqs.Queue] = {}
         for region in args.regions:
             topic = aws.sns.Topic(
                 f"{name}-{region.role}",
@@ -119,4 +118,3 @@ class Sns(pulumi.ComponentResource):
             # Deliveries before the queue policy exists would be refused and dropped.
             opts=source.opts(self, depends_on=[policy]),
         )
-        self.copies[target.role] = queue
