@@ -111,6 +111,10 @@ class FakeAws(pulumi.runtime.Mocks):
                 "regionalZoneId": f"Z-APIGW-{region}",
             },
             "aws:ec2/vpcEndpoint:VpcEndpoint": {"prefixListId": "pl-mock"},
+            "aws:lambda/eventSourceMapping:EventSourceMapping": {
+                "uuid": f"{args.name}-uuid",
+                "arn": f"arn:aws:lambda:{region}:{ACCOUNT}:event-source-mapping:{args.name}-uuid",
+            },
             "aws:ec2/vpc:Vpc": {"cidrBlock": state.get("cidrBlock")},
             "aws:cloudwatch/logGroup:LogGroup": {"arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{name}"},
             "aws:kms/key:Key": {

@@ -19,7 +19,10 @@ CANARY_RUNTIME = re.compile(r"^syn-python-selenium-(\d+)\.(\d+)$")
 MIN_CANARY_RUNTIME = (6, 0)
 ROUTE53_METRICS_REGION = "us-east-1"
 LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
-FAILOVER_MODES = ("automatic", "manual")
+# manual (the default): the alarms page and prepare; the promotion that may lose data is a command
+# a person runs (README, "Failover"). automatic: a quorum of independent signals promotes.
+FAILOVER_MODES = ("manual", "automatic")
+CANARY_RATES = (1, 5, 10, 15, 30, 60)
 
 
 class ConfigError(ValueError):
@@ -53,13 +56,19 @@ class TradingConfig:
     # "admin" is reserved by Aurora PostgreSQL; the master user is not the application's concern.
     master_username: str = "trading_admin"
     canary_runtime: str = "syn-python-selenium-14.0"
-    canary_rate_minutes: int = 5
+    canary_rate_minutes: int = 5  # the canaries that watch their own region
+    probe_rate_minutes: int = 1  # the two that feed the failover decision (they bound detection)
     log_retention_days: int = 30
     api_rate_limit: int = 50
     api_burst_limit: int = 100
     max_receive_count: int = 5
     order_max_concurrency: int = 5  # event source mapping cap: bounds database connections
-    failover_mode: str = "automatic"  # "manual": the alarm notifies, an operator runs the drill
+    failover_mode: str = "manual"  # "automatic": the quorum alarm promotes without a person
+    # Recovery objectives (README "Failure timeline"): the stack's own settings must meet them.
+    rto_minutes: int = 30
+    rpo_seconds: int = 60
+    operator_response_minutes: int = 15  # manual mode: page to command, part of the RTO
+    promotion_budget_minutes: int = 5  # Aurora's promotion of the secondary, as the RTO counts it
 
     def __post_init__(self) -> None:
         if not ENV_PATTERN.match(self.env):
@@ -103,8 +112,17 @@ class TradingConfig:
             raise ConfigError("orderMaxConcurrency: 2..1000 (the SQS event source mapping's range)")
         if not 1 <= self.max_receive_count <= 20:
             raise ConfigError("maxReceiveCount: 1..20")
-        if self.canary_rate_minutes not in (1, 5, 10, 15, 30, 60):
-            raise ConfigError("canaryRateMinutes: one of 1, 5, 10, 15, 30, 60")
+        for key in ("canary_rate_minutes", "probe_rate_minutes"):
+            if getattr(self, key) not in CANARY_RATES:
+                raise ConfigError(f"{_camel(key)}: one of {', '.join(map(str, CANARY_RATES))}")
+        for key, low, high in (
+            ("rto_minutes", 5, 24 * 60),
+            ("rpo_seconds", 10, 3600),
+            ("operator_response_minutes", 1, 240),
+            ("promotion_budget_minutes", 1, 60),
+        ):
+            if not low <= getattr(self, key) <= high:
+                raise ConfigError(f"{_camel(key)}: {getattr(self, key)} is outside {low}..{high}")
         if self.failover_mode not in FAILOVER_MODES:
             raise ConfigError(f"failoverMode: one of {FAILOVER_MODES}")
         if len(self.zones) != 2 or len(set(self.zones)) != 2:
@@ -157,6 +175,11 @@ class TradingConfig:
                 kwargs[field] = value
         for field in (
             "canary_rate_minutes",
+            "probe_rate_minutes",
+            "rto_minutes",
+            "rpo_seconds",
+            "operator_response_minutes",
+            "promotion_budget_minutes",
             "log_retention_days",
             "api_rate_limit",
             "api_burst_limit",

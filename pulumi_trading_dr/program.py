@@ -19,6 +19,8 @@ from pulumi_trading_dr.components.api import Api, ApiArgs
 from pulumi_trading_dr.components.aurora import Aurora, AuroraArgs
 from pulumi_trading_dr.components.dynamodb import DynamoDb, DynamoDbArgs
 from pulumi_trading_dr.components.failover import Failover, FailoverArgs
+from pulumi_trading_dr.components.gate import Gate, GateArgs
+from pulumi_trading_dr.components.health import Health, HealthArgs
 from pulumi_trading_dr.components.keys import Keys, KeysArgs
 from pulumi_trading_dr.components.monitoring import Monitoring, MonitoringArgs
 from pulumi_trading_dr.components.network import Network, NetworkArgs
@@ -86,11 +88,25 @@ def build(config: TradingConfig) -> dict[str, Any]:
         ),
         pulumi.ResourceOptions(depends_on=[aurora, dynamodb]),  # trading-dr-02
     )
-    api = Api("api", ApiArgs(config=config, regions=regions, orders=orders, account_id=account_id))
+    health = Health(
+        "health",
+        HealthArgs(config=config, regions=regions, keys=keys, network=network, aurora=aurora, orders=orders),
+    )
+    api = Api(
+        "api", ApiArgs(config=config, regions=regions, orders=orders, health=health, account_id=account_id)
+    )
     route53 = Route53("route53", Route53Args(config=config, regions=regions, api=api))
     synthetics = Synthetics(
         "synthetics",
-        SyntheticsArgs(config=config, regions=regions, keys=keys, api=api, sns=sns, account_id=account_id),
+        SyntheticsArgs(
+            config=config,
+            regions=regions,
+            keys=keys,
+            api=api,
+            route53=route53,
+            sns=sns,
+            account_id=account_id,
+        ),
     )
     monitoring = Monitoring(
         "monitoring",
@@ -114,6 +130,7 @@ def build(config: TradingConfig) -> dict[str, Any]:
             config=config, regions=regions, keys=keys, aurora=aurora, sns=sns, monitoring=monitoring
         ),
     )
+    Gate("gate", GateArgs(config=config, regions=regions, keys=keys, aurora=aurora, orders=orders, sns=sns))
 
     primary, secondary = regions.primary, regions.secondary
     # trading-dr-04: everything an operator or an integration test needs to find.
@@ -131,5 +148,10 @@ def build(config: TradingConfig) -> dict[str, Any]:
         "sns_primary_topic_arn": sns.topic(primary).arn,
         "sns_secondary_topic_arn": sns.topic(secondary).arn,
         "failover_function_arn": failover.function.arn,
+        "promote_function_arn": failover.promote.arn,
         "failover_alarm_name": monitoring.failover_alarm.alarm_name,
+        "primary_failing_alarm_name": monitoring.primary_failing.alarm_name,
+        "failover_mode": config.failover_mode,
+        # What the failure timeline is checked against (pulumi_trading_dr/timeline.py, README).
+        "recovery_objectives": {"rto_seconds": config.rto_minutes * 60, "rpo_seconds": config.rpo_seconds},
     }

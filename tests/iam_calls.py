@@ -44,6 +44,8 @@ HELPERS: dict[tuple[str, str], str] = {
     ("s3", "download_fileobj"): "GetObject",
 }
 FACTORIES = {"client", "resource"}
+# Where IAM's service prefix is not the API's signing name (CloudWatch signs as "monitoring").
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
 
 
 @cache
@@ -51,7 +53,7 @@ def _operations(service: str) -> tuple[str, dict[str, str]]:
     """(IAM prefix, snake_case operation -> OperationName) of a botocore service."""
     model = botocore.session.get_session().get_service_model(service)
     prefix = model.metadata.get("signingName") or model.endpoint_prefix
-    return prefix, {xform_name(op): op for op in model.operation_names}
+    return IAM_PREFIXES.get(prefix, prefix), {xform_name(op): op for op in model.operation_names}
 
 
 def _module_path(module: str) -> Path | None:

@@ -1,7 +1,10 @@
 """API, in both regions: a regional REST API with
 
-- ``GET /health`` (no auth; a mock integration answering ``{"status": "ok", "region": ...}``): what
-  the Route 53 health checks and the canaries call;
+- ``GET /health`` (no auth): the deep health route, a Lambda proxy integration of the region's
+  health function (components/health.py): 200 while this region's database is the writer and
+  reachable, 503 otherwise (``?role=any``: 200 for a reachable standby too). The Route 53 failover
+  records route on it, so traffic follows the database; the canaries and the failover quorum read
+  it too;
 - ``POST /orders`` (SigV4): the body validated against the order model, then sent to the region's
   orders queue by API Gateway itself (an AWS integration with a role allowed sqs:SendMessage on
   that queue only); 202 with the message id.
@@ -24,11 +27,14 @@ import pulumi
 import pulumi_aws as aws
 
 from pulumi_trading_dr.components.functions import trust_policy
+from pulumi_trading_dr.components.health import Health
 from pulumi_trading_dr.components.orders import Orders
 from pulumi_trading_dr.components.region import Region, Regions
 from pulumi_trading_dr.config import TradingConfig
 
 STAGE = "v1"
+HEALTH_PATH = "/health"
+LIVENESS_QUERY = "role=any"  # /health?role=any: 200 for a reachable standby too
 ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",
@@ -68,6 +74,8 @@ ORDER_MODEL = {
         },
     },
 }
+# Route 53's checker waits 4 s for the connection and 2 s for the first byte; answer before that.
+HEALTH_INTEGRATION_TIMEOUT_MS = 5_000
 SEND_TO_QUEUE = "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
 ACCEPTED = (
     '{"accepted": true, "messageId": "$input.path(\'$.SendMessageResponse.SendMessageResult.MessageId\')"}'
@@ -79,6 +87,7 @@ class ApiArgs:
     config: TradingConfig
     regions: Regions
     orders: Orders
+    health: Health
     account_id: pulumi.Input[str]
 
 
@@ -94,7 +103,13 @@ class RegionalApi:
 
     @property
     def health_url(self) -> pulumi.Output[str]:
-        return pulumi.Output.concat(self.stage.invoke_url, "/health")
+        """Answers 200 only while this region's database is the writer (what DNS routes on)."""
+        return pulumi.Output.concat(self.stage.invoke_url, HEALTH_PATH)
+
+    @property
+    def liveness_url(self) -> pulumi.Output[str]:
+        """Answers 200 while the region can serve in its role, writer or standby."""
+        return pulumi.Output.concat(self.stage.invoke_url, HEALTH_PATH, "?", LIVENESS_QUERY)
 
 
 class Api(pulumi.ComponentResource):
@@ -129,42 +144,36 @@ class Api(pulumi.ComponentResource):
             )
 
         health, orders = resource("health"), resource("orders")
-        # GET /health: answered by API Gateway itself.
+        # GET /health: the region's health function (a proxy integration: its status code is the answer).
         health_get = aws.apigateway.Method(
             f"{prefix}-health-get",
             rest_api=api.id,
             resource_id=health.id,
             http_method="GET",
             authorization="NONE",  # Route 53 health checkers and canaries do not sign requests
+            request_parameters={"method.request.querystring.role": False},
             opts=child,
         )
+        health_function = args.health.function(region)
         health_integration = aws.apigateway.Integration(
             f"{prefix}-health-integration",
             rest_api=api.id,
             resource_id=health.id,
             http_method=health_get.http_method,
-            type="MOCK",
-            request_templates={"application/json": '{"statusCode": 200}'},
+            type="AWS_PROXY",
+            integration_http_method="POST",  # Lambda is always invoked with POST
+            uri=health_function.invoke_arn,
+            timeout_milliseconds=HEALTH_INTEGRATION_TIMEOUT_MS,
             opts=child,
         )
-        health_200 = aws.apigateway.MethodResponse(
-            f"{prefix}-health-200",
-            rest_api=api.id,
-            resource_id=health.id,
-            http_method=health_get.http_method,
-            status_code="200",
-            response_models={"application/json": "Empty"},
+        aws.lambda_.Permission(
+            f"{prefix}-health-invoke",
+            action="lambda:InvokeFunction",
+            function=health_function.name,
+            principal="apigateway.amazonaws.com",
+            # This API's GET /health only, any stage.
+            source_arn=pulumi.Output.concat(api.execution_arn, "/*/GET", HEALTH_PATH),
             opts=child,
-        )
-        health_body = json.dumps({"status": "ok", "region": region.name})
-        health_response = aws.apigateway.IntegrationResponse(
-            f"{prefix}-health-integration-200",
-            rest_api=api.id,
-            resource_id=health.id,
-            http_method=health_get.http_method,
-            status_code=health_200.status_code,
-            response_templates={"application/json": health_body},
-            opts=region.opts(self, depends_on=[health_integration]),
         )
         # POST /orders: validated, then straight into the queue.
         model = aws.apigateway.Model(
@@ -255,7 +264,7 @@ class Api(pulumi.ComponentResource):
         # Everything the deployment snapshots: a change to any of it must publish a new deployment.
         snapshot = pulumi.Output.json_dumps(
             {
-                "health": {"auth": "NONE", "type": "MOCK", "body": health_body},
+                "health": {"auth": "NONE", "type": "AWS_PROXY", "uri": health_function.invoke_arn},
                 "orders": {
                     "auth": "AWS_IAM",
                     "model": ORDER_MODEL,
@@ -272,9 +281,7 @@ class Api(pulumi.ComponentResource):
             f"{prefix}-deployment",
             rest_api=api.id,
             triggers={"redeployment": snapshot.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())},
-            opts=region.opts(
-                self, depends_on=[health_integration, health_response, orders_integration, *responses]
-            ),
+            opts=region.opts(self, depends_on=[health_integration, orders_integration, *responses]),
         )
         access_logs = aws.cloudwatch.LogGroup(
             f"{prefix}-access-logs",

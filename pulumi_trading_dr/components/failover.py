@@ -1,11 +1,22 @@
-"""Failover, in the SECONDARY region: the orchestrator function (timeout 300 s, trading-dr-21; the
-retries, alerts and idempotence are in lambda_src/pulumi_trading_dr/failover, trading-dr-22) and
-what starts it: an EventBridge rule on the composite alarm entering ALARM.
+"""Failover, in the SECONDARY region (it must run while the primary region is down): two functions
+from one code package (lambda_src/pulumi_trading_dr/failover, timeout 300 s, trading-dr-21; the
+retries, alerts and idempotence are there, trading-dr-22), each with its own role:
 
-``failoverMode: automatic`` enables the rule; ``manual`` keeps it disabled (the alarm still
-notifies, and an operator invokes the function: README, failover drill). Nothing is lost: the
-rule retries delivery and dead-letters what it cannot deliver; the function's asynchronous
-invocations retry twice and then go to the same dead-letter queue, which alarms."""
+- ``failover`` (the orchestrator): on the ``primary-failing`` alarm it PREPARES: it reports who
+  writes, whether the secondary is ready, whether the primary's cluster still answers in its own
+  region, the last replication lag (the writes at risk), and the command that promotes. It also
+  runs the planned switchover drill. Its role cannot fail over with data loss: no
+  ``rds:FailoverGlobalCluster``.
+- ``promote``: the only role allowed ``rds:FailoverGlobalCluster``. It switches over (no data
+  loss) when the old writer's cluster still reports ``available`` in its region, and fails over
+  with AllowDataLoss only when it does not. It is started by a person (``make
+  failover-pulumi-trading-dr CONFIRM=<global cluster id>``: invoking it is a separate, narrower
+  permission than invoking the orchestrator) or, with ``failoverMode: automatic``, by the quorum
+  alarm (both failover signals).
+
+What starts them: EventBridge rules on the two composite alarms entering ALARM. Nothing is lost: a
+rule retries delivery and dead-letters what it cannot deliver; asynchronous invocations retry
+twice, then go to the same dead-letter queue, which alarms."""
 
 from __future__ import annotations
 
@@ -28,7 +39,7 @@ FOURTEEN_DAYS = 14 * 24 * 3600
 
 
 def alarm_event_pattern(alarm_arn: str) -> str:
-    """The composite alarm's transitions into ALARM, as EventBridge publishes them."""
+    """A composite alarm's transitions into ALARM, as EventBridge publishes them."""
     return json.dumps(
         {
             "source": ["aws.cloudwatch"],
@@ -52,12 +63,14 @@ class FailoverArgs:
 class Failover(pulumi.ComponentResource):
     def __init__(self, name: str, args: FailoverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trading:failover:Failover", name, None, opts)
+        self._name, self._args = name, args
         config, region = args.config, args.regions.secondary
         child = region.opts(self)
-        topic, key = args.sns.topic(region), args.keys.key(region)
         aurora = args.aurora
-        cluster_arns = [aurora.global_cluster.arn, *(c.arn for c in aurora.clusters.values())]
+        self._target = aurora.cluster(region)
+        self._old_writer = aurora.cluster(args.regions.primary)
 
+        self._rules: list[aws.cloudwatch.EventRule] = []
         self.dead_letters = aws.sqs.Queue(
             f"{name}-dead-letters",
             name=config.name("failover-dlq", region.settings),
@@ -65,70 +78,28 @@ class Failover(pulumi.ComponentResource):
             message_retention_seconds=FOURTEEN_DAYS,
             opts=child,
         )
-        orchestrator = regional_function(
-            f"{name}-function",
-            FunctionSpec(
-                key="failover",
-                description="Promotes the secondary Aurora cluster when the primary region fails",
-                timeout=FAILOVER_TIMEOUT,
-                statements=[
-                    {
-                        "Effect": "Allow",
-                        "Action": "rds:DescribeGlobalClusters",
-                        "Resource": aurora.global_cluster.arn,
-                    },
-                    {
-                        "Effect": "Allow",
-                        "Action": ["rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"],
-                        "Resource": cluster_arns,
-                    },
-                    {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic.arn},
-                    {
-                        "Effect": "Allow",
-                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                        "Resource": key.arn,
-                        "Condition": {"StringEquals": {"kms:ViaService": f"sns.{region.name}.amazonaws.com"}},
-                    },
-                    # The on-failure destination of asynchronous invocations.
-                    {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": self.dead_letters.arn},
-                ],
-                environment={
-                    "GLOBAL_CLUSTER_ID": aurora.global_cluster.global_cluster_identifier,
-                    "TARGET_CLUSTER_ARN": aurora.cluster(region).arn,
-                    "TOPIC_ARN": topic.arn,
-                    "COMPOSITE_ALARM_NAME": args.monitoring.failover_alarm.alarm_name,
-                },
-            ),
-            config,
-            region,
-            shared_layer(f"{name}-layer", config, region, self),
-            self,
+        layer = shared_layer(f"{name}-layer", config, region, self)
+        # The promoting function first: the orchestrator's page names it.
+        self.promote = self._function(
+            "promote",
+            "Promotes the secondary: a switchover, or a data-loss failover when the old writer is gone",
+            args.monitoring.failover_alarm,
+            layer,
+            allow_data_loss=True,
+            enabled=config.failover_mode == "automatic",
         )
-        self.function = orchestrator.function
-        aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-async",
-            function_name=self.function.name,
-            maximum_retry_attempts=2,
-            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=self.dead_letters.arn
-                )
-            ),
-            opts=child,
-        )
-        alarm = args.monitoring.failover_alarm
-        self.rule = aws.cloudwatch.EventRule(
-            f"{name}-on-alarm",
-            name=config.name("failover-on-alarm"),
-            description="The failover composite alarm entered ALARM",
-            event_pattern=alarm.arn.apply(alarm_event_pattern),
-            state="ENABLED" if config.failover_mode == "automatic" else "DISABLED",
-            opts=child,
+        self.function = self._function(
+            "failover",
+            "Prepares a failover (readiness report, the command to run) and runs switchover drills",
+            args.monitoring.primary_failing,
+            layer,
+            allow_data_loss=False,
+            enabled=True,  # preparing and paging is always right
         )
         aws.sqs.QueuePolicy(
             f"{name}-dead-letters-policy",
             queue_url=self.dead_letters.url,
-            policy=pulumi.Output.all(self.dead_letters.arn, self.rule.arn).apply(
+            policy=pulumi.Output.all(self.dead_letters.arn, *(r.arn for r in self._rules)).apply(
                 lambda a: json.dumps(
                     {
                         "Version": "2012-10-17",
@@ -139,7 +110,7 @@ class Failover(pulumi.ComponentResource):
                                 "Principal": {"Service": "events.amazonaws.com"},
                                 "Action": "sqs:SendMessage",
                                 "Resource": a[0],
-                                "Condition": {"ArnEquals": {"aws:SourceArn": a[1]}},
+                                "Condition": {"ArnEquals": {"aws:SourceArn": list(a[1:])}},
                             }
                         ],
                     }
@@ -147,24 +118,7 @@ class Failover(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        permission = aws.lambda_.Permission(
-            f"{name}-invoke-from-rule",
-            action="lambda:InvokeFunction",
-            function=self.function.name,
-            principal="events.amazonaws.com",
-            source_arn=self.rule.arn,
-            opts=child,
-        )
-        aws.cloudwatch.EventTarget(
-            f"{name}-target",
-            rule=self.rule.name,
-            arn=self.function.arn,
-            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
-                maximum_retry_attempts=10, maximum_event_age_in_seconds=3600
-            ),
-            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dead_letters.arn),
-            opts=region.opts(self, depends_on=[permission]),
-        )
+        topic = args.sns.topic(region)
         aws.cloudwatch.MetricAlarm(
             f"{name}-dead-letters-alarm",
             name=config.name("failover-dead-letters"),
@@ -181,4 +135,109 @@ class Failover(pulumi.ComponentResource):
             alarm_actions=[topic.arn],
             opts=child,
         )
-        self.register_outputs({"function_arn": self.function.arn})
+        self.register_outputs({"function_arn": self.function.arn, "promote_arn": self.promote.arn})
+
+    def _function(
+        self,
+        role: str,
+        description: str,
+        alarm: aws.cloudwatch.CompositeAlarm,
+        layer: aws.lambda_.LayerVersion,
+        *,
+        allow_data_loss: bool,
+        enabled: bool,
+    ) -> aws.lambda_.Function:
+        args, config = self._args, self._args.config
+        # The orchestrator keeps the names it always had (no replacement on update).
+        prefix = self._name if role == "failover" else f"{self._name}-{role}"
+        region = args.regions.secondary
+        child = region.opts(self)
+        topic, key = args.sns.topic(region), args.keys.key(region)
+        global_cluster = args.aurora.global_cluster
+        # The operations act on the global cluster and name the target cluster (both resources).
+        promotions = ["rds:SwitchoverGlobalCluster"]
+        if allow_data_loss:
+            promotions.append("rds:FailoverGlobalCluster")
+        statements = [
+            {"Effect": "Allow", "Action": "rds:DescribeGlobalClusters", "Resource": global_cluster.arn},
+            # Does the old writer still answer in its own region? (read-only; see the handler)
+            {"Effect": "Allow", "Action": "rds:DescribeDBClusters", "Resource": self._old_writer.arn},
+            {"Effect": "Allow", "Action": promotions, "Resource": [global_cluster.arn, self._target.arn]},
+            {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic.arn},
+            {
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": key.arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"sns.{region.name}.amazonaws.com"}},
+            },
+            # The on-failure destination of asynchronous invocations.
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": self.dead_letters.arn},
+        ]
+        if not allow_data_loss:
+            # The last replication lag in the readiness report; GetMetricData has no resource ARN.
+            statements.append({"Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"})
+        environment = {
+            "GLOBAL_CLUSTER_ID": global_cluster.global_cluster_identifier,
+            "TARGET_CLUSTER_ARN": self._target.arn,
+            "OLD_WRITER_CLUSTER_ARN": self._old_writer.arn,
+            "TOPIC_ARN": topic.arn,
+            "ALARM_NAME": alarm.alarm_name,
+            "ALLOW_DATA_LOSS": "true" if allow_data_loss else "false",
+            "FAILOVER_MODE": config.failover_mode,
+        }
+        if not allow_data_loss:
+            environment["PROMOTE_FUNCTION_NAME"] = self.promote.name
+        function = regional_function(
+            f"{self._name}-function" if role == "failover" else prefix,
+            FunctionSpec(
+                key="failover",
+                name=role,
+                description=description,
+                timeout=FAILOVER_TIMEOUT,
+                statements=statements,
+                environment=environment,
+            ),
+            config,
+            region,
+            layer,
+            self,
+        ).function
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{prefix}-async",
+            function_name=function.name,
+            maximum_retry_attempts=2,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.dead_letters.arn
+                )
+            ),
+            opts=child,
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{prefix}-on-alarm",
+            name=config.name(f"{role}-on-alarm"),
+            description=f"Starts the {role} function when its composite alarm enters ALARM",
+            event_pattern=alarm.arn.apply(alarm_event_pattern),
+            state="ENABLED" if enabled else "DISABLED",
+            opts=child,
+        )
+        self._rules.append(rule)
+        permission = aws.lambda_.Permission(
+            f"{prefix}-invoke-from-rule",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{prefix}-target",
+            rule=rule.name,
+            arn=function.arn,
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_retry_attempts=10, maximum_event_age_in_seconds=3600
+            ),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dead_letters.arn),
+            opts=region.opts(self, depends_on=[permission]),
+        )
+        return function

@@ -59,6 +59,10 @@ class FunctionSpec:
     environment: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     vpc: aws.lambda_.FunctionVpcConfigArgs | None = None
     memory: int = 256
+    # The function's name without trading-/env/role; defaults to the folder's (one code, two
+    # functions: the failover folder deploys as "failover" and as "promote").
+    name: str | None = None
+    reserved_concurrency: int | None = None
 
 
 def shared_layer(
@@ -91,7 +95,7 @@ def regional_function(
     layer: aws.lambda_.LayerVersion,
     parent: pulumi.Resource,
 ) -> RegionalFunction:
-    function_name = config.name(spec.key.replace("_", "-"), region.settings)
+    function_name = config.name((spec.name or spec.key).replace("_", "-"), region.settings)
     child = region.opts(parent)
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs",
@@ -134,9 +138,10 @@ def regional_function(
         memory_size=spec.memory,
         tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
         vpc_config=spec.vpc,
+        reserved_concurrent_executions=spec.reserved_concurrency,
         environment=aws.lambda_.FunctionEnvironmentArgs(
             variables={
-                "POWERTOOLS_SERVICE_NAME": spec.key,
+                "POWERTOOLS_SERVICE_NAME": spec.name or spec.key,
                 "ENVIRONMENT": config.env,
                 "REGION_ROLE": region.role,
                 **spec.environment,

@@ -2,16 +2,23 @@
 (trading-dr-20), built after everything they watch (trading-dr-03), and the composite alarm that
 decides a failover.
 
-- Route 53 health checks of both APIs (trading-dr-06): their HealthCheckStatus metric exists only
-  in us-east-1, so these alarms live there (config makes one of the regions us-east-1).
-- The writer's capacity, the global database's replication lag, DynamoDB's replication latency.
+- Route 53's liveness checks of both regions (trading-dr-06): their HealthCheckStatus metric
+  exists only in us-east-1, so these alarms live there (config makes one region us-east-1). The
+  traffic checks are not alarmed: a standby's is unhealthy by design (route53.py).
+- The writer's capacity; the RPO: the global database's replication lag and DynamoDB's
+  replication latency past ``rpoSeconds``. They page; they never fail over: lag is often not a
+  disaster (a burst, a vacuum, a small secondary), and a failover while it lasts is exactly when
+  it throws the most writes away.
 - Per region: the order processor's error rate (not a bare error count) and throttles, orders
   dead-lettered, orders waiting too long, the API's 5XX rate.
 - The failover decision, in the SECONDARY region (detection must not depend on the region that
-  may be down): a composite alarm that fires when ANY of its members does (trading-dr-19, the
-  seed's AND fired only when everything failed at once): the primary API unreachable from the
-  secondary region (a canary), or the global database's replication lag past a minute for five.
-  Its state change triggers the failover function (the failover component)."""
+  may be down), from the two failover probes (synthetics.py: the primary's health route seen from
+  the secondary region, and Route 53's multi-location verdict on it):
+  - ``primary-failing``, ANY of them (OR, trading-dr-19): pages, and starts the failover
+    function's preparation (readiness report and the command to run).
+  - ``failover``, BOTH of them (a quorum of independent signals): what may promote the secondary
+    without a person, in ``failoverMode: automatic`` only (failover.py). A data-loss failover on
+    one signal would act on one vantage point's mistake."""
 
 from __future__ import annotations
 
@@ -23,14 +30,15 @@ import pulumi_aws as aws
 from pulumi_trading_dr.components.api import Api
 from pulumi_trading_dr.components.aurora import Aurora
 from pulumi_trading_dr.components.dynamodb import DynamoDb
-from pulumi_trading_dr.components.orders import Orders
+from pulumi_trading_dr.components.orders import ORDERS_WAITING_SECONDS, Orders
 from pulumi_trading_dr.components.region import Region, Regions
 from pulumi_trading_dr.components.route53 import Route53
 from pulumi_trading_dr.components.sns import Sns
 from pulumi_trading_dr.components.synthetics import Synthetics
 from pulumi_trading_dr.config import ROUTE53_METRICS_REGION, TradingConfig
 
-REPLICATION_LAG_MS = 60_000
+# Periods of 60 s the replication lag must exceed the RPO before it pages: a burst is not a risk.
+RPO_EVALUATIONS = 2
 # Percent of invocations that failed; 0 when there were none (no division by zero, no alarm).
 ERROR_RATE = "IF(invocations > 0, 100 * errors / invocations, 0)"
 
@@ -60,10 +68,10 @@ class Monitoring(pulumi.ComponentResource):
             self._alarm(
                 f"health-check-{region.role}",
                 route53_region,
-                f"Route 53 health check of the {region.role} API failing",
+                f"Route 53's checkers find the {region.role} region's health route failing",
                 namespace="AWS/Route53",
                 metric_name="HealthCheckStatus",
-                dimensions={"HealthCheckId": args.route53.health_check(region).id},
+                dimensions={"HealthCheckId": args.route53.liveness_check(region).id},
                 statistic="Minimum",
                 period=60,
                 evaluation_periods=2,
@@ -84,51 +92,69 @@ class Monitoring(pulumi.ComponentResource):
             threshold=90,
             comparison_operator="GreaterThanThreshold",
         )
-        replication_lag = self._alarm(
+        rpo_ms = config.rpo_seconds * 1000
+        self.rpo_alarm = self._alarm(
             "global-replication-lag",
             secondary,
-            "The secondary cluster is more than a minute behind the writer",
+            f"RPO at risk: the secondary cluster is more than {config.rpo_seconds} s behind the writer "
+            "(pages; never fails over)",
             namespace="AWS/RDS",
             metric_name="AuroraGlobalDBReplicationLag",
             dimensions={"DBClusterIdentifier": args.aurora.cluster(secondary).cluster_identifier},
-            statistic="Average",
+            statistic="Maximum",  # the RPO is about the worst moment, not the average
             period=60,
-            evaluation_periods=5,
-            threshold=REPLICATION_LAG_MS,
+            evaluation_periods=RPO_EVALUATIONS,
+            threshold=rpo_ms,
             comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",  # missing data must never start a failover
         )
         self._alarm(
             "table-replication-latency",
             primary,
-            "Orders take more than a minute to reach the secondary region's replica",
+            f"RPO at risk: orders take more than {config.rpo_seconds} s to reach the secondary "
+            "region's replica (pages; never fails over)",
             namespace="AWS/DynamoDB",
             metric_name="ReplicationLatency",
             dimensions={"TableName": args.dynamodb.table.name, "ReceivingRegion": secondary.name},
-            statistic="Average",
+            statistic="Maximum",
             period=60,
-            evaluation_periods=5,
-            threshold=REPLICATION_LAG_MS,
+            evaluation_periods=RPO_EVALUATIONS,
+            threshold=rpo_ms,
             comparison_operator="GreaterThanThreshold",
         )
         for region in regions:
             self._regional(region)
 
-        members = [args.synthetics.failover_alarm, replication_lag]
+        signals = args.synthetics.failover_alarms
+        topic = args.sns.topic(secondary).arn
+        # trading-dr-19: ANY signal pages (OR; the seed's AND paged only when everything failed).
+        self.primary_failing = aws.cloudwatch.CompositeAlarm(
+            f"{name}-primary-failing",
+            alarm_name=config.name("primary-failing"),
+            alarm_description="The primary region looks down from the secondary (any failover signal): "
+            "the failover function reports readiness and the command to run",
+            alarm_rule=_rule(" OR ", signals),
+            alarm_actions=[topic],
+            ok_actions=[topic],
+            opts=secondary.opts(self, depends_on=signals),
+        )
+        # The quorum: BOTH independent signals, before anything may throw writes away.
         self.failover_alarm = aws.cloudwatch.CompositeAlarm(
             f"{name}-failover",
             alarm_name=config.name("failover"),
-            alarm_description="The primary region is failing: any member in ALARM starts a failover "
-            "to the secondary region (mode: " + config.failover_mode + ")",
-            # OR: any one of the signals is enough (trading-dr-19).
-            alarm_rule=pulumi.Output.all(*[m.name for m in members]).apply(
-                lambda names: " OR ".join(f'ALARM("{n}")' for n in names)
-            ),
-            alarm_actions=[args.sns.topic(secondary).arn],
-            ok_actions=[args.sns.topic(secondary).arn],
-            opts=secondary.opts(self, depends_on=members),
+            alarm_description="Quorum: the primary's health route fails from the secondary region AND "
+            "Route 53's checkers find it down; promotes the secondary when failoverMode is automatic "
+            f"(mode: {config.failover_mode})",
+            alarm_rule=_rule(" AND ", signals),
+            alarm_actions=[topic],
+            ok_actions=[topic],
+            opts=secondary.opts(self, depends_on=signals),
         )
-        self.register_outputs({"failover_alarm": self.failover_alarm.alarm_name})
+        self.register_outputs(
+            {
+                "failover_alarm": self.failover_alarm.alarm_name,
+                "primary_failing_alarm": self.primary_failing.alarm_name,
+            }
+        )
 
     def _alarm(self, key: str, region: Region, description: str, **settings) -> aws.cloudwatch.MetricAlarm:
         topic = self._args.sns.topic(region).arn
@@ -211,7 +237,7 @@ class Monitoring(pulumi.ComponentResource):
             statistic="Maximum",
             period=300,
             evaluation_periods=1,
-            threshold=900,
+            threshold=ORDERS_WAITING_SECONDS,
             comparison_operator="GreaterThanThreshold",
         )
         api = args.api.of(region)
@@ -228,3 +254,9 @@ class Monitoring(pulumi.ComponentResource):
             threshold=0.05,
             comparison_operator="GreaterThanThreshold",
         )
+
+
+def _rule(operator: str, alarms: list[aws.cloudwatch.MetricAlarm]) -> pulumi.Output[str]:
+    return pulumi.Output.all(*[alarm.name for alarm in alarms]).apply(
+        lambda names: operator.join(f'ALARM("{n}")' for n in names)
+    )

@@ -1,8 +1,10 @@
 """Network, in both regions: a VPC with two private subnets (their own route tables, no internet
-route), a DynamoDB gateway endpoint and the interface endpoints the order processor calls
-(Secrets Manager; X-Ray for its traces). Security groups: the database admits 5432 from the
-order processor's group only (trading-dr-10); the functions leave only for the database, the
-endpoints and DynamoDB."""
+route), a DynamoDB gateway endpoint and the interface endpoints the functions in the VPC call
+(Secrets Manager for the database credentials, SQS and CloudWatch for the health route's queue
+checks and the order processor's read-only retry, X-Ray for traces). Security groups: the
+database admits 5432 from its two client groups only (trading-dr-10): the order processor's and
+the health route's; each leaves only for the database, the endpoints and (the order processor)
+DynamoDB."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pulumi_trading_dr.components.region import Region, Regions
 from pulumi_trading_dr.config import TradingConfig
 
 POSTGRES_PORT = 5432
-INTERFACE_SERVICES = ("secretsmanager", "xray")
+INTERFACE_SERVICES = ("secretsmanager", "sqs", "monitoring", "xray")
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class NetworkArgs:
 class RegionalNetwork:
     vpc: aws.ec2.Vpc
     subnets: list[aws.ec2.Subnet]
-    lambda_sg: aws.ec2.SecurityGroup
+    lambda_sg: aws.ec2.SecurityGroup  # the order processor (and the reconciliation, same needs)
+    health_sg: aws.ec2.SecurityGroup  # the deep health route
     database_sg: aws.ec2.SecurityGroup
 
     @property
@@ -93,8 +96,9 @@ class Network(pulumi.ComponentResource):
             )
 
         lambda_sg = group("orders-fn", "Order processor: to the database, the endpoints and DynamoDB only")
-        database_sg = group("database", "Aurora: PostgreSQL from the order processor only")
-        endpoint_sg = group("endpoints", "Interface endpoints: HTTPS from the order processor")
+        health_sg = group("health-fn", "Health route: to the database and the endpoints only")
+        database_sg = group("database", "Aurora: PostgreSQL from the order processor and the health route")
+        endpoint_sg = group("endpoints", "Interface endpoints: HTTPS from the functions in the VPC")
 
         def rule(kind: str, key: str, security_group, port: int, description: str, **peer) -> None:
             cls = aws.vpc.SecurityGroupIngressRule if kind == "in" else aws.vpc.SecurityGroupEgressRule
@@ -109,39 +113,41 @@ class Network(pulumi.ComponentResource):
                 **peer,
             )
 
-        # trading-dr-10: the database admits its clients' security group, never a CIDR.
-        rule(
-            "in",
-            "database-in-orders",
-            database_sg,
-            POSTGRES_PORT,
-            "PostgreSQL from the order processor",
-            referenced_security_group_id=lambda_sg.id,
-        )
-        rule(
-            "out",
-            "orders-out-database",
-            lambda_sg,
-            POSTGRES_PORT,
-            "PostgreSQL to Aurora",
-            referenced_security_group_id=database_sg.id,
-        )
-        rule(
-            "in",
-            "endpoints-in-orders",
-            endpoint_sg,
-            443,
-            "HTTPS from the order processor",
-            referenced_security_group_id=lambda_sg.id,
-        )
-        rule(
-            "out",
-            "orders-out-endpoints",
-            lambda_sg,
-            443,
-            "HTTPS to the interface endpoints",
-            referenced_security_group_id=endpoint_sg.id,
-        )
+        # trading-dr-10: the database admits its clients' security groups, never a CIDR.
+        clients = ((lambda_sg, "orders", "order processor"), (health_sg, "health", "health route"))
+        for client, key, what in clients:
+            rule(
+                "in",
+                f"database-in-{key}",
+                database_sg,
+                POSTGRES_PORT,
+                f"PostgreSQL from the {what}",
+                referenced_security_group_id=client.id,
+            )
+            rule(
+                "out",
+                f"{key}-out-database",
+                client,
+                POSTGRES_PORT,
+                "PostgreSQL to Aurora",
+                referenced_security_group_id=database_sg.id,
+            )
+            rule(
+                "in",
+                f"endpoints-in-{key}",
+                endpoint_sg,
+                443,
+                f"HTTPS from the {what}",
+                referenced_security_group_id=client.id,
+            )
+            rule(
+                "out",
+                f"{key}-out-endpoints",
+                client,
+                443,
+                "HTTPS to the interface endpoints",
+                referenced_security_group_id=endpoint_sg.id,
+            )
         dynamodb = aws.ec2.VpcEndpoint(
             f"{prefix}-dynamodb",
             vpc_id=vpc.id,
@@ -171,4 +177,6 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": config.name(service, region.settings)},
                 opts=child,
             )
-        return RegionalNetwork(vpc=vpc, subnets=subnets, lambda_sg=lambda_sg, database_sg=database_sg)
+        return RegionalNetwork(
+            vpc=vpc, subnets=subnets, lambda_sg=lambda_sg, health_sg=health_sg, database_sg=database_sg
+        )

@@ -6,9 +6,14 @@ The function: timeout 300 s (trading-dr-11) with the queue's visibility timeout 
 subnets, where the database is (trading-dr-12); allowed to read the database secret of its region
 and nothing else in Secrets Manager (trading-dr-13). The event source mapping caps concurrency
 (it bounds the database connections; reserved concurrency would throttle and burn receives).
-The secondary region's copy processes orders after a failover; until then its queue holds them
-(the secondary cluster is read-only, so a record fails and is retried after the visibility
-timeout)."""
+Only the region whose cluster writes processes orders: the event source mapping is created
+enabled in the primary region and disabled in the secondary, and from then on the gate
+(components/gate.py) owns its state (``ignore_changes``: a ``pulumi up`` after a failover must
+not switch the standby's processor back on). A record that still meets a read-only cluster (a
+switch under way) is put back after READ_ONLY_RETRY_SECONDS, not after the visibility timeout.
+
+Each region also has the reconciliation function: after a failover that lost data it compares
+the DynamoDB orders with the Aurora ledger and reports (or repairs) the gap (README, runbooks)."""
 
 from __future__ import annotations
 
@@ -28,6 +33,11 @@ from pulumi_trading_dr.config import TradingConfig
 
 ORDER_TIMEOUT = 300  # seconds (trading-dr-11)
 VISIBILITY_TIMEOUT = 6 * ORDER_TIMEOUT
+# A record that met a read-only cluster is visible again after this (the processor sets it).
+READ_ONLY_RETRY_SECONDS = 30
+# An order older than this in the queue pages (monitoring) and makes the health route "degraded".
+ORDERS_WAITING_SECONDS = 900
+RECONCILE_TIMEOUT = 900
 FOURTEEN_DAYS = 14 * 24 * 3600
 
 
@@ -47,6 +57,8 @@ class RegionalOrders:
     dlq: aws.sqs.Queue
     function: aws.lambda_.Function
     role: aws.iam.Role
+    mapping: aws.lambda_.EventSourceMapping
+    reconcile: aws.lambda_.Function
 
 
 class Orders(pulumi.ComponentResource):
@@ -92,6 +104,7 @@ class Orders(pulumi.ComponentResource):
         )
         network = args.network.of(region)
         key = args.keys.key(region)
+        layer = shared_layer(f"{prefix}-layer", config, region, self)
         processor = regional_function(
             f"{prefix}-processor",
             FunctionSpec(
@@ -141,14 +154,15 @@ class Orders(pulumi.ComponentResource):
                     "ORDERS_TABLE": args.dynamodb.table.name,
                     "DB_SECRET_ARN": args.aurora.secret_arns[region.role],
                     "DB_HOST": args.aurora.cluster(region).endpoint,
+                    "READ_ONLY_RETRY_SECONDS": str(READ_ONLY_RETRY_SECONDS),
                 },
             ),
             config,
             region,
-            shared_layer(f"{prefix}-layer", config, region, self),
+            layer,
             self,
         )
-        aws.lambda_.EventSourceMapping(
+        mapping = aws.lambda_.EventSourceMapping(
             f"{prefix}-source",
             event_source_arn=queue.arn,
             function_name=processor.function.arn,
@@ -158,6 +172,60 @@ class Orders(pulumi.ComponentResource):
             scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(
                 maximum_concurrency=config.order_max_concurrency
             ),
-            opts=child,
+            # Only the writer's region processes; the gate switches it from then on.
+            enabled=region is args.regions.primary,
+            opts=region.opts(self, ignore_changes=["enabled"]),
         )
-        return RegionalOrders(queue=queue, dlq=dlq, function=processor.function, role=processor.role)
+        reconcile = regional_function(
+            f"{prefix}-reconcile",
+            FunctionSpec(
+                key="reconcile",
+                description="Compares the DynamoDB orders with the Aurora ledger; reports or repairs the gap",
+                timeout=RECONCILE_TIMEOUT,
+                vpc=aws.lambda_.FunctionVpcConfigArgs(
+                    subnet_ids=network.subnet_ids, security_group_ids=[network.lambda_sg.id]
+                ),
+                statements=[
+                    {
+                        "Effect": "Allow",
+                        "Action": ["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:PutItem"],
+                        "Resource": args.dynamodb.arn_in(region),
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": args.aurora.secret_arns[region.role],
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "kms:Decrypt",
+                        "Resource": key.arn,
+                        "Condition": {
+                            "StringEquals": {
+                                "kms:ViaService": [
+                                    f"secretsmanager.{region.name}.amazonaws.com",
+                                    f"dynamodb.{region.name}.amazonaws.com",
+                                ]
+                            }
+                        },
+                    },
+                ],
+                environment={
+                    "ORDERS_TABLE": args.dynamodb.table.name,
+                    "DB_SECRET_ARN": args.aurora.secret_arns[region.role],
+                    "DB_HOST": args.aurora.cluster(region).endpoint,
+                },
+            ),
+            config,
+            region,
+            layer,
+            self,
+        )
+        return RegionalOrders(
+            queue=queue,
+            dlq=dlq,
+            function=processor.function,
+            role=processor.role,
+            mapping=mapping,
+            reconcile=reconcile.function,
+        )

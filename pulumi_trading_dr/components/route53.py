@@ -1,11 +1,22 @@
-"""Route 53: the public name of the API with failover between the regions.
+"""Route 53: the public name of the API, which follows the database's writer between the regions.
 
 - In each region an ACM certificate for the name (validated through DNS in the hosted zone), a
   regional custom domain on the API and its base path mapping to the stage.
-- A health check per region on that region's ``/health`` over HTTPS: every 30 seconds, three
-  failures to be unhealthy (trading-dr-05), from three checker regions.
-- Failover alias records: PRIMARY answers while its health check passes, then SECONDARY.
-The health checks' alarms are in the monitoring component (trading-dr-06)."""
+- Two HTTPS health checks per region on that region's deep health route, every 30 seconds, three
+  results to change state (trading-dr-05), from three checker regions:
+  - ``traffic``: ``/v1/health``, healthy only while the region's cluster is the writer. The
+    failover alias records use it: PRIMARY answers while the primary region writes; when the
+    secondary has been promoted, its check turns healthy and the primary's unhealthy, and DNS
+    moves. Before the promotion both are unhealthy (the primary down, the secondary a standby) and
+    Route 53 keeps answering PRIMARY: DNS never runs ahead of the database. No control-plane call
+    is needed on the bad day (Route 53's API lives in us-east-1).
+  - ``liveness``: ``/v1/health?role=any``, healthy while the region serves in its role, writer or
+    standby: what the health-check alarms watch (trading-dr-06), and what the verdict record says.
+- The verdict record ``primary-verdict.<apiDomainName>``: failover A records that answer
+  VERDICT_HEALTHY while Route 53's checkers (several locations) find the primary alive, else
+  VERDICT_FAILED (documentation addresses, never routed). DNS is Route 53's data plane: a canary
+  in the secondary region reads the checkers' verdict even when us-east-1 (where their metric and
+  Route 53's API live) is the region that is down. It is one of the failover quorum's signals."""
 
 from __future__ import annotations
 
@@ -14,13 +25,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from pulumi_trading_dr.components.api import Api
+from pulumi_trading_dr.components.api import HEALTH_PATH, LIVENESS_QUERY, Api
 from pulumi_trading_dr.components.region import Region, Regions
 from pulumi_trading_dr.config import TradingConfig
 
 HEALTH_CHECK_INTERVAL = 30  # seconds (trading-dr-05: the seed had 60)
-HEALTH_CHECK_FAILURES = 3
+HEALTH_CHECK_FAILURES = 3  # consecutive results to turn unhealthy, and healthy again
 CHECKER_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+VERDICT_PREFIX = "primary-verdict"
+VERDICT_HEALTHY, VERDICT_FAILED = "192.0.2.1", "192.0.2.2"  # RFC 5737 TEST-NET-1: never routed
+VERDICT_TTL = 30  # seconds
+# A failover alias to an API Gateway regional domain carries the target's TTL, 60 s.
+API_ALIAS_TTL = 60
 
 
 @dataclass(frozen=True)
@@ -34,24 +50,34 @@ class Route53(pulumi.ComponentResource):
     def __init__(self, name: str, args: Route53Args, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trading:route53:Route53", name, None, opts)
         config = args.config
-        self.health_checks: dict[str, aws.route53.HealthCheck] = {}
+        primary = args.regions.primary
+        self.traffic_checks: dict[str, aws.route53.HealthCheck] = {}
+        self.liveness_checks: dict[str, aws.route53.HealthCheck] = {}
         for region in args.regions:
             domain = self._custom_domain(name, config, region, args.api)
             api = args.api.of(region)
-            check = aws.route53.HealthCheck(
-                f"{name}-{region.role}-health",
-                type="HTTPS",
-                fqdn=api.host,
-                port=443,
-                resource_path=pulumi.Output.concat("/", api.stage.stage_name, "/health"),
-                request_interval=HEALTH_CHECK_INTERVAL,
-                failure_threshold=HEALTH_CHECK_FAILURES,
-                regions=list(CHECKER_REGIONS),
-                enable_sni=True,
-                measure_latency=True,
-                tags={"Name": config.name("api-health", region.settings)},
-                # Route 53 is global; its resources go through the primary region's provider.
-                opts=args.regions.primary.opts(self),
+
+            def check(kind: str, path: pulumi.Input[str], region=region, api=api) -> aws.route53.HealthCheck:
+                return aws.route53.HealthCheck(
+                    f"{name}-{region.role}-{kind}",
+                    type="HTTPS",
+                    fqdn=api.host,  # this region's execute-api host
+                    port=443,
+                    resource_path=path,
+                    request_interval=HEALTH_CHECK_INTERVAL,
+                    failure_threshold=HEALTH_CHECK_FAILURES,
+                    regions=list(CHECKER_REGIONS),
+                    enable_sni=True,
+                    measure_latency=True,
+                    tags={"Name": config.name(f"api-{kind}", region.settings)},
+                    # Route 53 is global; its resources go through the primary region's provider.
+                    opts=primary.opts(self),
+                )
+
+            path = pulumi.Output.concat("/", api.stage.stage_name, HEALTH_PATH)
+            traffic = check("traffic", path)
+            self.liveness_checks[region.role] = check(
+                "liveness", pulumi.Output.concat(path, "?", LIVENESS_QUERY)
             )
             aws.route53.Record(
                 f"{name}-{region.role}-record",
@@ -62,7 +88,7 @@ class Route53(pulumi.ComponentResource):
                 failover_routing_policies=[
                     aws.route53.RecordFailoverRoutingPolicyArgs(type=region.role.upper())
                 ],
-                health_check_id=check.id,
+                health_check_id=traffic.id,
                 aliases=[
                     aws.route53.RecordAliasArgs(
                         name=domain.regional_domain_name,
@@ -70,14 +96,34 @@ class Route53(pulumi.ComponentResource):
                         evaluate_target_health=True,
                     )
                 ],
-                opts=args.regions.primary.opts(self),
+                opts=primary.opts(self),
             )
-            self.health_checks[region.role] = check
+            self.traffic_checks[region.role] = traffic
+        self.verdict_name = f"{VERDICT_PREFIX}.{config.api_domain_name}"
+        for role, address, check_id in (
+            ("primary", VERDICT_HEALTHY, self.liveness_checks["primary"].id),
+            ("secondary", VERDICT_FAILED, None),  # no check: answered whenever PRIMARY is unhealthy
+        ):
+            aws.route53.Record(
+                f"{name}-verdict-{role}",
+                zone_id=config.hosted_zone_id,
+                name=self.verdict_name,
+                type="A",
+                ttl=VERDICT_TTL,
+                records=[address],
+                set_identifier=f"verdict-{role}",
+                failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=role.upper())],
+                health_check_id=check_id,
+                opts=primary.opts(self),
+            )
         self.url = f"https://{config.api_domain_name}"
-        self.register_outputs({"url": self.url})
+        self.register_outputs({"url": self.url, "verdict": self.verdict_name})
 
-    def health_check(self, region: Region) -> aws.route53.HealthCheck:
-        return self.health_checks[region.role]
+    def traffic_check(self, region: Region) -> aws.route53.HealthCheck:
+        return self.traffic_checks[region.role]
+
+    def liveness_check(self, region: Region) -> aws.route53.HealthCheck:
+        return self.liveness_checks[region.role]
 
     def _custom_domain(
         self, name: str, config: TradingConfig, region: Region, api: Api

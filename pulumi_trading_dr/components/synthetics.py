@@ -1,7 +1,13 @@
-"""Synthetics: CloudWatch canaries that call ``/health`` like a client would, and their alarms.
+"""Synthetics: CloudWatch canaries that call the deep health route like a client would, and their alarms.
 
-- Each region's canary calls its own region's API; the secondary region also runs a probe of the
-  PRIMARY API, so the failover decision is taken from outside the region that may be down.
+- Each region's canary calls its own region's ``/v1/health?role=any`` (alive in its role, writer
+  or standby) every ``canaryRateMinutes``.
+- The secondary region runs the two probes the failover decision reads, every
+  ``probeRateMinutes`` (they bound the detection time, README "Failure timeline"), from outside
+  the region that may be down: ``probe-primary`` calls the PRIMARY's ``/v1/health?role=any``;
+  ``verdict`` resolves ``primary-verdict.<apiDomainName>``, which answers what Route 53's health
+  checkers in several locations conclude about the primary (route53.py). Two independent paths:
+  the failover quorum (monitoring.py) needs both.
 - The script is Python (lambda_src/pulumi_trading_dr/canary/health_check.py, zipped by
   lambda_src/build.py as ``python/health_check.py``) on a current ``syn-python-selenium`` runtime
   from config: the runtime matches the script's language (trading-dr-24; the seed's
@@ -25,6 +31,7 @@ from pulumi_trading_dr.components.api import Api
 from pulumi_trading_dr.components.functions import trust_policy
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.region import Region, Regions
+from pulumi_trading_dr.components.route53 import VERDICT_HEALTHY, Route53
 from pulumi_trading_dr.components.s3 import private_bucket
 from pulumi_trading_dr.components.sns import Sns
 from pulumi_trading_dr.config import TradingConfig
@@ -32,6 +39,8 @@ from pulumi_trading_dr.config import TradingConfig
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CANARY_SCRIPT = "health_check"
 SUCCESS_THRESHOLD = 90  # percent
+# Consecutive failed periods before a failover signal alarms: one failed run is not a region lost.
+PROBE_EVALUATIONS = 3
 
 
 @dataclass(frozen=True)
@@ -40,16 +49,18 @@ class SyntheticsArgs:
     regions: Regions
     keys: Keys
     api: Api
+    route53: Route53
     sns: Sns
     account_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
 class Probe:
-    key: str  # "primary", "secondary", "probe-primary"
+    key: str  # "primary", "secondary", "probe-primary", "verdict"
     runs_in: Region
     checks: Region
     feeds_failover: bool
+    verdict: str | None = None  # resolve this name (Route 53's verdict) instead of calling the API
 
 
 class Synthetics(pulumi.ComponentResource):
@@ -61,6 +72,7 @@ class Synthetics(pulumi.ComponentResource):
             Probe("primary", primary, primary, feeds_failover=False),
             Probe("secondary", secondary, secondary, feeds_failover=False),
             Probe("probe-primary", secondary, primary, feeds_failover=True),
+            Probe("verdict", secondary, primary, feeds_failover=True, verdict=args.route53.verdict_name),
         ]
         self._buckets = {region.role: self._artifacts(region) for region in args.regions}
         self._roles = {region.role: self._role(region) for region in args.regions}
@@ -68,7 +80,8 @@ class Synthetics(pulumi.ComponentResource):
         self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
         for probe in probes:
             self.canaries[probe.key], self.alarms[probe.key] = self._canary(probe)
-        self.failover_alarm = self.alarms["probe-primary"]
+        # The failover decision's two signals (monitoring.py combines them).
+        self.failover_alarms = [self.alarms["probe-primary"], self.alarms["verdict"]]
         self.register_outputs({key: canary.name for key, canary in self.canaries.items()})
 
     def _artifacts(self, region: Region) -> aws.s3.Bucket:
@@ -142,6 +155,7 @@ class Synthetics(pulumi.ComponentResource):
         args, config, region = self._args, self._args.config, probe.runs_in
         prefix = f"{self._name}-{probe.key}"
         bucket = self._buckets[region.role]
+        rate = config.probe_rate_minutes if probe.feeds_failover else config.canary_rate_minutes
         canary = aws.synthetics.Canary(
             prefix,
             name=f"trading-{config.env}-{probe.key}",
@@ -156,33 +170,41 @@ class Synthetics(pulumi.ComponentResource):
                     encryption_mode="SSE_KMS", kms_key_arn=args.keys.key(region).arn
                 )
             ),
-            schedule=aws.synthetics.CanaryScheduleArgs(expression=_rate(config.canary_rate_minutes)),
+            schedule=aws.synthetics.CanaryScheduleArgs(expression=_rate(rate)),
             run_config=aws.synthetics.CanaryRunConfigArgs(
-                timeout_in_seconds=60,
+                timeout_in_seconds=min(60, rate * 60),  # a run ends before the next one starts
                 active_tracing=False,  # X-Ray tracing is for Node.js runtimes only
-                environment_variables={
-                    "TARGET_URL": args.api.of(probe.checks).health_url,
-                    "EXPECTED_REGION": probe.checks.name,
-                },
+                environment_variables=(
+                    {"VERDICT_NAME": probe.verdict, "HEALTHY_ADDRESS": VERDICT_HEALTHY}
+                    if probe.verdict
+                    else {
+                        "TARGET_URL": args.api.of(probe.checks).liveness_url,
+                        "EXPECTED_REGION": probe.checks.name,
+                    }
+                ),
             ),
             start_canary=True,
             success_retention_period=7,
             failure_retention_period=30,
             opts=region.opts(self),
         )
-        period = config.canary_rate_minutes * 60
+        what = (
+            f"Route 53's verdict on the {probe.checks.role} API ({probe.verdict})"
+            if probe.verdict
+            else f"/health of the {probe.checks.role} API"
+        )
         alarm = aws.cloudwatch.MetricAlarm(
             f"{prefix}-alarm",
             name=config.name(f"canary-{probe.key}"),
-            alarm_description=f"/health of the {probe.checks.role} API, seen from {region.name}: "
+            alarm_description=f"{what}, seen from {region.name}: "
             f"fewer than {SUCCESS_THRESHOLD}% of canary runs succeed",
             namespace="CloudWatchSynthetics",
             metric_name="SuccessPercent",
             dimensions={"CanaryName": canary.name},
             statistic="Average",
-            period=period,
-            evaluation_periods=3 if probe.feeds_failover else 2,
-            datapoints_to_alarm=3 if probe.feeds_failover else 2,
+            period=rate * 60,
+            evaluation_periods=PROBE_EVALUATIONS if probe.feeds_failover else 2,
+            datapoints_to_alarm=PROBE_EVALUATIONS if probe.feeds_failover else 2,
             threshold=SUCCESS_THRESHOLD,
             comparison_operator="LessThanThreshold",
             treat_missing_data="notBreaching" if probe.feeds_failover else "breaching",

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +152,55 @@ def postgres() -> Iterator[PostgresServer]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the trading DR ledger: a database owned by the application's login role ----------------------
+
+LEDGER_ROLE = "trading_app"
+
+
+class LedgerDatabase:
+    """A database owned by a login role, on the session's PostgreSQL server."""
+
+    def __init__(self, server):
+        self.server = server
+        self.name = "ledger_" + uuid.uuid4().hex[:12]
+        self.password = "initial-" + uuid.uuid4().hex
+
+    def as_superuser(self, statement, args=None, dbname="postgres"):
+        admin = self.server.connect("postgres", self.server.superuser_password, dbname)
+        admin.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute(statement, args)
+                return cursor.fetchall() if cursor.description else None
+        finally:
+            admin.close()
+
+    def rows(self):
+        return self.as_superuser(
+            "SELECT order_id, account_id, symbol, side, quantity, limit_price, region FROM orders "
+            "ORDER BY order_id",
+            dbname=self.name,
+        )
+
+    def terminate_connections(self):
+        """What a failover or a server restart does to the function's cached connection."""
+        self.as_superuser(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND usename = %s",
+            (self.name, LEDGER_ROLE),
+        )
+
+
+@pytest.fixture
+def database(postgres):
+    db = LedgerDatabase(postgres)
+    db.as_superuser(f"DROP ROLE IF EXISTS {LEDGER_ROLE}")
+    db.as_superuser(f"CREATE ROLE {LEDGER_ROLE} LOGIN PASSWORD %s", (db.password,))
+    db.as_superuser(f"CREATE DATABASE {db.name} OWNER {LEDGER_ROLE}")
+    yield db
+    db.as_superuser(f"DROP DATABASE IF EXISTS {db.name} WITH (FORCE)")
+    db.as_superuser(f"DROP ROLE IF EXISTS {LEDGER_ROLE}")
 
 
 def make_transactions_table(

@@ -22,7 +22,7 @@ class Endpoint:
     """A local /health endpoint whose answer each test sets: (status, body) or None (never answers)."""
 
     def __init__(self):
-        self.answer: tuple[int, bytes] | None = (200, b'{"status": "ok", "region": "us-east-1"}')
+        self.answer: tuple[int, bytes] | None = (200, b'{"status": "active", "region": "us-east-1"}')
         self.requests: list[dict] = []
         self.release = threading.Event()  # lets a handler that never answers go at teardown
         endpoint = self
@@ -72,15 +72,22 @@ def endpoint(monkeypatch):
 @pytest.mark.catalogue("trading-dr-24")
 def test_a_healthy_endpoint_passes(endpoint):
     """Fix: a Python script with the Synthetics Python handler signature, run as the runtime runs it."""
-    assert health_check.handler({}, None) == f"{endpoint.url} is healthy in us-east-1"
+    assert health_check.handler({}, None) == f"{endpoint.url} is active in us-east-1"
     (request,) = endpoint.requests
     assert request["path"] == "/prod/health" and request["headers"]["Accept"] == "application/json"
 
 
+def test_a_standby_alive_in_its_role_passes(endpoint):
+    """The liveness form (?role=any) answers 200 for a reachable standby: the canary watches that
+    the region is alive, not that it writes (DNS routes on that, route53.py)."""
+    endpoint.answer_json(200, {"status": "standby", "region": "us-east-1"})
+    assert health_check.handler({}, None).endswith("is standby in us-east-1")
+
+
 def test_the_region_is_not_checked_without_expected_region(endpoint, monkeypatch):
     monkeypatch.delenv("EXPECTED_REGION")
-    endpoint.answer_json(200, {"status": "ok", "region": "us-west-2"})
-    assert health_check.handler({}, None).endswith("healthy in us-west-2")
+    endpoint.answer_json(200, {"status": "active", "region": "us-west-2"})
+    assert health_check.handler({}, None).endswith("active in us-west-2")
 
 
 @pytest.mark.parametrize(
@@ -90,10 +97,10 @@ def test_the_region_is_not_checked_without_expected_region(endpoint, monkeypatch
         (500, {"message": "Internal server error"}, "HTTP 500"),
         (403, {"message": "Forbidden"}, "HTTP 403"),
         (204, None, "HTTP 204, expected 200"),
-        (200, {"status": "degraded", "region": "us-east-1"}, "expected status 'ok'"),
-        (200, ["ok"], "expected status 'ok'"),
-        (200, {"status": "ok"}, "names no region"),
-        (200, {"status": "ok", "region": "us-west-2"}, "answered from us-west-2, expected us-east-1"),
+        (200, {"status": "down", "region": "us-east-1"}, "expected a status in"),
+        (200, ["active"], "expected a status in"),
+        (200, {"status": "active"}, "names no region"),
+        (200, {"status": "active", "region": "us-west-2"}, "answered from us-west-2, expected us-east-1"),
     ],
     ids=[
         "503",
@@ -156,7 +163,7 @@ def test_the_synthetics_logger_is_used_when_the_runtime_has_it(endpoint, monkeyp
         monkeypatch.delitem(sys.modules, "aws_synthetics")
         importlib.reload(health_check)
     assert health_check.logger.name == "health_check"
-    assert lines[0].endswith("is healthy in us-east-1")
+    assert lines[0].endswith("is active in us-east-1")
     assert lines[1].startswith("health check failed: ") and "HTTP 503" in lines[1]
 
 
@@ -170,3 +177,43 @@ def test_the_script_needs_nothing_beyond_the_standard_library():
             imported.add(node.module.split(".")[0])
     assert imported - sys.stdlib_module_names == {"aws_synthetics"}
     assert not (SCRIPT.parent / "index.py").exists()  # not one of the bundled Lambda functions
+
+
+# --- the verdict mode: what Route 53's checkers concluded, read through DNS -----------------------
+
+
+@pytest.fixture
+def verdict(monkeypatch):
+    monkeypatch.delenv("TARGET_URL", raising=False)
+    monkeypatch.setenv("VERDICT_NAME", "localhost")
+    monkeypatch.setenv("TIMEOUT_SECONDS", "2")
+
+
+def test_the_verdict_passes_when_the_name_resolves_to_the_healthy_address(verdict, monkeypatch):
+    """A real resolution (localhost is 127.0.0.1 on every machine): the healthy answer passes."""
+    monkeypatch.setenv("HEALTHY_ADDRESS", "127.0.0.1")
+    assert health_check.handler({}, None) == "Route 53 finds the primary alive (localhost)"
+
+
+def test_the_verdict_fails_on_any_other_answer(verdict, monkeypatch):
+    """The failover record answers the other address when the primary's check is unhealthy."""
+    from pulumi_trading_dr.components.route53 import VERDICT_FAILED, VERDICT_HEALTHY
+
+    monkeypatch.setenv("HEALTHY_ADDRESS", VERDICT_HEALTHY)
+    with pytest.raises(health_check.HealthCheckFailed, match=r"\['127.0.0.1'\], expected \[192.0.2.1\]"):
+        health_check.handler({}, None)
+    monkeypatch.setattr(
+        health_check.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", (VERDICT_FAILED, 443))]
+    )
+    with pytest.raises(health_check.HealthCheckFailed, match=r"192\.0\.2\.2"):
+        health_check.handler({}, None)
+
+
+def test_a_name_that_does_not_resolve_fails_the_verdict(verdict, monkeypatch):
+    def fail(*args, **kwargs):
+        raise OSError(-2, "Name or service not known")
+
+    monkeypatch.setenv("HEALTHY_ADDRESS", "192.0.2.1")
+    monkeypatch.setattr(health_check.socket, "getaddrinfo", fail)
+    with pytest.raises(health_check.HealthCheckFailed, match=r"resolve localhost: .*not known"):
+        health_check.handler({}, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,11 +16,10 @@ import pytest
 
 from lambda_src.pulumi_trading_dr.order_processor import index as op
 from tests.iam_calls import required_actions
-from tests.lambda_src.conftest import REGION
+from tests.lambda_src.conftest import LEDGER_ROLE as ROLE, REGION
 
 EVENTS = Path(__file__).parent / "events"
 FUNCTION_DIR = Path(op.__file__).parent
-ROLE = "trading_app"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ORDER = {
     "order_id": "ord-1",
@@ -50,50 +50,6 @@ def failed_ids(result):
     return sorted(f["itemIdentifier"] for f in result["batchItemFailures"])
 
 
-class LedgerDatabase:
-    """A database owned by a login role, on the session's PostgreSQL server."""
-
-    def __init__(self, server):
-        self.server = server
-        self.name = "ledger_" + uuid.uuid4().hex[:12]
-        self.password = "initial-" + uuid.uuid4().hex
-
-    def as_superuser(self, statement, args=None, dbname="postgres"):
-        admin = self.server.connect("postgres", self.server.superuser_password, dbname)
-        admin.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
-        try:
-            with admin.cursor() as cursor:
-                cursor.execute(statement, args)
-                return cursor.fetchall() if cursor.description else None
-        finally:
-            admin.close()
-
-    def rows(self):
-        return self.as_superuser(
-            "SELECT order_id, account_id, symbol, side, quantity, limit_price, region FROM orders "
-            "ORDER BY order_id",
-            dbname=self.name,
-        )
-
-    def terminate_connections(self):
-        """What a failover or a server restart does to the function's cached connection."""
-        self.as_superuser(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND usename = %s",
-            (self.name, ROLE),
-        )
-
-
-@pytest.fixture
-def database(postgres):
-    db = LedgerDatabase(postgres)
-    db.as_superuser(f"DROP ROLE IF EXISTS {ROLE}")
-    db.as_superuser(f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (db.password,))
-    db.as_superuser(f"CREATE DATABASE {db.name} OWNER {ROLE}")
-    yield db
-    db.as_superuser(f"DROP DATABASE IF EXISTS {db.name} WITH (FORCE)")
-    db.as_superuser(f"DROP ROLE IF EXISTS {ROLE}")
-
-
 class Stack:
     """The function's AWS side in moto, and its dependencies wired as _default_deps wires them."""
 
@@ -121,7 +77,19 @@ class Stack:
             host=database.server.host,
             options={"sslmode": "disable", "connect_timeout": 5},  # the local server has no TLS
         )
-        self.deps = op.Dependencies(table=self.table, ledger=self.ledger, region=REGION, clock=lambda: NOW)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        # The queue as the stack makes it: the visibility timeout six times the function's 300 s.
+        self.queue_url = self.sqs.create_queue(
+            QueueName="trading-dr-dev-orders-primary", Attributes={"VisibilityTimeout": "1800"}
+        )["QueueUrl"]
+        self.deps = op.Dependencies(
+            table=self.table,
+            ledger=self.ledger,
+            region=REGION,
+            sqs=self.sqs,
+            read_only_retry_seconds=1,
+            clock=lambda: NOW,
+        )
 
     def secret_value(self, password):
         return {
@@ -137,6 +105,20 @@ class Stack:
             self.secrets.put_secret_value(
                 SecretId=self.secret_arn, SecretString=json.dumps(self.secret_value(password))
             )
+
+    def received(self, *bodies):
+        """The bodies sent to the queue and received as the event source mapping receives them:
+        an SQS event whose receipt handles are real."""
+        for body in bodies:
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)["Messages"]
+        event = sqs_event(*(m["Body"] for m in messages), ids=[m["MessageId"] for m in messages])
+        for record, message in zip(event["Records"], messages, strict=True):
+            record["receiptHandle"] = message["ReceiptHandle"]
+        return event
+
+    def visible(self):
+        return self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
 
     def deliver(self, event, lambda_context, monkeypatch):
         monkeypatch.setattr(op, "_deps", self.deps)
@@ -359,14 +341,20 @@ def test_a_password_the_secret_does_not_know_fails_the_record_after_one_reread(
 
 
 def test_a_read_only_secondary_fails_the_record_until_it_is_promoted(stack, lambda_context, monkeypatch):
-    """Before a failover the secondary cluster refuses writes: the record waits in the queue."""
+    """A cluster that is not the writer refuses the insert: the record fails and is put back after
+    READ_ONLY_RETRY_SECONDS, not after the queue's 1800 s visibility timeout."""
     stack.deliver(sqs_event(order()), lambda_context, monkeypatch)  # the schema exists
     db = stack.database
     db.as_superuser(f"ALTER DATABASE {db.name} SET default_transaction_read_only = on")
     db.terminate_connections()
-    result = stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch)
-    assert failed_ids(result) == ["msg-0"]
+    event = stack.received(order(order_id="ord-2"))
+    result = stack.deliver(event, lambda_context, monkeypatch)
+    assert failed_ids(result) == [event["Records"][0]["messageId"]]
     assert stack.ledger._connection is None  # dropped: the promoted writer needs a new session
+    assert stack.visible() == []  # still in flight ...
+    time.sleep(1.2)
+    (back,) = stack.visible()  # ... and back after the short delay, not 30 minutes
+    assert json.loads(back["Body"])["order_id"] == "ord-2"
     db.as_superuser(f"ALTER DATABASE {db.name} SET default_transaction_read_only = off")  # promoted
     assert stack.deliver(sqs_event(order(order_id="ord-2")), lambda_context, monkeypatch) == {
         "batchItemFailures": []
@@ -406,4 +394,5 @@ def test_the_function_calls_only_what_its_role_grants():
         "dynamodb:PutItem",
         "dynamodb:GetItem",
         "secretsmanager:GetSecretValue",
+        "sqs:ChangeMessageVisibility",
     }

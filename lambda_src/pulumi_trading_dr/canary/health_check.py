@@ -5,10 +5,17 @@ packaged as ``python/health_check.py`` with handler ``health_check.handler``. It
 Lambda functions (no index.py, no requirements.txt): it uses the standard library only, and the
 Synthetics logger when the runtime provides it.
 
-GET ``TARGET_URL``; the API must answer HTTP 200 with the JSON ``{"status": "ok", "region": ...}``,
-and the region must be ``EXPECTED_REGION`` when that is set. Anything else raises
-HealthCheckFailed, which is how a canary run fails. ``TIMEOUT_SECONDS`` (default 10) bounds the
-connection and every read.
+Two modes, by environment:
+
+- ``TARGET_URL`` (the region's deep health route, ``/v1/health?role=any``): the API must answer
+  HTTP 200 with JSON whose ``status`` is ``active`` or ``standby`` (alive in its role) and whose
+  ``region`` is ``EXPECTED_REGION`` when that is set.
+- ``VERDICT_NAME`` and ``HEALTHY_ADDRESS``: the name must resolve to ``HEALTHY_ADDRESS``, which is
+  what Route 53 answers while its health checkers find the primary alive (the verdict record,
+  pulumi_trading_dr/components/route53.py).
+
+Anything else raises HealthCheckFailed, which is how a canary run fails. ``TIMEOUT_SECONDS``
+(default 10) bounds the connection and every read.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +35,7 @@ except ImportError:
     logger = logging.getLogger("health_check")
 
 MAX_BODY_BYTES = 64 * 1024  # a health answer is tiny; never read an unbounded body
+ALIVE = ("active", "standby")  # the statuses of a region alive in its role
 
 
 class HealthCheckFailed(Exception):
@@ -59,8 +68,8 @@ def check(url: str, expected_region: str | None = None, timeout: float = 10.0) -
         answer = json.loads(body)
     except ValueError as exc:
         raise HealthCheckFailed(f"GET {url}: the body is not JSON: {body[:200]!r}") from exc
-    if not isinstance(answer, dict) or answer.get("status") != "ok":
-        raise HealthCheckFailed(f"GET {url}: expected status 'ok', got {str(answer)[:200]}")
+    if not isinstance(answer, dict) or answer.get("status") not in ALIVE:
+        raise HealthCheckFailed(f"GET {url}: expected a status in {ALIVE}, got {str(answer)[:200]}")
     region = answer.get("region")
     if not isinstance(region, str) or not region:
         raise HealthCheckFailed(f"GET {url}: the answer names no region: {str(answer)[:200]}")
@@ -69,15 +78,32 @@ def check(url: str, expected_region: str | None = None, timeout: float = 10.0) -
     return answer
 
 
+def check_verdict(name: str, healthy_address: str) -> list[str]:
+    """The addresses ``name`` resolves to; HealthCheckFailed unless exactly ``healthy_address``."""
+    try:
+        answers = sorted({info[4][0] for info in socket.getaddrinfo(name, 443, socket.AF_INET)})
+    except OSError as exc:
+        raise HealthCheckFailed(f"resolve {name}: {exc}") from exc
+    if answers != [healthy_address]:
+        raise HealthCheckFailed(
+            f"resolve {name}: {answers}, expected [{healthy_address}] (Route 53's verdict)"
+        )
+    return answers
+
+
 def handler(event: Any = None, context: Any = None) -> str:
-    url = os.environ["TARGET_URL"]
-    expected_region = os.environ.get("EXPECTED_REGION") or None
     timeout = float(os.environ.get("TIMEOUT_SECONDS") or 10)
     try:
-        answer = check(url, expected_region, timeout)
+        if os.environ.get("VERDICT_NAME"):
+            name = os.environ["VERDICT_NAME"]
+            check_verdict(name, os.environ["HEALTHY_ADDRESS"])
+            message = f"Route 53 finds the primary alive ({name})"
+        else:
+            url = os.environ["TARGET_URL"]
+            answer = check(url, os.environ.get("EXPECTED_REGION") or None, timeout)
+            message = f"{url} is {answer['status']} in {answer['region']}"
     except HealthCheckFailed as exc:
         logger.error(f"health check failed: {exc}")
         raise
-    message = f"{url} is healthy in {answer['region']}"
     logger.info(message)
     return message

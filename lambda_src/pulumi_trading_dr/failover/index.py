@@ -1,26 +1,42 @@
-"""failover: promotes the secondary region's Aurora cluster to writer of the global database.
+"""failover: the trading DR stack's promotion of the secondary region's Aurora cluster.
 
-Deployed in the SECONDARY region only, so it runs while the primary region is down; timeout 300 s
-(trading-dr-21); invoked asynchronously by EventBridge (Lambda's async retries, then the on-failure
-destination: nothing is lost when it raises).
+One code package, deployed twice in the SECONDARY region (it must run while the primary region is
+down), timeout 300 s (trading-dr-21), invoked asynchronously (Lambda's async retries, then the
+on-failure destination: nothing is lost when it raises). What each deployment may do is decided
+by its role and by ALLOW_DATA_LOSS:
 
-Events:
-- "CloudWatch Alarm State Change" of the composite alarm ``COMPOSITE_ALARM_NAME``: ALARM is an
-  unplanned failover (``failover_global_cluster`` with AllowDataLoss, the primary being down);
-  OK and INSUFFICIENT_DATA are ignored.
-- ``{"source": "trading-dr.drill", "detail-type": "Failover drill", "detail": {"mode": ...}}``:
-  ``switchover`` is a managed planned switchover (``switchover_global_cluster``, no data loss),
-  ``failover`` the same unplanned failover as an alarm.
-Anything else raises InvalidEvent.
+- ``failover`` (ALLOW_DATA_LOSS=false, the orchestrator; its role has no
+  ``rds:FailoverGlobalCluster``):
+  - the ``primary-failing`` composite alarm entering ALARM: PREPARE. Report who writes, whether the
+    secondary is a member ready to take over, whether the old writer's cluster still answers in
+    its own region, the last measured replication lag (the writes a data-loss failover would
+    throw away), and the command that promotes. Nothing is changed.
+  - ``{"source": "trading-dr.drill", "detail-type": "Failover drill", "detail": {"mode":
+    "switchover"}}``: a managed switchover (no data loss) to the secondary.
+  - a drill asking for ``"mode": "failover"``: refused (InvalidEvent). A failover that may lose
+    data is the promote function's, a separate and narrower permission.
+- ``promote`` (ALLOW_DATA_LOSS=true; the only role with ``rds:FailoverGlobalCluster``):
+  - ``{"source": "trading-dr.operator", "detail-type": "Promote secondary", "detail": {"confirm":
+    "<global cluster id>", "reason": "...", "force_data_loss": false}}``: what ``make
+    failover-pulumi-trading-dr CONFIRM=...`` sends; the confirmation must name the global cluster.
+  - the ``failover`` quorum composite alarm entering ALARM (``failoverMode: automatic`` enables
+    its rule).
+  It asks the old writer's region whether that cluster still reports ``available``: if so, a
+  switchover (no data loss) is enough and is what it does; only when it does not (the region is
+  down, the cluster is unavailable, its API does not answer) does it fail over with
+  AllowDataLoss. ``force_data_loss`` (operator command only) skips that question.
 
-Idempotent: the global cluster is described first; when the target already is the writer, or a
-failover/switchover to it is under way, nothing is done (a retried event or a second alarm must not
-fail over again). Errors (trading-dr-22): throttling and transient errors are retried with
-exponential backoff and full jitter, within MAX_ATTEMPTS and the invocation's remaining time; a
-non-retryable error or exhausted retries publish a "failover FAILED" alert and raise.
+OK and INSUFFICIENT_DATA alarm states are ignored; anything else raises InvalidEvent.
 
-Environment: GLOBAL_CLUSTER_ID, TARGET_CLUSTER_ARN, TOPIC_ARN, COMPOSITE_ALARM_NAME, MAX_ATTEMPTS
-(default 5), BASE_DELAY_SECONDS (default 2), POWERTOOLS_SERVICE_NAME, ENVIRONMENT.
+Idempotent (trading-dr-22): the global cluster is described first on every attempt; when the
+target already is the writer, or an operation towards it is under way, nothing is done (a retried
+event, a second alarm or a lost answer must not fail over again). Throttling and transient errors
+are retried with exponential backoff and full jitter, within MAX_ATTEMPTS and the invocation's
+remaining time; a non-retryable error or exhausted retries publish a "FAILED" alert and raise.
+
+Environment: GLOBAL_CLUSTER_ID, TARGET_CLUSTER_ARN, OLD_WRITER_CLUSTER_ARN, TOPIC_ARN, ALARM_NAME,
+ALLOW_DATA_LOSS, FAILOVER_MODE, PROMOTE_FUNCTION_NAME (orchestrator), MAX_ATTEMPTS (5),
+BASE_DELAY_SECONDS (2), POWERTOOLS_SERVICE_NAME, ENVIRONMENT.
 """
 
 from __future__ import annotations
@@ -30,7 +46,8 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -46,7 +63,9 @@ ALARM_SOURCE = "aws.cloudwatch"
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
 DRILL_SOURCE = "trading-dr.drill"
 DRILL_DETAIL_TYPE = "Failover drill"
-FAILOVER, SWITCHOVER = "failover", "switchover"
+OPERATOR_SOURCE = "trading-dr.operator"
+OPERATOR_DETAIL_TYPE = "Promote secondary"
+FAILOVER, SWITCHOVER, PREPARE, PROMOTE = "failover", "switchover", "prepare", "promote"
 IGNORED_STATES = frozenset({"OK", "INSUFFICIENT_DATA"})
 
 # RDS answers throttling with "Throttling" (not "ThrottlingException", which other services use).
@@ -70,6 +89,11 @@ TIME_MARGIN_MS = 60_000
 # botocore's own retries off for RDS: the retry policy (which codes, how long, within the time
 # left) lives in one place, below; botocore would otherwise multiply it (attempts x attempts).
 RDS_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=20)
+# The old writer's region may be the one that is down: ask briefly, once.
+OLD_WRITER_CONFIG = Config(
+    retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=5
+)
+LAG_WINDOW = timedelta(minutes=15)
 
 
 class InvalidEvent(ValueError):
@@ -77,7 +101,7 @@ class InvalidEvent(ValueError):
 
 
 class FailoverFailed(RuntimeError):
-    """The failover could not be started; the alert has been published."""
+    """The operation could not be started; the alert has been published."""
 
     def __init__(self, message: str, code: str):
         super().__init__(message)
@@ -92,19 +116,30 @@ class _Busy(Exception):
 class Settings:
     global_cluster_id: str
     target_cluster_arn: str
+    old_writer_cluster_arn: str
     topic_arn: str
-    composite_alarm_name: str
+    alarm_name: str
+    allow_data_loss: bool
+    failover_mode: str = "manual"
+    promote_function_name: str | None = None
     environment: str = "unknown"
     max_attempts: int = 5
     base_delay_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        flag = env["ALLOW_DATA_LOSS"]
+        if flag not in ("true", "false"):
+            raise ValueError(f"ALLOW_DATA_LOSS must be 'true' or 'false', got {flag!r}")
         settings = cls(
             global_cluster_id=env["GLOBAL_CLUSTER_ID"],
             target_cluster_arn=env["TARGET_CLUSTER_ARN"],
+            old_writer_cluster_arn=env["OLD_WRITER_CLUSTER_ARN"],
             topic_arn=env["TOPIC_ARN"],
-            composite_alarm_name=env["COMPOSITE_ALARM_NAME"],
+            alarm_name=env["ALARM_NAME"],
+            allow_data_loss=flag == "true",
+            failover_mode=env.get("FAILOVER_MODE", "manual"),
+            promote_function_name=env.get("PROMOTE_FUNCTION_NAME") or None,
             environment=env.get("ENVIRONMENT", "unknown"),
             max_attempts=int(env.get("MAX_ATTEMPTS", "5")),
             base_delay_seconds=float(env.get("BASE_DELAY_SECONDS", "2")),
@@ -116,11 +151,14 @@ class Settings:
 
 @dataclass(frozen=True)
 class Dependencies:
-    rds: Any
+    rds: Any  # this (the secondary) region's RDS
     sns: Any
     settings: Settings
+    old_writer_rds: Any = None  # the old writer's region's RDS (who answers there?)
+    cloudwatch: Any = None  # the replication lag, for the readiness report
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random  # the jitter: uniform in [0, 1)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 # --- the event --------------------------------------------------------------------------------
@@ -128,12 +166,13 @@ class Dependencies:
 
 @dataclass(frozen=True)
 class Request:
-    mode: str | None  # FAILOVER, SWITCHOVER, or None: nothing to do
+    action: str | None  # PREPARE, SWITCHOVER, PROMOTE, or None: nothing to do
     trigger: str  # what asked, for logs and the notification
+    force_data_loss: bool = False
 
 
 def classify(event: Any, settings: Settings) -> Request:
-    """What the event asks for; raises InvalidEvent for anything this function does not act on."""
+    """What the event asks of this deployment; raises InvalidEvent for anything it does not act on."""
     if not isinstance(event, dict):
         raise InvalidEvent(f"expected an EventBridge event object, got {type(event).__name__}")
     source, detail_type, detail = event.get("source"), event.get("detail-type"), event.get("detail")
@@ -143,19 +182,40 @@ def classify(event: Any, settings: Settings) -> Request:
         name = detail.get("alarmName")
         state = detail.get("state")
         value = state.get("value") if isinstance(state, dict) else None
-        if name != settings.composite_alarm_name:
-            raise InvalidEvent(f"alarm {name!r} is not the composite alarm {settings.composite_alarm_name!r}")
+        if name != settings.alarm_name:
+            raise InvalidEvent(f"alarm {name!r} is not this function's alarm {settings.alarm_name!r}")
         trigger = f"alarm {name} {value}"
         if value == "ALARM":
-            return Request(FAILOVER, trigger)
+            return Request(PROMOTE if settings.allow_data_loss else PREPARE, trigger)
         if value in IGNORED_STATES:
             return Request(None, trigger)
         raise InvalidEvent(f"alarm {name!r} has no known state value: {value!r}")
     if source == DRILL_SOURCE and detail_type == DRILL_DETAIL_TYPE:
         mode = detail.get("mode")
-        if mode not in (FAILOVER, SWITCHOVER):
-            raise InvalidEvent(f"drill mode must be {FAILOVER!r} or {SWITCHOVER!r}, got {mode!r}")
-        return Request(mode, f"drill {mode}")
+        if settings.allow_data_loss:
+            raise InvalidEvent(
+                "the promote function takes no drills; the switchover drill is the failover function's"
+            )
+        if mode == FAILOVER:
+            raise InvalidEvent(
+                "a failover that may lose data is not a drill payload: it is the promote function's "
+                "(make failover-pulumi-trading-dr CONFIRM=<global cluster id>)"
+            )
+        if mode != SWITCHOVER:
+            raise InvalidEvent(f"drill mode must be {SWITCHOVER!r}, got {mode!r}")
+        return Request(SWITCHOVER, f"drill {mode}")
+    if source == OPERATOR_SOURCE and detail_type == OPERATOR_DETAIL_TYPE:
+        if not settings.allow_data_loss:
+            raise InvalidEvent("this function cannot promote; invoke the promote function")
+        confirm, force = detail.get("confirm"), detail.get("force_data_loss", False)
+        if confirm != settings.global_cluster_id:
+            raise InvalidEvent(
+                f"confirm must be the global cluster's id {settings.global_cluster_id!r}, got {confirm!r}"
+            )
+        if not isinstance(force, bool):
+            raise InvalidEvent(f"force_data_loss must be true or false, got {force!r}")
+        reason = str(detail.get("reason") or "no reason given")[:200]
+        return Request(PROMOTE, f"operator: {reason}", force_data_loss=force)
     raise InvalidEvent(f"unknown event: source {source!r}, detail-type {detail_type!r}")
 
 
@@ -185,7 +245,7 @@ def backoff_seconds(attempt: int, settings: Settings, rand: Callable[[], float])
     return rand() * min(MAX_DELAY_SECONDS, settings.base_delay_seconds * 2 ** (attempt - 1))
 
 
-# --- the failover -----------------------------------------------------------------------------
+# --- what RDS says ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -206,6 +266,101 @@ def describe(deps: Dependencies) -> Topology:
         members=frozenset(m["DBClusterArn"] for m in members),
         failover_state=clusters[0].get("FailoverState") or {},
     )
+
+
+def old_writer_status(deps: Dependencies) -> str:
+    """The old writer's cluster status as its own region's RDS API reports it, or why not known.
+
+    ``available`` means the region and the cluster still work: no data need be lost (a switchover
+    is possible). Anything else (an error, a timeout, another status) means it cannot be relied on.
+    """
+    try:
+        (cluster,) = deps.old_writer_rds.describe_db_clusters(
+            DBClusterIdentifier=deps.settings.old_writer_cluster_arn
+        )["DBClusters"]
+        return str(cluster.get("Status", "unknown"))
+    except Exception as exc:
+        return f"unreachable ({error_code(exc)})"
+
+
+def last_replication_lag(deps: Dependencies) -> str:
+    """The secondary's last measured AuroraGlobalDBReplicationLag: the writes at risk."""
+    end = deps.now()
+    cluster_id = deps.settings.target_cluster_arn.rsplit(":", 1)[1]
+    try:
+        result = deps.cloudwatch.get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "lag",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/RDS",
+                            "MetricName": "AuroraGlobalDBReplicationLag",
+                            "Dimensions": [{"Name": "DBClusterIdentifier", "Value": cluster_id}],
+                        },
+                        "Period": 60,
+                        "Stat": "Maximum",
+                    },
+                }
+            ],
+            StartTime=end - LAG_WINDOW,
+            EndTime=end,
+            ScanBy="TimestampDescending",
+        )["MetricDataResults"][0]
+    except Exception as exc:
+        return f"unknown ({error_code(exc)})"
+    if not result.get("Values"):
+        return f"no data in the last {int(LAG_WINDOW.total_seconds() // 60)} minutes"
+    return f"{int(result['Values'][0])} ms at {result['Timestamps'][0]:%Y-%m-%dT%H:%M:%SZ}"
+
+
+# --- prepare --------------------------------------------------------------------------------------
+
+
+def prepare(trigger: str, deps: Dependencies) -> dict[str, Any]:
+    """The readiness report and the command to run; changes nothing."""
+    settings = deps.settings
+    try:
+        topology = describe(deps)
+        writer, members, state = topology.writer, topology.members, topology.failover_state.get("Status")
+    except Exception as exc:
+        writer, members, state = f"unknown ({error_code(exc)})", frozenset(), None
+    old_writer = old_writer_status(deps)
+    report = {
+        "global_cluster": settings.global_cluster_id,
+        "trigger": trigger,
+        "writer": writer,
+        "target": settings.target_cluster_arn,
+        "target_is_member": settings.target_cluster_arn in members,
+        "operation_under_way": state,
+        "old_writer_status": old_writer,
+        "last_replication_lag": last_replication_lag(deps),
+        "failover_mode": settings.failover_mode,
+    }
+    if writer == settings.target_cluster_arn:
+        report["next"] = "nothing: the secondary is already the writer"
+    else:
+        how = (
+            "a switchover (no data loss): the old writer still reports available"
+            if old_writer == "available"
+            else "a failover that loses the writes not yet replicated (the lag above)"
+        )
+        report["next"] = (
+            f"to promote the secondary ({how}): make failover-pulumi-trading-dr STACK={settings.environment} "
+            f"CONFIRM={settings.global_cluster_id} REASON='...'"
+            + (
+                " (automatic mode: the quorum alarm will do it)"
+                if settings.failover_mode == "automatic"
+                else ""
+            )
+        )
+    report["action"] = "prepared"
+    _notify(deps, "the primary region is failing: failover prepared", report)
+    logger.info("failover prepared", extra=report)
+    return report
+
+
+# --- switchover and promotion -----------------------------------------------------------------
 
 
 @dataclass
@@ -249,15 +404,19 @@ def _attempt(mode: str, deps: Dependencies, run: _Run) -> dict[str, Any]:
             deps.rds.switchover_global_cluster(
                 GlobalClusterIdentifier=settings.global_cluster_id, TargetDbClusterIdentifier=target
             )
-        else:
-            # Unplanned: the primary region is down; its unreplicated writes cannot be waited for.
+        elif settings.allow_data_loss:
+            # Unplanned: the old writer is gone; its unreplicated writes cannot be waited for.
             deps.rds.failover_global_cluster(
                 GlobalClusterIdentifier=settings.global_cluster_id,
                 TargetDbClusterIdentifier=target,
                 AllowDataLoss=True,
             )
+        else:  # unreachable through classify; a second lock on the door
+            raise FailoverFailed("this function may not fail over with data loss", "DataLossNotAllowed")
     except ClientError:
         raise  # RDS answered: nothing started
+    except FailoverFailed:
+        raise
     except Exception:
         run.request_sent = True  # no answer: RDS may have accepted it
         raise
@@ -265,8 +424,15 @@ def _attempt(mode: str, deps: Dependencies, run: _Run) -> dict[str, Any]:
     return {**result, "action": "initiated", "reason": f"{mode}_global_cluster accepted"}
 
 
-def fail_over(mode: str, trigger: str, deps: Dependencies, remaining_ms: Callable[[], int]) -> dict[str, Any]:
-    """Fail over (or switch over) to the target unless it is, or is becoming, the writer."""
+def fail_over(
+    mode: str,
+    trigger: str,
+    deps: Dependencies,
+    remaining_ms: Callable[[], int],
+    why: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Switch over, or fail over, to the target unless it is, or is becoming, the writer; ``why``
+    (the facts that chose the mode) goes into the result and the notification."""
     settings = deps.settings
     run = _Run()
     attempt = 0
@@ -292,19 +458,28 @@ def fail_over(mode: str, trigger: str, deps: Dependencies, remaining_ms: Callabl
                 extra={"attempt": attempt, "error": error_code(exc), "delay_seconds": round(delay, 3)},
             )
             deps.sleep(delay)
-    result = {**result, "trigger": trigger, "attempts": attempt}
+    result = {**result, "trigger": trigger, "attempts": attempt, **(why or {})}
     if result["action"] == "initiated":
         facts = {k: result[k] for k in ("global_cluster", "mode", "trigger", "old_writer", "new_writer")}
+        facts.update(why or {})
         try:
             _notify(deps, f"{mode} to the secondary region initiated", facts)
             result["notified"] = True
         except Exception:
-            # The failover is under way: raising would only make a retry find it in progress and
+            # The operation is under way: raising would only make a retry find it in progress and
             # stay silent, then count it as failed. Logged, and said in the result.
             logger.exception("the success notification could not be published")
             result["notified"] = False
     logger.info("failover orchestration done", extra=result)
     return result
+
+
+def promote(request: Request, deps: Dependencies, remaining_ms: Callable[[], int]) -> dict[str, Any]:
+    """No data loss when the old writer still works (a switchover); else a data-loss failover."""
+    status = "not asked (force_data_loss)" if request.force_data_loss else old_writer_status(deps)
+    mode = SWITCHOVER if status == "available" else FAILOVER
+    logger.info("promotion decided", extra={"old_writer_status": status, "mode": mode})
+    return fail_over(mode, request.trigger, deps, remaining_ms, why={"old_writer_status": status})
 
 
 # --- notifications ------------------------------------------------------------------------------
@@ -333,7 +508,7 @@ def _alert_failure(deps: Dependencies, mode: str, trigger: str, exc: Exception, 
     }
     logger.error("failover FAILED", extra=facts)
     try:
-        _notify(deps, f"failover FAILED ({mode})", facts)
+        _notify(deps, f"{mode} FAILED", facts)
     except Exception:
         logger.exception("the failure alert could not be published")
 
@@ -343,14 +518,18 @@ def _alert_failure(deps: Dependencies, mode: str, trigger: str, exc: Exception, 
 
 def handle(event: Any, deps: Dependencies, remaining_ms: Callable[[], int]) -> dict[str, Any]:
     request = classify(event, deps.settings)
-    if request.mode is None:
+    if request.action is None:
         logger.info("no failover for this state change", extra={"trigger": request.trigger})
         return {
             "action": "ignored",
             "reason": f"{request.trigger}: nothing to do",
             "trigger": request.trigger,
         }
-    return fail_over(request.mode, request.trigger, deps, remaining_ms)
+    if request.action == PREPARE:
+        return prepare(request.trigger, deps)
+    if request.action == SWITCHOVER:
+        return fail_over(SWITCHOVER, request.trigger, deps, remaining_ms)
+    return promote(request, deps, remaining_ms)
 
 
 _deps: Dependencies | None = None
@@ -359,10 +538,14 @@ _deps: Dependencies | None = None
 def _default_deps() -> Dependencies:
     global _deps
     if _deps is None:
+        settings = Settings.from_env(os.environ)
+        old_writer_region = settings.old_writer_cluster_arn.split(":")[3]
         _deps = Dependencies(
             rds=boto3.client("rds", config=RDS_CONFIG),
             sns=boto3.client("sns"),
-            settings=Settings.from_env(os.environ),
+            settings=settings,
+            old_writer_rds=boto3.client("rds", region_name=old_writer_region, config=OLD_WRITER_CONFIG),
+            cloudwatch=None if settings.allow_data_loss else boto3.client("cloudwatch"),
         )
     return _deps
 

@@ -7,26 +7,31 @@ Deployed in both regions, in the VPC (trading-dr-12), timeout 300 s (trading-dr-
 2. store it in the DynamoDB global table, once (conditional put; a redelivery of the same order is
    fine, the same ``order_id`` with another payload is a conflict: a batch item failure);
 3. record it in the Aurora ledger table ``orders``, once (``ON CONFLICT (order_id) DO NOTHING``).
-   A database failure is a batch item failure; the retry finds step 2 already done.
+   A database failure is a batch item failure; the retry finds step 2 already done. A read-only
+   cluster (this region is not the writer: a switch under way, or a region just recovered) puts
+   the record back after READ_ONLY_RETRY_SECONDS instead of the queue's 30-minute visibility
+   timeout; the gate (components/gate.py) turns this region's processing off and forwards.
 
 Database credentials come from Secrets Manager (``DB_SECRET_ARN``, the only secret the role may
 read, trading-dr-13), cached per container and re-read once when the database rejects them (the
-secret was rotated). The connection is reused across invocations and re-opened when broken.
+secret was rotated). The connection is reused across invocations and re-opened when broken
+(common/database.py).
 
-Environment: ORDERS_TABLE, DB_SECRET_ARN, DB_HOST, POWERTOOLS_SERVICE_NAME, ENVIRONMENT, REGION_ROLE
-(``primary`` | ``secondary``, for logs) and optionally DB_SSLMODE (``require`` unless set).
+Environment: ORDERS_TABLE, DB_SECRET_ARN, DB_HOST, READ_ONLY_RETRY_SECONDS, POWERTOOLS_SERVICE_NAME,
+ENVIRONMENT, REGION_ROLE (``primary`` | ``secondary``, for logs) and optionally DB_SSLMODE
+(``require`` unless set).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -35,7 +40,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
-from psycopg2 import errors as pg_errors
+from common.database import DEFAULT_CONNECT_OPTIONS, Database, is_read_only, secret_reader
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "order_processor"))
 logger.append_keys(
@@ -175,21 +180,6 @@ def store_order(table: Any, order: Order, received_at: datetime, region: str) ->
 
 # --- the Aurora ledger ------------------------------------------------------------------------
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    order_id    varchar(64)    PRIMARY KEY,
-    account_id  varchar(64)    NOT NULL,
-    symbol      varchar(12)    NOT NULL,
-    side        varchar(4)     NOT NULL CHECK (side IN ('BUY', 'SELL')),
-    quantity    bigint         NOT NULL CHECK (quantity BETWEEN 1 AND 1000000000),
-    limit_price numeric(16, 4) NOT NULL CHECK (limit_price > 0),
-    region      text           NOT NULL,
-    recorded_at timestamptz    NOT NULL DEFAULT now()
-)
-"""
-# Concurrent CREATE TABLE IF NOT EXISTS from several cold containers can still collide in the
-# catalog (a unique violation on pg_type); a transaction-scoped advisory lock serializes them.
-SCHEMA_LOCK = 0x7472_6164_6564_72  # "tradedr"
 INSERT = """
 INSERT INTO orders (order_id, account_id, symbol, side, quantity, limit_price, region)
 VALUES (%(order_id)s, %(account_id)s, %(symbol)s, %(side)s, %(quantity)s, %(limit_price)s, %(region)s)
@@ -199,118 +189,18 @@ RETURNING order_id
 SELECT = """
 SELECT order_id, account_id, symbol, side, quantity, limit_price FROM orders WHERE order_id = %s
 """
-# Connection errors the server sends in English; libpq gives them no SQLSTATE on the client side.
-AUTH_FAILURE = "password authentication failed"
-DEFAULT_CONNECT_OPTIONS: Mapping[str, Any] = {
-    "connect_timeout": 5,
-    # A stuck statement fails its record, not the invocation: 10 records x 10 s < 300 s.
-    "options": "-c statement_timeout=10000",
-}
-
-Connect = Callable[..., Any]
-SecretReader = Callable[[], Mapping[str, Any]]
-
-
-def secret_reader(client: Any, secret_arn: str) -> SecretReader:
-    """Reads the database secret (username, password, dbname, port) with GetSecretValue only."""
-
-    def read() -> Mapping[str, Any]:
-        value = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])
-        missing = {"username", "password", "dbname"} - value.keys()
-        if missing:
-            raise ValueError(f"secret {secret_arn} lacks {sorted(missing)}")
-        return value
-
-    return read
 
 
 @dataclass
-class Ledger:
-    """The Aurora ``orders`` table behind one connection per container.
+class Ledger(Database):
+    """The Aurora ``orders`` table behind the container's session (common.database)."""
 
-    ``connect`` and ``options`` are psycopg2.connect and its extra keyword arguments (sslmode,
-    timeouts), injectable so tests reach a local server without SSL.
-    """
-
-    read_secret: SecretReader
-    host: str
-    options: Mapping[str, Any]
-    connect: Connect = psycopg2.connect
-    _credentials: Mapping[str, Any] | None = field(default=None, init=False, repr=False)
-    _connection: Any = field(default=None, init=False, repr=False)
-
-    def _open(self, credentials: Mapping[str, Any]) -> Any:
-        return self.connect(
-            host=self.host,
-            port=int(credentials.get("port", 5432)),
-            dbname=credentials["dbname"],
-            user=credentials["username"],
-            password=credentials["password"],
-            **self.options,
-        )
-
-    def _connect(self) -> Any:
-        cached = self._credentials is not None
-        if not cached:
-            self._credentials = self.read_secret()
-        try:
-            connection = self._open(self._credentials)
-        except psycopg2.OperationalError as exc:
-            if not (cached and AUTH_FAILURE in str(exc)):
-                raise
-            # The secret was rotated since it was cached: read it again, once.
-            logger.warning("database rejected the cached credentials; re-reading the secret")
-            self._credentials = self.read_secret()
-            connection = self._open(self._credentials)
-        try:
-            self._ensure_schema(connection)
-        except Exception:
-            connection.close()
-            raise
-        return connection
-
-    @staticmethod
-    def _ensure_schema(connection: Any) -> None:
-        with connection, connection.cursor() as cursor:
-            # Checked first: a read-only secondary cluster accepts the SELECT, not the CREATE.
-            cursor.execute("SELECT to_regclass('orders') IS NOT NULL")
-            if cursor.fetchone()[0]:
-                return
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            cursor.execute(SCHEMA)
-
-    def discard(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(psycopg2.Error):
-                self._connection.close()
-        self._connection = None
+    driver: ModuleType = psycopg2
+    connect: Callable[..., Any] = psycopg2.connect
 
     def record(self, order: Order, region: str) -> bool:
-        """Insert the order unless the ledger has it; True when this call inserted it.
-
-        A reused connection that turns out broken (the server restarted, a failover) is replaced
-        and the insert tried once more; a fresh connection's failure is raised.
-        """
-        for attempt in (1, 2):
-            reused = self._connection is not None and not self._connection.closed
-            if not reused:
-                self.discard()
-                self._connection = self._connect()
-            try:
-                return self._insert(self._connection, order, region)
-            except (psycopg2.OperationalError, psycopg2.InterfaceError):
-                if not self._connection.closed:
-                    raise  # e.g. the statement timeout: the session itself is fine
-                self.discard()
-                if not reused or attempt == 2:
-                    raise
-                logger.warning("the cached database connection is broken; reconnecting")
-            except pg_errors.ReadOnlySqlTransaction:
-                # This region's cluster is a secondary not promoted yet; reconnect next time, the
-                # promoted writer will be behind the same endpoint.
-                self.discard()
-                raise
-        raise AssertionError("unreachable")
+        """Insert the order unless the ledger has it; True when this call inserted it."""
+        return self.run(lambda connection: self._insert(connection, order, region))
 
     @staticmethod
     def _insert(connection: Any, order: Order, region: str) -> bool:
@@ -334,6 +224,8 @@ class Dependencies:
     table: Any
     ledger: Ledger
     region: str
+    sqs: Any = None  # puts a record back early when the cluster is read-only
+    read_only_retry_seconds: int = 30
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -362,13 +254,38 @@ def _default_deps() -> Dependencies:
                 options={**DEFAULT_CONNECT_OPTIONS, "sslmode": os.environ.get("DB_SSLMODE", "require")},
             ),
             region=os.environ.get("AWS_REGION", "unknown"),
+            sqs=boto3.client("sqs"),
+            read_only_retry_seconds=int(os.environ.get("READ_ONLY_RETRY_SECONDS", "30")),
         )
     return _deps
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def queue_url(queue_arn: str) -> str:
+    """The URL of a queue from its ARN (arn:aws:sqs:<region>:<account>:<name>)."""
+    _, partition, _, region, account, name = queue_arn.split(":")
+    domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{domain}/{account}/{name}"
+
+
+def retry_soon(record: SQSRecord, deps: Dependencies) -> None:
+    """The cluster is read-only (this region is not, or no longer, the writer): make the record
+    visible again after a short delay instead of the queue's visibility timeout; the gate turns
+    this region's processing off and forwards the queue to the writer. Best effort: if this fails,
+    the visibility timeout still brings the record back."""
     try:
-        return process(record.body, _default_deps())
+        deps.sqs.change_message_visibility(
+            QueueUrl=queue_url(record.event_source_arn),
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=deps.read_only_retry_seconds,
+        )
+    except Exception:
+        logger.exception("could not shorten the record's visibility", extra={"message_id": record.message_id})
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    deps = _default_deps()
+    try:
+        return process(record.body, deps)
     except InvalidOrder as exc:
         logger.error(
             "malformed order; it goes to the DLQ after the redrive count",
@@ -382,6 +299,13 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         )
         raise
     except psycopg2.Error as exc:
+        if is_read_only(exc):
+            logger.warning(
+                "the cluster is read-only (not the writer); the record is retried soon",
+                extra={"message_id": record.message_id},
+            )
+            retry_soon(record, deps)
+            raise
         logger.error(
             "ledger write failed; the record will be retried",
             extra={"message_id": record.message_id, "error": type(exc).__name__, "detail": str(exc)},
