@@ -50,7 +50,7 @@ VERBS = [
     ("sqs:", None),
     ("sns:publish", "publish"),
     ("rds:failover", "failover"),
-    ("rds:switchover", "failover"),
+    ("rds:switchover", "switchover"),
     ("rds-db:connect", "connect"),
     ("dynamodb:put", "write"),
     ("dynamodb:update", "write"),

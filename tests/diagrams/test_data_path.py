@@ -130,23 +130,39 @@ class TestTradingDr:
             region
         }
 
-    def test_the_composite_alarm_drives_the_failover(self, dr_graph):
+    def test_two_signals_page_and_only_their_quorum_promotes(self, dr_graph):
         g = dr_graph
         assert g.has_path("synthetics-probe-primary", "api-primary-rest-api")  # probed from us-west-2
-        assert g.has_path(
-            "synthetics-probe-primary",
-            "synthetics-probe-primary-alarm",
-            "monitoring-failover",
-            "failover-on-alarm",
-            "failover-function",
-            "aurora-secondary",
+        for signal in ("synthetics-probe-primary", "synthetics-verdict"):
+            # Either signal: the orchestrator prepares (it may switch over, never fail over) ...
+            assert g.has_path(
+                signal,
+                f"{signal}-alarm",
+                "monitoring-primary-failing",
+                "failover-on-alarm",
+                "failover-function",
+            )
+            # ... both: the quorum composite may start the promotion.
+            assert g.has_path(signal, f"{signal}-alarm", "monitoring-failover", "failover-promote-on-alarm")
+        assert g.has_path("failover-promote-on-alarm", "failover-promote", "aurora-secondary")
+        assert (
+            labels(g, "monitoring-failover", "failover-promote-on-alarm") == "CloudWatch Alarm State Change"
         )
-        assert g.has_path("aurora-secondary", "monitoring-global-replication-lag", "monitoring-failover")
-        assert labels(g, "monitoring-failover", "failover-on-alarm") == "CloudWatch Alarm State Change"
-        assert labels(g, "failover-function", "aurora-global") == "failover, read"
+        assert labels(g, "failover-promote", "aurora-global") == "failover/switchover, read"
+        assert labels(g, "failover-function", "aurora-global") == "read, switchover"  # no data loss
+        assert labels(g, "failover-function", "aurora-primary") == "read"  # does the old writer answer?
         assert labels(g, "failover-on-alarm", "failover-dead-letters") == "undeliverable events"
-        assert g.node("failover-function").region == "us-west-2"
-        assert "monitoring-failover" not in g.targets("failover-function")  # reads its state only
+        assert {g.node(n).region for n in ("failover-function", "failover-promote")} == {"us-west-2"}
+        assert "monitoring-failover" not in g.targets("failover-promote")  # reads its state only
+        # The replication lag pages; it is no longer a member of either composite (nor drawn at all).
+        for composite in ("monitoring-failover", "monitoring-primary-failing"):
+            assert not g.has_path("aurora-secondary", composite)
+
+    def test_the_gates_follow_the_writer_and_forward_to_the_other_region(self, dr_graph):
+        g = dr_graph
+        for role, other in (("primary", "secondary"), ("secondary", "primary")):
+            assert labels(g, f"gate-{role}-function", "aurora-global") == "read"
+            assert labels(g, f"gate-{role}-function", f"orders-{other}-queue") == "send"
 
     def test_replication_between_the_regions(self, dr_graph):
         g = dr_graph

@@ -112,28 +112,49 @@ def test_stack_outputs_name_both_regions(dr):
 
 @pytest.mark.catalogue("trading-dr-05")
 def test_health_checks_every_30_seconds_with_three_failures(dr):
-    """Fix: HTTPS health check of each API's /health every 30 s, unhealthy after 3 failures."""
+    """Fix: HTTPS health checks of each region's /v1/health every 30 s, three results to change
+    state, from at least three checker regions; each checks its own region's API."""
     checks = dr.of_type("aws:route53/healthCheck:HealthCheck")
-    assert len(checks) == 2
+    assert len(checks) == 4  # traffic and liveness, per region
+    hosts = {
+        region: dr.outputs[f"{role}_api_endpoint"].split("/")[2]
+        for role, region in (("primary", PRIMARY), ("secondary", SECONDARY))
+    }
+    assert hosts[PRIMARY] != hosts[SECONDARY] and f".{PRIMARY}." in hosts[PRIMARY]
     for check in checks:
         inputs = check["inputs"]
+        role = dr.name_of(check).split("-")[1]
+        region = PRIMARY if role == "primary" else SECONDARY
         assert (inputs["requestInterval"], inputs["failureThreshold"]) == (30, 3)
-        assert (inputs["type"], inputs["port"], inputs["resourcePath"]) == ("HTTPS", 443, "/v1/health")
-        assert ".execute-api." in inputs["fqdn"] and len(inputs["regions"]) >= 3
-    primary_record = next(
-        r for r in dr.of_type("aws:route53/record:Record") if r["inputs"].get("setIdentifier") == "primary"
-    )
-    assert primary_record["inputs"]["failoverRoutingPolicies"] == [{"type": "PRIMARY"}]
-    assert primary_record["inputs"]["healthCheckId"] in {c["id"] for c in checks}
+        assert (inputs["type"], inputs["port"]) == ("HTTPS", 443)
+        assert inputs["resourcePath"] in ("/v1/health", "/v1/health?role=any")
+        assert inputs["fqdn"] == hosts[region], dr.name_of(check)  # never the other region's API
+        assert len(inputs["regions"]) >= 3
+    records = {
+        r["inputs"]["setIdentifier"]: r
+        for r in dr.of_type("aws:route53/record:Record")
+        if r["inputs"].get("name") == "api.trading-dev.example.com"
+    }
+    assert records["primary"]["inputs"]["failoverRoutingPolicies"] == [{"type": "PRIMARY"}]
+    by_id = {c["id"]: c for c in checks}
+    for role, record in records.items():
+        check = by_id[record["inputs"]["healthCheckId"]]
+        assert dr.name_of(check) == f"route53-{role}-traffic"
 
 
 @pytest.mark.catalogue("trading-dr-06")
 def test_health_check_status_alarms_live_in_us_east_1_and_notify(dr):
-    """Fix: a HealthCheckStatus alarm per health check, in us-east-1 (where Route 53 publishes the
-    metric), with an SNS action in that region."""
-    checks = {c["id"] for c in dr.of_type("aws:route53/healthCheck:HealthCheck")}
+    """Fix: a HealthCheckStatus alarm per region's liveness check, in us-east-1 (where Route 53
+    publishes the metric), with an SNS action there. The traffic checks are not alarmed: the
+    standby's is unhealthy by design (traffic follows the writer)."""
+    liveness = {
+        c["id"]
+        for c in dr.of_type("aws:route53/healthCheck:HealthCheck")
+        if c["inputs"]["resourcePath"].endswith("?role=any")
+    }
+    assert len(liveness) == 2
     alarms = [a for a in dr.of_type(ALARM) if a["inputs"].get("metricName") == "HealthCheckStatus"]
-    assert {a["inputs"]["dimensions"]["HealthCheckId"] for a in alarms} == checks
+    assert {a["inputs"]["dimensions"]["HealthCheckId"] for a in alarms} == liveness
     for alarm in alarms:
         assert dr.region(alarm) == "us-east-1" and alarm["inputs"]["namespace"] == "AWS/Route53"
         assert (
@@ -200,8 +221,9 @@ def test_master_password_is_generated_kept_in_secrets_manager_and_never_written(
 
 
 @pytest.mark.catalogue("trading-dr-10")
-def test_database_admits_postgres_from_the_order_processor_only(dr):
-    """Fix: 5432 into the database only from the order processor's security group; no CIDR at all."""
+def test_database_admits_postgres_from_its_client_functions_only(dr):
+    """Fix: 5432 into the database only from its clients' security groups (the order processor's
+    and the health route's); no CIDR at all."""
     groups = {g["id"]: g for g in dr.of_type("aws:ec2/securityGroup:SecurityGroup")}
     ingress = dr.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     database_rules = [
@@ -209,13 +231,14 @@ def test_database_admits_postgres_from_the_order_processor_only(dr):
         for r in ingress
         if groups[r["inputs"]["securityGroupId"]]["inputs"]["name"].startswith("trading-database-")
     ]
-    assert len(database_rules) == 2  # one per region
+    assert len(database_rules) == 4  # two client groups, two regions
     for rule in database_rules:
         inputs = rule["inputs"]
         assert (inputs["fromPort"], inputs["toPort"], inputs["ipProtocol"]) == (5432, 5432, "tcp")
         assert "cidrIpv4" not in inputs and "cidrIpv6" not in inputs
-        source = groups[inputs["referencedSecurityGroupId"]]
-        assert source["inputs"]["name"].startswith("trading-orders-fn-")
+        source = groups[inputs["referencedSecurityGroupId"]]["inputs"]["name"]
+        assert source.startswith(("trading-orders-fn-", "trading-health-fn-"))
+        assert dr.region(groups[inputs["referencedSecurityGroupId"]]) == dr.region(rule)
     assert "0.0.0.0/0" not in json.dumps([r["inputs"] for r in ingress])
     for cluster in dr.of_type(CLUSTER):
         (group_id,) = cluster["inputs"]["vpcSecurityGroupIds"]
@@ -364,20 +387,25 @@ def test_throttling_applies_to_every_method_and_caller(dr):
 
 
 @pytest.mark.catalogue("trading-dr-19")
-def test_composite_alarm_fires_on_any_member(dr):
-    """Fix: the failover composite alarm ORs its members (the primary API unreachable from the
-    secondary region, the global database's replication lag), in the secondary region."""
-    composite = component(dr, COMPOSITE)
-    rule = composite["inputs"]["alarmRule"]
-    members = re.findall(r'ALARM\("([^"]+)"\)', rule)
-    assert len(members) == 2 and " AND " not in rule
-    assert rule == " OR ".join(f'ALARM("{m}")' for m in members)
+def test_the_paging_composite_fires_on_any_member_and_the_quorum_needs_both(dr):
+    """Fix: the composite that pages (and starts the failover function's preparation) ORs its
+    members. Deviation: the composite that may promote with data loss is a quorum (AND) of the same
+    two independent signals: the primary's health route from the secondary region, and Route 53's
+    multi-location verdict. Both in the secondary region; missing data is never a failure."""
+    composites = {dr.name_of(c): c for c in dr.of_type(COMPOSITE)}
+    paging = composites["monitoring-primary-failing"]["inputs"]["alarmRule"]
+    quorum = composites["monitoring-failover"]["inputs"]["alarmRule"]
+    members = re.findall(r'ALARM\("([^"]+)"\)', paging)
+    assert len(members) == 2 and paging == " OR ".join(f'ALARM("{m}")' for m in members)
+    assert quorum == " AND ".join(f'ALARM("{m}")' for m in members)
     alarms = {a["inputs"]["name"]: a for a in dr.of_type(ALARM)}
-    assert {alarms[m]["inputs"]["metricName"] for m in members} == {
-        "SuccessPercent",
-        "AuroraGlobalDBReplicationLag",
+    assert {alarms[m]["inputs"]["dimensions"]["CanaryName"] for m in members} == {
+        "trading-dev-probe-primary",
+        "trading-dev-verdict",
     }
-    assert {dr.region(alarms[m]) for m in members} == {SECONDARY} == {dr.region(composite)}
+    for composite in composites.values():
+        assert dr.region(composite) == SECONDARY
+    assert {dr.region(alarms[m]) for m in members} == {SECONDARY}
     assert all(alarms[m]["inputs"]["treatMissingData"] == "notBreaching" for m in members)
 
 
@@ -403,24 +431,26 @@ def test_failover_function_has_300_seconds_in_the_secondary_region(dr):
 
 
 @pytest.mark.catalogue("trading-dr-22")
-def test_failover_function_may_do_exactly_what_it_calls(dr):
-    """Fix (wiring; the retries, alerts and idempotence are tested on the handler): describe and
-    fail over the global cluster, publish to the secondary topic; failed events end in a
-    dead-letter queue that alarms."""
-    failover = dr.named(FUNCTION, "failover-function")
-    statements = dr.role_statements(failover)
-    actions = {
-        a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-    }
-    assert {"rds:DescribeGlobalClusters", "rds:FailoverGlobalCluster", "sns:Publish"} <= actions
-    env = failover["inputs"]["environment"]["variables"]
-    secondary_cluster = next(c for c in dr.of_type(CLUSTER) if dr.region(c) == SECONDARY)
-    assert env["TARGET_CLUSTER_ARN"].endswith(f":cluster:{secondary_cluster['inputs']['clusterIdentifier']}")
-    assert env["TOPIC_ARN"] == the_topic_of(dr, SECONDARY)
-    (invoke_config,) = dr.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
-    dlq = invoke_config["inputs"]["destinationConfig"]["onFailure"]["destination"]
-    (target,) = dr.of_type("aws:cloudwatch/eventTarget:EventTarget")
-    assert target["inputs"]["deadLetterConfig"]["arn"] == dlq
+def test_failover_functions_are_wired_to_their_alarms_clusters_topic_and_dead_letters(dr):
+    """Fix (wiring; the retries, alerts and idempotence are tested on the handler): each function
+    is told its global cluster, target (the secondary cluster), old writer, topic and alarm; failed
+    events end in a dead-letter queue that alarms."""
+    clusters = {dr.region(c): c["inputs"]["clusterIdentifier"] for c in dr.of_type(CLUSTER)}
+    alarms = {dr.name_of(c): c["inputs"]["alarmName"] for c in dr.of_type(COMPOSITE)}
+    for name, alarm, data_loss in (
+        ("failover-function", alarms["monitoring-primary-failing"], "false"),
+        ("failover-promote", alarms["monitoring-failover"], "true"),
+    ):
+        env = dr.named(FUNCTION, name)["inputs"]["environment"]["variables"]
+        assert env["TARGET_CLUSTER_ARN"].endswith(f":{SECONDARY}:123456789012:cluster:{clusters[SECONDARY]}")
+        assert env["OLD_WRITER_CLUSTER_ARN"].endswith(f":{PRIMARY}:123456789012:cluster:{clusters[PRIMARY]}")
+        assert env["TOPIC_ARN"] == the_topic_of(dr, SECONDARY)
+        assert (env["ALARM_NAME"], env["ALLOW_DATA_LOSS"]) == (alarm, data_loss)
+    configs = dr.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    assert len(configs) == 2
+    (dlq,) = {c["inputs"]["destinationConfig"]["onFailure"]["destination"] for c in configs}
+    targets = [t for t in dr.of_type("aws:cloudwatch/eventTarget:EventTarget") if "failover" in dr.name_of(t)]
+    assert len(targets) == 2 and {t["inputs"]["deadLetterConfig"]["arn"] for t in targets} == {dlq}
     dlq_alarms = [
         a
         for a in dr.of_type(ALARM)
@@ -465,14 +495,15 @@ def test_canaries_run_the_python_script_on_a_current_python_runtime(dr):
     from pulumi_trading_dr.offline import PROJECT_DIR
 
     canaries = dr.of_type("aws:synthetics/canary:Canary")
-    assert len(canaries) == 3
+    assert len(canaries) == 4
     for canary in canaries:
         inputs = canary["inputs"]
         assert inputs["runtimeVersion"] == "syn-python-selenium-14.0"
         assert inputs["handler"] == "health_check.handler"
         with zipfile.ZipFile(PROJECT_DIR / inputs["zipFile"]) as archive:
             assert archive.namelist() == ["python/health_check.py"]
-        assert inputs["runConfig"]["environmentVariables"]["TARGET_URL"].endswith("/v1/health")
+        env = inputs["runConfig"]["environmentVariables"]
+        assert env.get("TARGET_URL", "").endswith("/v1/health?role=any") or env["VERDICT_NAME"]
         assert re.fullmatch(r"[0-9a-z_\-]{1,255}", inputs["name"])
     for runtime in ("syn-nodejs-puppeteer-6.0", "syn-python-selenium-5.1", "syn-nodejs-puppeteer-9.1"):
         with pytest.raises(ConfigError, match="canaryRuntime"):

@@ -1,7 +1,10 @@
-"""The failover path end to end, offline: the composite alarm's state-change event goes through
+"""The failover paths end to end, offline: a composite alarm's state-change event goes through
 EventBridge (moto, with the rule's pattern as the stack declares it) to the real failover handler,
 configured with the environment the stack gives it; RDS behind botocore's Stubber (moto has no
-failover_global_cluster), SNS in moto. Each hop uses what resources.json says, not a constant."""
+failover_global_cluster), SNS in moto. Each hop uses what resources.json says, not a constant.
+
+Two paths: the quorum alarm -> the promote function (failoverMode automatic), and the
+primary-failing alarm -> the orchestrator (prepares, always)."""
 
 from __future__ import annotations
 
@@ -20,17 +23,16 @@ EVENT = Path(__file__).parents[1] / "lambda_src" / "events" / "trading_dr_compos
 SECONDARY = "us-west-2"
 
 
-@pytest.fixture
-def wiring(dr):
-    """What the stack declares along the path."""
-    (composite,) = dr.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
-    rule = dr.named("aws:cloudwatch/eventRule:EventRule", "failover-on-alarm")
-    function = dr.named("aws:lambda/function:Function", "failover-function")
-    clusters = {dr.region(c): c for c in dr.of_type("aws:rds/cluster:Cluster")}
+def wiring_of(export, composite_name, rule_name, function_name):
+    """What the stack declares along one path: alarm -> rule -> function -> clusters."""
+    composite = export.named("aws:cloudwatch/compositeAlarm:CompositeAlarm", composite_name)
+    rule = export.named("aws:cloudwatch/eventRule:EventRule", rule_name)
+    function = export.named("aws:lambda/function:Function", function_name)
+    clusters = {export.region(c): c for c in export.of_type("aws:rds/cluster:Cluster")}
     name = composite["inputs"]["alarmName"]
     return {
         "alarm_name": name,
-        "alarm_arn": f"arn:aws:cloudwatch:{dr.region(composite)}:123456789012:alarm:{name}",
+        "alarm_arn": f"arn:aws:cloudwatch:{export.region(composite)}:123456789012:alarm:{name}",
         "pattern": rule["inputs"]["eventPattern"],
         "rule": rule,
         "function": function,
@@ -40,6 +42,19 @@ def wiring(dr):
             for region, c in clusters.items()
         },
     }
+
+
+@pytest.fixture
+def quorum(dr_automatic):
+    """failoverMode=automatic: the quorum alarm -> its rule -> the promote function."""
+    return wiring_of(
+        dr_automatic.export, "monitoring-failover", "failover-promote-on-alarm", "failover-promote"
+    )
+
+
+@pytest.fixture
+def paging(dr):
+    return wiring_of(dr, "monitoring-primary-failing", "failover-on-alarm", "failover-function")
 
 
 def alarm_event(wiring, state="ALARM"):
@@ -76,7 +91,9 @@ def route_through_eventbridge(pattern, event):
 
 
 @mock_aws
-def test_only_the_composite_alarm_entering_alarm_reaches_the_function(wiring):
+@pytest.mark.parametrize("path", ["quorum", "paging"])
+def test_only_its_composite_alarm_entering_alarm_reaches_each_function(path, request):
+    wiring = request.getfixturevalue(path)
     assert route_through_eventbridge(wiring["pattern"], alarm_event(wiring)) is not None
     for state in ("OK", "INSUFFICIENT_DATA"):
         assert route_through_eventbridge(wiring["pattern"], alarm_event(wiring, state)) is None
@@ -85,23 +102,35 @@ def test_only_the_composite_alarm_entering_alarm_reaches_the_function(wiring):
     assert route_through_eventbridge(wiring["pattern"], other) is None
 
 
-def test_the_rule_targets_the_failover_function_which_it_may_invoke(dr, wiring):
-    (target,) = dr.of_type("aws:cloudwatch/eventTarget:EventTarget")
+@pytest.mark.parametrize(("path", "export"), [("quorum", "dr_automatic"), ("paging", "dr")])
+def test_each_rule_targets_its_function_which_it_may_invoke(path, export, request):
+    wiring = request.getfixturevalue(path)
+    export = request.getfixturevalue(export)
+    export = getattr(export, "export", export)
     function_name = wiring["function"]["inputs"]["name"]
+    (target,) = [
+        t
+        for t in export.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if t["inputs"]["rule"] == wiring["rule"]["inputs"]["name"]
+    ]
     assert target["inputs"]["arn"].endswith(f":function:{function_name}")
-    assert target["inputs"]["rule"] == wiring["rule"]["inputs"]["name"]
-    (permission,) = dr.of_type("aws:lambda/permission:Permission")
+    (permission,) = [
+        p
+        for p in export.of_type("aws:lambda/permission:Permission")
+        if p["inputs"]["function"] == function_name
+    ]
     assert permission["inputs"]["principal"] == "events.amazonaws.com"
     assert permission["inputs"]["sourceArn"].endswith(f":rule/{wiring['rule']['inputs']['name']}")
-    assert wiring["env"]["COMPOSITE_ALARM_NAME"] == wiring["alarm_name"]
+    assert wiring["env"]["ALARM_NAME"] == wiring["alarm_name"]
 
 
 @mock_aws
-def test_an_alarm_state_event_fails_over_to_the_secondary_cluster_and_says_so(dr, wiring, monkeypatch):
-    """The delivered event, the handler with the stack's environment: describe, then
-    failover_global_cluster to the secondary cluster with AllowDataLoss; a message on the secondary topic."""
-    delivered = route_through_eventbridge(wiring["pattern"], alarm_event(wiring))
-    env = wiring["env"]
+def test_the_quorum_event_promotes_the_secondary_cluster_and_says_so(quorum, monkeypatch):
+    """The delivered event, the promote function with the stack's environment: the old writer's
+    region does not answer, so failover_global_cluster to the secondary with AllowDataLoss; a
+    message on the secondary topic."""
+    delivered = route_through_eventbridge(quorum["pattern"], alarm_event(quorum))
+    env = quorum["env"]
     sns = boto3.client("sns", region_name=SECONDARY)
     sqs = boto3.client("sqs", region_name=SECONDARY)
     topic_name = env["TOPIC_ARN"].rsplit(":", 1)[1]
@@ -112,15 +141,19 @@ def test_an_alarm_state_event_fails_over_to_the_secondary_cluster_and_says_so(dr
     ]
     sns.subscribe(TopicArn=env["TOPIC_ARN"], Protocol="sqs", Endpoint=inbox_arn)
 
-    primary, secondary = wiring["cluster_arns"]["us-east-1"], wiring["cluster_arns"][SECONDARY]
-    assert env["TARGET_CLUSTER_ARN"] == secondary
+    primary, secondary = quorum["cluster_arns"]["us-east-1"], quorum["cluster_arns"][SECONDARY]
+    assert (env["TARGET_CLUSTER_ARN"], env["OLD_WRITER_CLUSTER_ARN"]) == (secondary, primary)
     rds = boto3.client("rds", region_name=SECONDARY, config=failover.RDS_CONFIG)
+    old_writer_rds = boto3.client("rds", region_name="us-east-1", config=failover.OLD_WRITER_CONFIG)
     members = [
         {"DBClusterArn": primary, "IsWriter": True, "Readers": [secondary]},
         {"DBClusterArn": secondary, "IsWriter": False, "Readers": []},
     ]
     cluster = {"GlobalClusterIdentifier": env["GLOBAL_CLUSTER_ID"], "GlobalClusterMembers": members}
-    stub = Stubber(rds)
+    stub, old_writer_stub = Stubber(rds), Stubber(old_writer_rds)
+    old_writer_stub.add_client_error(
+        "describe_db_clusters", service_error_code="ServiceUnavailable", http_status_code=503
+    )
     stub.add_response(
         "describe_global_clusters",
         {"GlobalClusters": [cluster]},
@@ -136,10 +169,11 @@ def test_an_alarm_state_event_fails_over_to_the_secondary_cluster_and_says_so(dr
         },
     )
     settings = failover.Settings.from_env(env)
-    monkeypatch.setattr(failover, "_deps", failover.Dependencies(rds=rds, sns=sns, settings=settings))
-    with stub:
+    deps = failover.Dependencies(rds=rds, sns=sns, settings=settings, old_writer_rds=old_writer_rds)
+    monkeypatch.setattr(failover, "_deps", deps)
+    with stub, old_writer_stub:
         result = failover.handler(delivered, LambdaContext())
     stub.assert_no_pending_responses()
-    assert result["action"] == "initiated"
+    assert result["action"] == "initiated" and result["mode"] == "failover"
     (message,) = sqs.receive_message(QueueUrl=inbox).get("Messages", [])
     assert secondary in json.loads(message["Body"])["Message"]

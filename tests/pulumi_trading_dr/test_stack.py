@@ -46,6 +46,11 @@ def test_every_aws_resource_names_one_of_the_two_region_providers(dr):
         ("aws:lambda/function:Function", "failover-function", SECONDARY),
         ("aws:cloudwatch/compositeAlarm:CompositeAlarm", "monitoring-failover", SECONDARY),
         ("aws:cloudwatch/eventRule:EventRule", "failover-on-alarm", SECONDARY),
+        ("aws:lambda/function:Function", "failover-promote", SECONDARY),
+        ("aws:cloudwatch/eventRule:EventRule", "failover-promote-on-alarm", SECONDARY),
+        ("aws:synthetics/canary:Canary", "synthetics-verdict", SECONDARY),
+        ("aws:lambda/function:Function", "gate-primary-function", PRIMARY),
+        ("aws:lambda/function:Function", "gate-secondary-function", SECONDARY),
         ("aws:synthetics/canary:Canary", "synthetics-probe-primary", SECONDARY),
         ("aws:rds/globalCluster:GlobalCluster", "aurora-global", PRIMARY),
         ("aws:dynamodb/table:Table", "dynamodb-orders", PRIMARY),
@@ -114,17 +119,29 @@ def test_every_physical_name_carries_the_environment(dr):
         assert "dev" in name.split("-") or "/dev/" in name or "-dev-" in name, (resource["urn"], name)
 
 
-def test_health_route_is_an_unauthenticated_mock_answering_its_region(dr):
-    for region in ("primary", "secondary"):
-        method = dr.named("aws:apigateway/method:Method", f"api-{region}-health-get")
+def test_health_route_is_the_regions_own_health_function_without_auth(dr):
+    """GET /health: a Lambda proxy integration (the function's status code is API Gateway's answer,
+    which is what Route 53's checkers read) of this region's health function, which this API alone
+    may invoke, for this route alone."""
+    for role in ("primary", "secondary"):
+        method = dr.named("aws:apigateway/method:Method", f"api-{role}-health-get")
         assert method["inputs"]["authorization"] == "NONE" and method["inputs"]["httpMethod"] == "GET"
-        integration = dr.named("aws:apigateway/integration:Integration", f"api-{region}-health-integration")
-        assert integration["inputs"]["type"] == "MOCK"
-        response = dr.named(
-            "aws:apigateway/integrationResponse:IntegrationResponse", f"api-{region}-health-integration-200"
+        integration = dr.named("aws:apigateway/integration:Integration", f"api-{role}-health-integration")
+        function = dr.named("aws:lambda/function:Function", f"health-{role}-function")
+        assert (integration["inputs"]["type"], integration["inputs"]["integrationHttpMethod"]) == (
+            "AWS_PROXY",
+            "POST",
         )
-        body = json.loads(response["inputs"]["responseTemplates"]["application/json"])
-        assert body == {"status": "ok", "region": PROVIDERS[f"aws-{region}"]}
+        assert integration["inputs"]["uri"].endswith(f":function:{function['inputs']['name']}/invocations")
+        assert integration["inputs"]["timeoutMilliseconds"] <= 5_000
+        assert dr.region(function) == PROVIDERS[f"aws-{role}"]
+        permission = dr.named("aws:lambda/permission:Permission", f"api-{role}-health-invoke")
+        api = dr.named("aws:apigateway/restApi:RestApi", f"api-{role}-rest-api")
+        assert permission["inputs"]["principal"] == "apigateway.amazonaws.com"
+        assert permission["inputs"]["function"] == function["inputs"]["name"]
+        assert permission["inputs"]["sourceArn"] == (
+            f"arn:aws:execute-api:{PROVIDERS['aws-' + role]}:123456789012:{api['id']}/*/GET/health"
+        )
 
 
 def test_orders_route_is_signed_validated_and_sent_to_its_regions_queue_only(dr):
@@ -163,11 +180,10 @@ def test_failover_records_alias_each_regions_custom_domain(dr):
     records = {
         r["inputs"]["setIdentifier"]: r
         for r in dr.of_type("aws:route53/record:Record")
-        if "setIdentifier" in r["inputs"]
+        if r["inputs"].get("name") == "api.trading-dev.example.com"
     }
     assert set(records) == {"primary", "secondary"}
     for role, record in records.items():
-        assert record["inputs"]["name"] == "api.trading-dev.example.com"
         assert record["inputs"]["failoverRoutingPolicies"] == [{"type": role.upper()}]
         (alias,) = record["inputs"]["aliases"]
         assert alias["evaluateTargetHealth"] is True
@@ -243,13 +259,24 @@ def test_bad_config_is_refused_with_the_key_named(change, message):
         TradingConfig(**{**REQUIRED, **change})
 
 
-def test_failover_mode_decides_whether_the_alarm_starts_the_failover(dr, dr_manual):
-    """automatic: the rule on the composite alarm is enabled; manual: disabled, the alarm still notifies."""
+def test_failover_mode_decides_whether_the_quorum_promotes(dr, dr_automatic):
+    """manual (the default): the quorum's rule is disabled (a person runs the promotion); the
+    preparation always runs. automatic: the quorum alarm starts the promote function."""
     rule = "aws:cloudwatch/eventRule:EventRule"
-    assert dr.named(rule, "failover-on-alarm")["inputs"]["state"] == "ENABLED"
-    assert dr_manual.named(rule, "failover-on-alarm")["inputs"]["state"] == "DISABLED"
-    (composite,) = dr_manual.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
-    assert composite["inputs"]["alarmActions"] and "manual" in composite["inputs"]["alarmDescription"]
+    automatic = dr_automatic.export
+    assert dr.named(rule, "failover-promote-on-alarm")["inputs"]["state"] == "DISABLED"
+    assert automatic.named(rule, "failover-promote-on-alarm")["inputs"]["state"] == "ENABLED"
+    for export in (dr, automatic):
+        assert export.named(rule, "failover-on-alarm")["inputs"]["state"] == "ENABLED"
+        composite = export.named("aws:cloudwatch/compositeAlarm:CompositeAlarm", "monitoring-failover")
+        assert composite["inputs"]["alarmActions"]
+    assert (
+        "mode: manual"
+        in dr.named("aws:cloudwatch/compositeAlarm:CompositeAlarm", "monitoring-failover")["inputs"][
+            "alarmDescription"
+        ]
+    )
+    assert dr.outputs["failover_mode"] == "manual" and automatic.outputs["failover_mode"] == "automatic"
 
 
 def test_services_that_publish_to_the_topics_may_use_the_topics_key(dr):
