@@ -30,7 +30,7 @@ NODE_STAMP := node_modules/.installed
 .PHONY: help bootstrap lambdas bench synth-all synth-cdk-payments synth-cdktf-transactions synth-pulumi-fraud-pipeline \
         synth-pulumi-trading-dr test lint check policies catalogue preview-pulumi-fraud-pipeline deploy-pulumi-fraud-pipeline \
         destroy-pulumi-fraud-pipeline preview-pulumi-trading-dr deploy-pulumi-trading-dr destroy-pulumi-trading-dr \
-        drill-pulumi-trading-dr \
+        drill-pulumi-trading-dr failover-pulumi-trading-dr failback-pulumi-trading-dr reconcile-pulumi-trading-dr \
         deploy-cdk-payments destroy-cdk-payments diff-cdk-payments \
         deploy-cdktf-transactions destroy-cdktf-transactions plan-cdktf-transactions clean distclean
 
@@ -183,14 +183,29 @@ deploy-pulumi-trading-dr: lambdas ## pulumi up the trading DR stack (STACK=dev; 
 destroy-pulumi-trading-dr: bootstrap ## pulumi destroy the trading DR stack (STACK=dev; prod is protected)
 	cd pulumi_trading_dr && pulumi destroy --stack $(STACK)
 
-DRILL ?= switchover
-drill-pulumi-trading-dr: ## failover drill: invoke the failover function (DRILL=switchover|failover; needs the AWS CLI)
+drill-pulumi-trading-dr: ## planned switchover drill to the secondary (no data loss; needs the AWS CLI)
 	cd pulumi_trading_dr && aws lambda invoke \
 	  --region "$$(pulumi config get secondaryRegion --stack $(STACK))" \
 	  --function-name "$$(pulumi stack output failover_function_arn --stack $(STACK))" \
 	  --cli-binary-format raw-in-base64-out \
-	  --payload '{"source": "trading-dr.drill", "detail-type": "Failover drill", "detail": {"mode": "$(DRILL)"}}' \
+	  --payload '{"source": "trading-dr.drill", "detail-type": "Failover drill", "detail": {"mode": "switchover"}}' \
 	  /dev/stdout
+
+# Operator commands (pulumi_trading_dr/ops.py; README "Runbooks"). Each reads the stack's outputs.
+CONFIRM ?=
+REASON ?=
+FORCE_DATA_LOSS ?=
+OPS = $(BIN)/python -m pulumi_trading_dr.ops
+failover-pulumi-trading-dr: bootstrap ## promote the secondary (CONFIRM=<global cluster id> REASON="..."; may lose unreplicated writes)
+	@$(OPS) failover --stack $(STACK) --confirm "$(CONFIRM)" --reason "$(REASON)" $(if $(FORCE_DATA_LOSS),--force-data-loss)
+
+failback-pulumi-trading-dr: bootstrap ## after a failover: refresh, switch back without data loss, wait for the gates
+	@$(OPS) failback --stack $(STACK)
+
+SINCE ?=
+REPAIR ?=
+reconcile-pulumi-trading-dr: bootstrap ## compare orders table and ledger since SINCE=<ISO 8601>; REPAIR=1 fixes the gaps
+	@$(OPS) reconcile --stack $(STACK) --since "$(SINCE)" $(if $(REPAIR),--repair)
 
 clean: ## remove generated output (out/, build/, caches)
 	rm -rf out build .pytest_cache .ruff_cache cdk_payments/cdk.out

@@ -152,6 +152,15 @@ def build(config: TradingConfig) -> dict[str, Any]:
         "failover_alarm_name": monitoring.failover_alarm.alarm_name,
         "primary_failing_alarm_name": monitoring.primary_failing.alarm_name,
         "failover_mode": config.failover_mode,
+        # What the operator commands (pulumi_trading_dr/ops.py) find the stack by.
+        "regions": {region.role: region.name for region in regions},
+        "order_processor_names": {region.role: orders.of(region).function.name for region in regions},
+        "reconcile_function_arns": {region.role: orders.of(region).reconcile.arn for region in regions},
         # What the failure timeline is checked against (pulumi_trading_dr/timeline.py, README).
-        "recovery_objectives": {"rto_seconds": config.rto_minutes * 60, "rpo_seconds": config.rpo_seconds},
+        "recovery_objectives": {
+            "rto_seconds": config.rto_minutes * 60,
+            "rpo_seconds": config.rpo_seconds,
+            "operator_response_seconds": config.operator_response_minutes * 60,
+            "promotion_budget_seconds": config.promotion_budget_minutes * 60,
+        },
     }
