@@ -90,7 +90,9 @@ def test_the_rule_targets_the_failover_function_which_it_may_invoke(dr, wiring):
     function_name = wiring["function"]["inputs"]["name"]
     assert target["inputs"]["arn"].endswith(f":function:{function_name}")
     assert target["inputs"]["rule"] == wiring["rule"]["inputs"]["name"]
-    (permission,) = dr.of_type("aws:lambda/permission:Permission")
+    (permission,) = [
+        p for p in dr.of_type("aws:lambda/permission:Permission") if p["inputs"]["function"] == function_name
+    ]
     assert permission["inputs"]["principal"] == "events.amazonaws.com"
     assert permission["inputs"]["sourceArn"].endswith(f":rule/{wiring['rule']['inputs']['name']}")
     assert wiring["env"]["COMPOSITE_ALARM_NAME"] == wiring["alarm_name"]
