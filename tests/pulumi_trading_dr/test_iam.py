@@ -16,7 +16,7 @@ OURS = [f for f in functions() if f.stack == STACK]
 def test_every_function_of_the_stack_is_deployed(dr):
     deployed = {archive_path(f["inputs"]["code"]) for f in dr.of_type("aws:lambda/function:Function")}
     assert deployed == {str(function_dir(STACK, f.name).relative_to(ROOT)) for f in OURS}
-    assert {f.name for f in OURS} == {"order_processor", "failover"}
+    assert {f.name for f in OURS} == {"order_processor", "failover", "authorizer"}
 
 
 @pytest.mark.parametrize("function", OURS, ids=lambda f: f.name)
