@@ -256,10 +256,18 @@ def test_a_malformed_authorization_header_is_unauthorized_never_a_500(monkeypatc
 
 
 def test_a_header_whose_parts_are_json_but_no_jwt_is_unauthorized(monkeypatch, settings):
-    """Fix: a syntactically valid JWS whose payload is not a claims object is a 401 too."""
+    """Fix: a JWS whose payload is no claims object, or whose header fields have the wrong JSON
+    types (an unhashable alg), is a 401 too, not an error that escapes as a 500."""
     header = _b64(json.dumps({"alg": "ES256", "kid": "ec-1"}).encode())
     for payload in (b"[1]", b'"text"', b"null", b"{"):
         token = f"{header}.{_b64(payload)}.{_b64(b'x' * 64)}"
+        refused(monkeypatch, settings, event(token))
+    for fields in (
+        {"alg": ["ES256"], "kid": "ec-1"},
+        {"alg": {"ES256": 1}},
+        {"alg": "ES256", "kid": ["ec-1"]},
+    ):
+        token = f"{_b64(json.dumps(fields).encode())}.{_b64(json.dumps(claims()).encode())}.{_b64(b'x' * 64)}"
         refused(monkeypatch, settings, event(token))
 
 
