@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,16 @@ LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
 # a person runs (README, "Failover"). automatic: a quorum of independent signals promotes.
 FAILOVER_MODES = ("manual", "automatic")
 CANARY_RATES = (1, 5, 10, 15, 30, 60)
+# POST /orders tokens (README "Clients after a failover"): public signing keys only, asymmetric
+# algorithms only; "none" and HS* are never accepted (an HS* key would be a secret in config).
+TOKEN_KEY_ALGORITHMS = {"RSA": "RS256", "EC": "ES256"}
+PRIVATE_KEY_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+MIN_RSA_BITS = 2048
+# Lambda's environment holds at most 4 KB in all; the keys leave room for the other variables.
+MAX_JWKS_BYTES = 3072
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 scope-token
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+ISSUER = re.compile(r"[\x21-\x7e]{1,256}")  # printable, no spaces
 
 
 class ConfigError(ValueError):
@@ -69,6 +81,11 @@ class TradingConfig:
     rpo_seconds: int = 60
     operator_response_minutes: int = 15  # manual mode: page to command, part of the RTO
     promotion_budget_minutes: int = 5  # Aurora's promotion of the secondary, as the RTO counts it
+    # Required (from_pulumi says so): the JWKS of PUBLIC keys that sign order tokens, a JSON string,
+    # and the issuer they carry. Both regions' authorizers get the same values.
+    order_token_jwks: str = ""
+    order_token_issuer: str = ""
+    order_scope: str = "orders:place"  # the `scope` a token needs to place orders
 
     def __post_init__(self) -> None:
         if not ENV_PATTERN.match(self.env):
@@ -127,6 +144,14 @@ class TradingConfig:
             raise ConfigError(f"failoverMode: one of {FAILOVER_MODES}")
         if len(self.zones) != 2 or len(set(self.zones)) != 2:
             raise ConfigError("zones: two distinct availability-zone letters")
+        _check_order_token_keys(self.order_token_jwks)
+        if not ISSUER.fullmatch(self.order_token_issuer):
+            raise ConfigError(
+                f"orderTokenIssuer: {self.order_token_issuer!r} must be the `iss` of the order tokens "
+                "(1-256 printable characters, no spaces)"
+            )
+        if not SCOPE_TOKEN.fullmatch(self.order_scope):
+            raise ConfigError(f"orderScope: {self.order_scope!r} is not an OAuth scope token")
 
     @property
     def regions(self) -> tuple[RoleSettings, RoleSettings]:
@@ -134,6 +159,11 @@ class TradingConfig:
             RoleSettings("primary", self.primary_region, self.primary_vpc_cidr),
             RoleSettings("secondary", self.secondary_region, self.secondary_vpc_cidr),
         )
+
+    @property
+    def order_token_keys(self) -> str:
+        """The JWKS as the authorizers get it: compact, keys sorted (the same text in both regions)."""
+        return json.dumps(json.loads(self.order_token_jwks), separators=(",", ":"), sort_keys=True)
 
     @property
     def is_production(self) -> bool:
@@ -160,6 +190,8 @@ class TradingConfig:
             "alert_email": required("alertEmail"),
             "hosted_zone_id": required("hostedZoneId"),
             "api_domain_name": required("apiDomainName"),
+            "order_token_jwks": required("orderTokenJwks"),
+            "order_token_issuer": required("orderTokenIssuer"),
         }
         if zones:
             kwargs["zones"] = tuple(zones.split(","))
@@ -169,6 +201,7 @@ class TradingConfig:
             "aurora_engine_version",
             "canary_runtime",
             "failover_mode",
+            "order_scope",
         ):
             value = config.get(_camel(field))
             if value:
@@ -194,6 +227,58 @@ class TradingConfig:
             if value is not None:
                 kwargs[field] = value
         return cls(**kwargs)
+
+
+def _check_order_token_keys(text: str) -> None:
+    """orderTokenJwks: a JWKS of public RSA (RS256, 2048 bits or more) or EC P-256 (ES256) keys,
+    each with a distinct ``kid``; anything else (a secret, a private key, HS*) is refused."""
+    where = "orderTokenJwks"
+    if not text:
+        raise ConfigError(f"{where}: required; set it with `pulumi config set {where} '<JWKS JSON>'`")
+    try:
+        jwks = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: not JSON ({exc})") from None
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys:
+        raise ConfigError(f'{where}: must be a JWKS, {{"keys": [<public JWK>, ...]}}, with at least one key')
+    if len(json.dumps(jwks, separators=(",", ":"))) > MAX_JWKS_BYTES:
+        raise ConfigError(f"{where}: over {MAX_JWKS_BYTES} bytes (Lambda's environment holds 4 KB)")
+    kids = set()
+    for number, key in enumerate(keys, 1):
+        here = f"{where}: key {number}"
+        if not isinstance(key, dict):
+            raise ConfigError(f"{here} is not a JWK object")
+        kid = key.get("kid")
+        if not isinstance(kid, str) or not kid or kid in kids:
+            raise ConfigError(f"{here}: every key needs a distinct, non-empty kid (tokens name it)")
+        kids.add(kid)
+        here = f"{where}: key {kid!r}"
+        private = sorted(PRIVATE_KEY_MEMBERS & set(key))
+        if private:
+            raise ConfigError(f"{here} carries private or secret material {private}: give PUBLIC keys only")
+        kty = key.get("kty")
+        algorithm = TOKEN_KEY_ALGORITHMS.get(kty) if isinstance(kty, str) else None
+        if algorithm is None:
+            raise ConfigError(f"{here}: kty must be RSA (RS256) or EC (ES256, P-256); never oct/HS*")
+        if key.get("alg", algorithm) != algorithm:
+            raise ConfigError(f"{here}: alg {key.get('alg')!r}; a {key['kty']} key signs {algorithm} here")
+        if key.get("use", "sig") != "sig":
+            raise ConfigError(f"{here}: use must be 'sig'")
+        members = ("n", "e") if key["kty"] == "RSA" else ("x", "y")
+        values = [_base64url(key.get(member)) for member in members]
+        if None in values:
+            raise ConfigError(f"{here}: {'/'.join(members)} must be base64url strings")
+        if key["kty"] == "EC" and (key.get("crv") != "P-256" or any(len(v) != 32 for v in values)):
+            raise ConfigError(f"{here}: EC keys must be on P-256 (ES256)")
+        if key["kty"] == "RSA" and int.from_bytes(values[0], "big").bit_length() < MIN_RSA_BITS:
+            raise ConfigError(f"{here}: RSA keys need at least {MIN_RSA_BITS} bits")
+
+
+def _base64url(value: Any) -> bytes | None:
+    if not isinstance(value, str) or not value or not BASE64URL.fullmatch(value):
+        return None
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
 def _camel(snake: str) -> str:

@@ -5,9 +5,14 @@
   reachable, 503 otherwise (``?role=any``: 200 for a reachable standby too). The Route 53 failover
   records route on it, so traffic follows the database; the canaries and the failover quorum read
   it too;
-- ``POST /orders`` (SigV4): the body validated against the order model, then sent to the region's
-  orders queue by API Gateway itself (an AWS integration with a role allowed sqs:SendMessage on
-  that queue only); 202 with the message id.
+- ``POST /orders`` (a JWT bearer token, checked by a Lambda TOKEN authorizer): the body validated
+  against the order model, then sent to the region's orders queue by API Gateway itself (an AWS
+  integration with a role allowed sqs:SendMessage on that queue only); 202 with the message id.
+  Not SigV4 (IAM auth): a SigV4 signature names one region, so after a failover every signed
+  request was refused. Each region's authorizer (lambda_src/pulumi_trading_dr/authorizer) trusts
+  the same public keys, issuer and audience (the API's public name), so a token is accepted by
+  whichever region DNS points at; no secret and no run-time key fetch (README "Clients after a
+  failover").
 
 Each stage: X-Ray, JSON access logs of ``$context`` variables to a log group with retention
 (trading-dr-17; the seed's ``$requestId ...`` format is not a valid format), and throttling for
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from pulumi_trading_dr.components.functions import trust_policy
+from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, trust_policy
 from pulumi_trading_dr.components.health import Health
 from pulumi_trading_dr.components.orders import Orders
 from pulumi_trading_dr.components.region import Region, Regions
@@ -76,6 +81,14 @@ ORDER_MODEL = {
 }
 # Route 53's checker waits 4 s for the connection and 2 s for the first byte; answer before that.
 HEALTH_INTEGRATION_TIMEOUT_MS = 5_000
+# API Gateway answers 401 itself, without invoking the authorizer, when the header does not look like
+# a bearer JWT (the function checks the same shape again: lambda_src/.../authorizer BEARER).
+BEARER_PATTERN = r"^[Bb]earer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+# Cached per token: a client placing orders in a burst costs one invocation a minute. The policy
+# names POST /orders only, the one method using this authorizer, so a cached policy is right for
+# every request that can reuse it; an expired token is still let through for at most this long.
+AUTHORIZER_TTL_SECONDS = 60
+AUTHORIZER_TIMEOUT = 10  # seconds; the check is local (no key fetch), milliseconds when warm
 SEND_TO_QUEUE = "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
 ACCEPTED = (
     '{"accepted": true, "messageId": "$input.path(\'$.SendMessageResponse.SendMessageResult.MessageId\')"}'
@@ -187,12 +200,14 @@ class Api(pulumi.ComponentResource):
         validator = aws.apigateway.RequestValidator(
             f"{prefix}-validator", rest_api=api.id, name="body", validate_request_body=True, opts=child
         )
+        authorizer, invoke_permission = self._orders_authorizer(region, api)
         orders_post = aws.apigateway.Method(
             f"{prefix}-orders-post",
             rest_api=api.id,
             resource_id=orders.id,
             http_method="POST",
-            authorization="AWS_IAM",
+            authorization="CUSTOM",
+            authorizer_id=authorizer.id,
             request_validator_id=validator.id,
             request_models={"application/json": model.name},
             opts=child,
@@ -266,7 +281,13 @@ class Api(pulumi.ComponentResource):
             {
                 "health": {"auth": "NONE", "type": "AWS_PROXY", "uri": health_function.invoke_arn},
                 "orders": {
-                    "auth": "AWS_IAM",
+                    "auth": "CUSTOM",
+                    "authorizer": {
+                        "uri": authorizer.authorizer_uri,
+                        "identitySource": authorizer.identity_source,
+                        "validation": BEARER_PATTERN,
+                        "ttl": AUTHORIZER_TTL_SECONDS,
+                    },
                     "model": ORDER_MODEL,
                     "type": "AWS",
                     "uri": queue_uri,
@@ -281,7 +302,15 @@ class Api(pulumi.ComponentResource):
             f"{prefix}-deployment",
             rest_api=api.id,
             triggers={"redeployment": snapshot.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())},
-            opts=region.opts(self, depends_on=[health_integration, orders_integration, *responses]),
+            opts=region.opts(
+                self,
+                depends_on=[
+                    health_integration,
+                    orders_integration,
+                    *responses,
+                    invoke_permission,  # no stage serves POST /orders before its authorizer may run
+                ],
+            ),
         )
         access_logs = aws.cloudwatch.LogGroup(
             f"{prefix}-access-logs",
@@ -314,3 +343,53 @@ class Api(pulumi.ComponentResource):
             opts=child,
         )
         return RegionalApi(rest_api=api, stage=stage)
+
+    def _orders_authorizer(
+        self, region: Region, api: aws.apigateway.RestApi
+    ) -> tuple[aws.apigateway.Authorizer, aws.lambda_.Permission]:
+        """The TOKEN authorizer of POST /orders: its function (outside the VPC: it calls nothing),
+        configured with the same keys, issuer and audience in both regions, and API Gateway's
+        permission to invoke it from this API's authorizers only."""
+        config = self._args.config
+        prefix, child = f"{self._name}-{region.role}", region.opts(self)
+        function = regional_function(
+            f"{prefix}-authorizer",
+            FunctionSpec(
+                key="authorizer",
+                description="Verifies the bearer JWT of POST /orders (same keys in both regions)",
+                timeout=AUTHORIZER_TIMEOUT,
+                statements=[],  # no AWS calls: the keys come in the environment
+                environment={
+                    "ORDER_TOKEN_JWKS": config.order_token_keys,
+                    "ORDER_TOKEN_ISSUER": config.order_token_issuer,
+                    # The API's public name, the same in both regions (never an execute-api host).
+                    "ORDER_TOKEN_AUDIENCE": config.api_domain_name,
+                    "ORDER_SCOPE": config.order_scope,
+                },
+            ),
+            config,
+            region,
+            None,  # its bundle holds PyJWT and cryptography; it needs nothing of the shared layer
+            self,
+        ).function
+        authorizer = aws.apigateway.Authorizer(
+            f"{prefix}-orders-authorizer",
+            name=config.name("orders-token", region.settings),
+            rest_api=api.id,
+            type="TOKEN",
+            authorizer_uri=function.invoke_arn,
+            identity_source="method.request.header.Authorization",
+            identity_validation_expression=BEARER_PATTERN,
+            authorizer_result_ttl_in_seconds=AUTHORIZER_TTL_SECONDS,
+            opts=child,
+        )
+        permission = aws.lambda_.Permission(
+            f"{prefix}-authorizer-invoke",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="apigateway.amazonaws.com",
+            # This API's authorizers only (arn:aws:execute-api:<region>:<account>:<api id>/authorizers/<id>).
+            source_arn=pulumi.Output.concat(api.execution_arn, "/authorizers/", authorizer.id),
+            opts=child,
+        )
+        return authorizer, permission

@@ -1,5 +1,5 @@
 """One Lambda function of ours in one region, packaged from lambda_src/ (the bundle build.py made,
-with the shared layer): its log group with retention created first, its own role with a
+with the shared layer unless it needs none): its log group with retention created first, its own role with a
 least-privilege inline policy that exists before the function, X-Ray active."""
 
 from __future__ import annotations
@@ -92,9 +92,10 @@ def regional_function(
     spec: FunctionSpec,
     config: TradingConfig,
     region: Region,
-    layer: aws.lambda_.LayerVersion,
+    layer: aws.lambda_.LayerVersion | None,
     parent: pulumi.Resource,
 ) -> RegionalFunction:
+    """``layer`` None: a function whose bundle holds all it imports (the orders authorizer)."""
     function_name = config.name((spec.name or spec.key).replace("_", "-"), region.settings)
     child = region.opts(parent)
     log_group = aws.cloudwatch.LogGroup(
@@ -133,7 +134,7 @@ def regional_function(
         architectures=["x86_64"],
         handler="index.handler",
         code=pulumi.FileArchive(str(function_dir(STACK, spec.key))),
-        layers=[layer.arn],
+        layers=[layer.arn] if layer else None,
         timeout=spec.timeout,
         memory_size=spec.memory,
         tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),

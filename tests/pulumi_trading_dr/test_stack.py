@@ -147,7 +147,12 @@ def test_health_route_is_the_regions_own_health_function_without_auth(dr):
 def test_orders_route_is_signed_validated_and_sent_to_its_regions_queue_only(dr):
     for region in ("primary", "secondary"):
         method = dr.named("aws:apigateway/method:Method", f"api-{region}-orders-post")
-        assert method["inputs"]["authorization"] == "AWS_IAM"
+        # A bearer JWT, not SigV4 (one region's signature): tests/pulumi_trading_dr/test_authorizer.py.
+        assert method["inputs"]["authorization"] == "CUSTOM"
+        assert (
+            method["inputs"]["authorizerId"]
+            == dr.named("aws:apigateway/authorizer:Authorizer", f"api-{region}-orders-authorizer")["id"]
+        )
         assert (
             method["inputs"]["requestValidatorId"]
             == dr.named("aws:apigateway/requestValidator:RequestValidator", f"api-{region}-validator")["id"]
