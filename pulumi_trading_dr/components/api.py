@@ -46,6 +46,7 @@ ACCESS_LOG_FORMAT = json.dumps(
         "extendedRequestId": "$context.extendedRequestId",
         "ip": "$context.identity.sourceIp",
         "caller": "$context.identity.caller",
+        "principal": "$context.authorizer.principalId",  # the token's sub: who placed the order
         "requestTime": "$context.requestTime",
         "httpMethod": "$context.httpMethod",
         "resourcePath": "$context.resourcePath",
