@@ -15,6 +15,7 @@ in the other (an instance ready to take writes after failover).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
@@ -23,8 +24,10 @@ import pulumi_random as random
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.network import POSTGRES_PORT, Network
 from pulumi_trading_dr.components.region import Region, Regions
-from pulumi_trading_dr.components.sns import Sns
-from pulumi_trading_dr.config import TradingConfig
+from pulumi_trading_dr.config import RoleSettings, TradingConfig
+
+if TYPE_CHECKING:  # sns.py names this component's publishers in its topic policy
+    from pulumi_trading_dr.components.sns import Sns
 
 ENGINE = "aurora-postgresql"
 # RDS refuses '/', '@', '"' and spaces in a master password.
@@ -117,12 +120,13 @@ class Aurora(pulumi.ComponentResource):
         for region in regions:
             aws.rds.EventSubscription(
                 f"{name}-{region.role}-events",
-                name=config.name("db-events", region.settings),
+                name=event_subscription_name(config, region.settings),
                 sns_topic=args.sns.topic(region).arn,
                 source_type="db-cluster",
                 source_ids=[self.clusters[region.role].cluster_identifier],
                 event_categories=list(EVENT_CATEGORIES),
-                opts=region.opts(self),
+                # The topic policy admits this subscription; before it exists RDS is refused.
+                opts=region.opts(self, depends_on=[args.sns.policy(region)]),
             )
         self.register_outputs(
             {
@@ -159,7 +163,7 @@ class Aurora(pulumi.ComponentResource):
             parameters=[aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1")],
             opts=child,
         )
-        identifier = config.name("db", region.settings)
+        identifier = cluster_identifier(config, region.settings)
         cluster = aws.rds.Cluster(
             f"{name}-{region.role}",
             cluster_identifier=identifier,
@@ -205,6 +209,14 @@ class Aurora(pulumi.ComponentResource):
             opts=region.opts(self),
         )
         return instance
+
+
+def cluster_identifier(config: TradingConfig, settings: RoleSettings) -> str:
+    return config.name("db", settings)
+
+
+def event_subscription_name(config: TradingConfig, settings: RoleSettings) -> str:
+    return config.name("db-events", settings)
 
 
 def _in_region(arn: str, region: str) -> str:
