@@ -6,6 +6,8 @@ outputs). Over the session's runs of the program under mocks (tests/conftest.py)
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 import pulumi_offline
@@ -76,3 +78,39 @@ def test_topic_policy_admits_the_regions_rds_event_subscription_and_alarms(dr):
         }
         alarms = statements["cloudwatch.amazonaws.com"]
         assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+
+
+# --- the canary's code (trading-dr-24) ---
+
+
+@pytest.mark.catalogue("trading-dr-24")
+def test_canary_code_path_carries_the_zips_sha256_and_destroys_its_function(dr):
+    """Fix: the zip_file the provider diffs names the sha256 of the zip's bytes (a fixed path hid
+    every edit of the script), and delete_lambda so a destroy removes the canary's function."""
+    from pulumi_trading_dr.offline import PROJECT_DIR
+
+    canaries = dr.of_type(CANARY)
+    assert len(canaries) == 3
+    for canary in canaries:
+        path = PROJECT_DIR / canary["inputs"]["zipFile"]
+        assert path.name == f"health_check-{hashlib.sha256(path.read_bytes()).hexdigest()}.zip"
+        assert canary["inputs"]["deleteLambda"] is True
+
+
+@pytest.mark.catalogue("trading-dr-24")
+def test_an_edited_canary_script_is_a_new_zip_path(tmp_path, monkeypatch):
+    """Fix: changing the script changes the path the canary is given (the same script, the same path)."""
+    from lambda_src import build
+
+    monkeypatch.setattr(build, "SRC", tmp_path / "src")
+    monkeypatch.setattr(build, "BUILD", tmp_path / "build")
+    script = tmp_path / "src" / "stack" / "canary" / "check.py"
+    script.parent.mkdir(parents=True)
+    script.write_text("def handler(event, context):\n    return 1\n")
+    before = build.canary_zip("stack", "check")
+    assert build.canary_zip("stack", "check") == before
+    script.write_text("def handler(event, context):\n    return 2\n")
+    assert build.canary_zip("stack", "check") != before
+    build._zip_canary(script, build.canary_zip("stack", "check"))
+    written = build.canary_zip("stack", "check")
+    assert written.name == f"check-{hashlib.sha256(written.read_bytes()).hexdigest()}.zip"
