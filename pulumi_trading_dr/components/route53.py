@@ -5,7 +5,11 @@
 - A health check per region on that region's ``/health`` over HTTPS: every 30 seconds, three
   failures to be unhealthy (trading-dr-05), from three checker regions.
 - Failover alias records: PRIMARY answers while its health check passes, then SECONDARY.
-The health checks' alarms are in the monitoring component (trading-dr-06)."""
+The health checks' alarms are in the monitoring component (trading-dr-06).
+
+Before any of it, the hosted zone is read (an invoke, so ``pulumi preview`` fails fast): a zone id
+that does not exist, a private zone, or a zone that does not hold ``apiDomainName`` stops the
+program with an error naming ``hostedZoneId`` instead of failing halfway through ``pulumi up``."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import pulumi_aws as aws
 
 from pulumi_trading_dr.components.api import Api
 from pulumi_trading_dr.components.region import Region, Regions
-from pulumi_trading_dr.config import TradingConfig
+from pulumi_trading_dr.config import ConfigError, TradingConfig
 
 HEALTH_CHECK_INTERVAL = 30  # seconds (trading-dr-05: the seed had 60)
 HEALTH_CHECK_FAILURES = 3
@@ -34,6 +38,7 @@ class Route53(pulumi.ComponentResource):
     def __init__(self, name: str, args: Route53Args, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("trading:route53:Route53", name, None, opts)
         config = args.config
+        verify_public_zone(config, args.regions.primary.provider)
         self.health_checks: dict[str, aws.route53.HealthCheck] = {}
         for region in args.regions:
             domain = self._custom_domain(name, config, region, args.api)
@@ -124,3 +129,26 @@ class Route53(pulumi.ComponentResource):
             opts=child,
         )
         return domain
+
+
+def verify_public_zone(config: TradingConfig, provider: aws.Provider) -> aws.route53.GetZoneResult:
+    """The configured zone exists, is public and holds apiDomainName; else a ConfigError."""
+    zone_id, domain = config.hosted_zone_id, config.api_domain_name
+    try:
+        zone = aws.route53.get_zone(zone_id=zone_id, opts=pulumi.InvokeOptions(provider=provider))
+    except Exception as error:
+        raise ConfigError(
+            f"hostedZoneId: {zone_id} cannot be read in this account ({error}); "
+            "set the id of a public hosted zone you own: `pulumi config set hostedZoneId <id>`"
+        ) from error
+    name = zone.name.rstrip(".").lower()
+    if zone.private_zone:
+        raise ConfigError(
+            f"hostedZoneId: {zone_id} ({name}) is a private hosted zone; the API's failover "
+            "records must resolve on the internet: set the id of a public zone"
+        )
+    if domain != name and not domain.endswith(f".{name}"):
+        raise ConfigError(
+            f"hostedZoneId: {zone_id} is the zone {name}, which cannot hold apiDomainName {domain}"
+        )
+    return zone

@@ -11,6 +11,7 @@ import hashlib
 import pytest
 
 import pulumi_offline
+from pulumi_trading_dr.config import ConfigError
 
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 REGIONS = {"primary": PRIMARY, "secondary": SECONDARY}
@@ -114,3 +115,77 @@ def test_an_edited_canary_script_is_a_new_zip_path(tmp_path, monkeypatch):
     build._zip_canary(script, build.canary_zip("stack", "check"))
     written = build.canary_zip("stack", "check")
     assert written.name == f"check-{hashlib.sha256(written.read_bytes()).hexdigest()}.zip"
+
+
+# --- the hosted zone, read before anything is created ---
+
+REQUIRED = {
+    "env": "dev",
+    "alert_email": "oncall@example.com",
+    "hosted_zone_id": "Z0123456789EXAMPLE",
+    "api_domain_name": "api.trading-dev.example.com",
+}
+
+
+class PrivateZones(pulumi_offline.FakeAws):
+    def hosted_zone(self, zone_id):
+        return {**super().hosted_zone(zone_id), "privateZone": True}
+
+
+def check_zone(fake, **config):
+    """Only the zone check, under ``fake`` (a provider and one invoke: no need to run the stack)."""
+    import pulumi_aws as aws
+
+    from pulumi_trading_dr.components.route53 import verify_public_zone
+    from pulumi_trading_dr.config import TradingConfig
+    from pulumi_trading_dr.offline import PROJECT_DIR
+
+    def program():
+        provider = aws.Provider("aws-primary", region=PRIMARY)
+        zone = verify_public_zone(TradingConfig(**{**REQUIRED, **config}), provider)
+        return {"zone": zone.name}
+
+    document = pulumi_offline.run(PROJECT_DIR, "dev", {}, program, fake=fake)
+    return document["deployment"]["resources"][0]["outputs"]["zone"]
+
+
+@pytest.mark.parametrize(
+    ("fake", "message"),
+    [
+        (pulumi_offline.FakeAws(PRIMARY, {}), "cannot be read in this account .*NoSuchHostedZone"),
+        (
+            PrivateZones(PRIMARY, {"Z0123456789EXAMPLE": "trading-dev.example.com"}),
+            "is a private hosted zone",
+        ),
+        (pulumi_offline.FakeAws(PRIMARY, {"Z0123456789EXAMPLE": "example.org"}), "cannot hold apiDomainName"),
+        # a suffix of the text, not a parent domain
+        (
+            pulumi_offline.FakeAws(PRIMARY, {"Z0123456789EXAMPLE": "dev.example.com"}),
+            "cannot hold apiDomainName",
+        ),
+    ],
+    ids=["not-found", "private", "other-name", "suffix-not-parent"],
+)
+def test_a_zone_that_cannot_hold_the_api_fails_before_anything_is_created(fake, message):
+    """Fix: the zone is read with an invoke (route53.getZone), so `pulumi preview` stops on a zone
+    that does not exist, is private, or is not a parent of apiDomainName, naming hostedZoneId."""
+    with pytest.raises(ConfigError, match=rf"^hostedZoneId: Z0123456789EXAMPLE .*{message}"):
+        check_zone(fake)
+
+
+@pytest.mark.parametrize("name", ["trading-dev.example.com", "example.com.", "api.trading-dev.example.com"])
+def test_a_public_parent_zone_or_the_name_itself_is_accepted(name):
+    assert check_zone(pulumi_offline.FakeAws(PRIMARY, {"Z0123456789EXAMPLE": name})) == name
+
+
+def test_the_stack_reads_the_zone_before_its_records(dr):
+    """Fix: the stack itself runs the check (with the committed placeholder zone, which no account
+    has, the whole program stops with the error), and the offline run answers the zone its config
+    declares."""
+    from pulumi_offline import load_stack_config
+    from pulumi_trading_dr.offline import PROJECT_DIR, program
+
+    config = load_stack_config(PROJECT_DIR, "dev")
+    assert pulumi_offline.declared_hosted_zones(config) == {"Z0123456789EXAMPLE": "trading-dev.example.com"}
+    with pytest.raises(ConfigError, match=r"^hostedZoneId: Z0123456789EXAMPLE cannot be read"):
+        pulumi_offline.run(PROJECT_DIR, "dev", config, program, fake=pulumi_offline.FakeAws(PRIMARY, {}))
