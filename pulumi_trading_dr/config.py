@@ -45,7 +45,6 @@ class TradingConfig:
     secondary_region: str = "us-west-2"
     primary_vpc_cidr: str = "10.40.0.0/16"
     secondary_vpc_cidr: str = "10.41.0.0/16"
-    zones: tuple[str, ...] = ("a", "b")
     aurora_engine_version: str = "15.10"  # the long-term-support minor of Aurora PostgreSQL 15
     aurora_min_capacity: float = 0.5  # Serverless v2 ACUs
     aurora_max_capacity: float = 4
@@ -107,8 +106,6 @@ class TradingConfig:
             raise ConfigError("canaryRateMinutes: one of 1, 5, 10, 15, 30, 60")
         if self.failover_mode not in FAILOVER_MODES:
             raise ConfigError(f"failoverMode: one of {FAILOVER_MODES}")
-        if len(self.zones) != 2 or len(set(self.zones)) != 2:
-            raise ConfigError("zones: two distinct availability-zone letters")
 
     @property
     def regions(self) -> tuple[RoleSettings, RoleSettings]:
@@ -136,15 +133,12 @@ class TradingConfig:
                 raise ConfigError(f"{key}: required; set it with `pulumi config set {key} <value>`")
             return value
 
-        zones = config.get("zones")
         kwargs: dict[str, Any] = {
             "env": required("env"),
             "alert_email": required("alertEmail"),
             "hosted_zone_id": required("hostedZoneId"),
             "api_domain_name": required("apiDomainName"),
         }
-        if zones:
-            kwargs["zones"] = tuple(zones.split(","))
         for field in (
             "primary_region",
             "secondary_region",

@@ -1,8 +1,10 @@
 """Network, in both regions: a VPC with two private subnets (their own route tables, no internet
-route), a DynamoDB gateway endpoint and the interface endpoints the order processor calls
-(Secrets Manager; X-Ray for its traces). Security groups: the database admits 5432 from the
-order processor's group only (trading-dr-10); the functions leave only for the database, the
-endpoints and DynamoDB."""
+route) in two Availability Zones the region's provider reports as available, chosen by zone ID
+(a letter such as ``us-east-1a`` names a different physical zone in each account, and may not
+exist or take new resources in it; ``use1-az1`` is the same zone everywhere), a DynamoDB gateway
+endpoint and the interface endpoints the order processor calls (Secrets Manager; X-Ray for its
+traces). Security groups: the database admits 5432 from the order processor's group only
+(trading-dr-10); the functions leave only for the database, the endpoints and DynamoDB."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pulumi_trading_dr.config import TradingConfig
 
 POSTGRES_PORT = 5432
 INTERFACE_SERVICES = ("secretsmanager", "xray")
+ZONE_COUNT = 2
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,22 @@ class NetworkArgs:
     regions: Regions
 
 
+@dataclass(frozen=True, order=True)
+class Zone:
+    zone_id: str  # use1-az1: the same physical zone in every account
+    name: str  # us-east-1c: this account's letter for it
+
+
 @dataclass(frozen=True)
 class RegionalNetwork:
     vpc: aws.ec2.Vpc
     subnets: list[aws.ec2.Subnet]
+    zones: pulumi.Output[list[Zone]]  # the subnets' zones, in subnet order
     lambda_sg: aws.ec2.SecurityGroup
     database_sg: aws.ec2.SecurityGroup
+
+    def zone_name(self, index: int) -> pulumi.Output[str]:
+        return self.zones.apply(lambda zones: zones[index % len(zones)].name)
 
     @property
     def subnet_ids(self) -> list[pulumi.Output[str]]:
@@ -59,12 +72,17 @@ class Network(pulumi.ComponentResource):
             tags={"Name": config.name("vpc", region.settings)},
             opts=child,
         )
+        zones = aws.get_availability_zones_output(
+            state="available",
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])],
+            opts=pulumi.InvokeOutputOptions(provider=region.provider),
+        ).apply(lambda found: choose_zones(found.zone_ids, found.names, region.name))
         subnets, tables = [], []
-        for index, zone in enumerate(config.zones):
+        for index in range(ZONE_COUNT):
             subnet = aws.ec2.Subnet(
                 f"{prefix}-private-{index}",
                 vpc_id=vpc.id,
-                availability_zone=f"{region.name}{zone}",
+                availability_zone_id=zones.apply(lambda chosen, i=index: chosen[i].zone_id),
                 cidr_block=str(list(cidr.subnets(new_prefix=24))[index]),
                 map_public_ip_on_launch=False,
                 tags={"Name": config.name(f"private-{index}", region.settings)},
@@ -171,4 +189,17 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": config.name(service, region.settings)},
                 opts=child,
             )
-        return RegionalNetwork(vpc=vpc, subnets=subnets, lambda_sg=lambda_sg, database_sg=database_sg)
+        return RegionalNetwork(
+            vpc=vpc, subnets=subnets, zones=zones, lambda_sg=lambda_sg, database_sg=database_sg
+        )
+
+
+def choose_zones(zone_ids: list[str], names: list[str], region: str) -> list[Zone]:
+    """The first ZONE_COUNT zones by ID (the provider lists IDs and names in the same order), so
+    every account gets the same physical zones."""
+    zones = sorted(Zone(zone_id, name) for zone_id, name in zip(zone_ids, names, strict=True))
+    if len(zones) < ZONE_COUNT:
+        raise ValueError(
+            f"{region}: {len(zones)} available Availability Zone(s), the stack needs {ZONE_COUNT}"
+        )
+    return zones[:ZONE_COUNT]

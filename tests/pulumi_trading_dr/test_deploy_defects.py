@@ -189,3 +189,28 @@ def test_the_stack_reads_the_zone_before_its_records(dr):
     assert pulumi_offline.declared_hosted_zones(config) == {"Z0123456789EXAMPLE": "trading-dev.example.com"}
     with pytest.raises(ConfigError, match=r"^hostedZoneId: Z0123456789EXAMPLE cannot be read"):
         pulumi_offline.run(PROJECT_DIR, "dev", config, program, fake=pulumi_offline.FakeAws(PRIMARY, {}))
+
+
+# --- Availability Zones by ID, from the provider ---
+
+
+def test_subnets_take_zone_ids_from_each_regions_provider(dr):
+    """Fix: subnets name their zone by ID (availability_zone_id), the two lowest IDs the region's
+    provider reports (aws.get_availability_zones), never a letter appended to the region."""
+    for region in (PRIMARY, SECONDARY):
+        subnets = [s["inputs"] for s in dr.of_type(SUBNET) if dr.region(s) == region]
+        assert len(subnets) == 2 and all("availabilityZone" not in s for s in subnets)
+        reported = pulumi_offline.FakeAws.availability_zones(region)["zoneIds"]
+        assert [s["availabilityZoneId"] for s in subnets] == sorted(reported)[:2]
+
+
+def test_zones_are_chosen_by_id_and_two_are_required():
+    from pulumi_trading_dr.components.network import Zone, choose_zones
+
+    ids, names = ["use1-az3", "use1-az4", "use1-az1"], ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert choose_zones(ids, names, PRIMARY) == [
+        Zone("use1-az1", "us-east-1c"),
+        Zone("use1-az3", "us-east-1a"),
+    ]
+    with pytest.raises(ValueError, match="us-east-1: 1 available Availability Zone"):
+        choose_zones(["use1-az1"], ["us-east-1a"], PRIMARY)
