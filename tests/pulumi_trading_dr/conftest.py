@@ -27,3 +27,13 @@ def dr_manual(dr: Export) -> Export:
 
     config = {**load_stack_config(PROJECT_DIR, "dev"), "trading-dr:failoverMode": "manual"}
     return Export(json.loads(json.dumps(run("dev", config))))
+
+
+@pytest.fixture(scope="session")
+def dr_prod(dr: Export) -> Export:
+    """The same program with env=prod (what differs in prod: instance counts, protection)."""
+    from pulumi_offline import load_stack_config
+    from pulumi_trading_dr.offline import PROJECT_DIR, run
+
+    config = {**load_stack_config(PROJECT_DIR, "dev"), "trading-dr:env": "prod"}
+    return Export(json.loads(json.dumps(run("prod", config))))

@@ -214,3 +214,36 @@ def test_zones_are_chosen_by_id_and_two_are_required():
     ]
     with pytest.raises(ValueError, match="us-east-1: 1 available Availability Zone"):
         choose_zones(["use1-az1"], ["us-east-1a"], PRIMARY)
+
+
+# --- Aurora in prod ---
+
+
+def test_prod_runs_two_instances_per_cluster_in_two_zones(dr, dr_prod):
+    """Fix: prod gets a writer and a reader in each cluster, each pinned to one subnet's zone, so
+    Aurora can fail over inside a region; dev keeps one."""
+    for export, expected in ((dr, 1), (dr_prod, 2)):
+        for cluster in export.of_type(CLUSTER):
+            instances = [
+                i["inputs"]
+                for i in export.of_type(INSTANCE)
+                if i["inputs"]["clusterIdentifier"] == cluster["id"]
+            ]
+            assert len(instances) == expected, (cluster["urn"], len(instances))
+    for region in (PRIMARY, SECONDARY):
+        zones = {
+            i["inputs"]["availabilityZone"] for i in dr_prod.of_type(INSTANCE) if dr_prod.region(i) == region
+        }
+        names = dict(
+            zip(
+                *(lambda z: (z["zoneIds"], z["names"]))(pulumi_offline.FakeAws.availability_zones(region)),
+                strict=True,
+            )
+        )
+        subnet_zones = {
+            names[s["inputs"]["availabilityZoneId"]]
+            for s in dr_prod.of_type(SUBNET)
+            if dr_prod.region(s) == region
+        }
+        assert zones == subnet_zones and len(zones) == 2
+    assert all("availabilityZone" not in i["inputs"] for i in dr.of_type(INSTANCE))
