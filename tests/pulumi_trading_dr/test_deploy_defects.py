@@ -7,6 +7,8 @@ outputs). Over the session's runs of the program under mocks (tests/conftest.py)
 from __future__ import annotations
 
 import hashlib
+import json
+from urllib.parse import urlparse
 
 import pytest
 
@@ -247,3 +249,100 @@ def test_prod_runs_two_instances_per_cluster_in_two_zones(dr, dr_prod):
         }
         assert zones == subnet_zones and len(zones) == 2
     assert all("availabilityZone" not in i["inputs"] for i in dr.of_type(INSTANCE))
+
+
+# --- wiring that a test must notice when it goes ---
+
+
+@pytest.mark.catalogue("trading-dr-05")
+def test_each_regions_health_check_probes_that_regions_api_and_guards_its_record(dr):
+    """Fix: the health check of each region's failover record probes that region's execute-api
+    host (a check aimed at the other region would keep a dead region in DNS)."""
+    checks = {c["id"]: c for c in dr.of_type("aws:route53/healthCheck:HealthCheck")}
+    records = {
+        r["inputs"]["setIdentifier"]: r["inputs"]
+        for r in dr.of_type("aws:route53/record:Record")
+        if "setIdentifier" in r["inputs"]
+    }
+    assert set(records) == set(REGIONS)
+    for role, region in REGIONS.items():
+        check = checks[records[role]["healthCheckId"]]["inputs"]
+        host = urlparse(dr.outputs[f"{role}_api_endpoint"]).hostname
+        assert host.endswith(f".execute-api.{region}.amazonaws.com")
+        assert check["fqdn"] == host, (role, check["fqdn"])
+
+
+@pytest.mark.catalogue("trading-dr-12")
+def test_each_vpc_reaches_secrets_manager_through_an_interface_endpoint(dr):
+    """Fix: a private-DNS Secrets Manager interface endpoint in the order processor's subnets, open
+    to it on 443: without it the function in its isolated subnets cannot read its credentials."""
+    groups = {g["id"]: g for g in dr.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    ingress = dr.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    processors = [
+        f
+        for f in dr.of_type("aws:lambda/function:Function")
+        if f["inputs"]["name"].startswith("trading-order-processor-")
+    ]
+    assert {dr.region(f) for f in processors} == {PRIMARY, SECONDARY}
+    for function in processors:
+        region, vpc = dr.region(function), function["inputs"]["vpcConfig"]
+        (endpoint,) = [
+            e["inputs"]
+            for e in dr.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+            if e["inputs"]["serviceName"] == f"com.amazonaws.{region}.secretsmanager"
+        ]
+        assert endpoint["vpcEndpointType"] == "Interface" and endpoint["privateDnsEnabled"] is True
+        assert set(endpoint["subnetIds"]) == set(vpc["subnetIds"])
+        (function_group,) = vpc["securityGroupIds"]
+        assert any(
+            r["inputs"]["securityGroupId"] in endpoint["securityGroupIds"]
+            and r["inputs"]["referencedSecurityGroupId"] == function_group
+            and r["inputs"]["fromPort"] == 443
+            for r in ingress
+            if r["inputs"].get("referencedSecurityGroupId")
+        ), groups[function_group]["inputs"]["name"]
+
+
+@pytest.mark.catalogue("trading-dr-15")
+def test_replication_carries_delete_markers_both_ways(dr):
+    """Fix: every replication rule replicates delete markers (a delete in the writing region must
+    reach the other bucket) and its role may s3:ReplicateDelete into the destination."""
+    configs = dr.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    assert {dr.region(c) for c in configs} == {PRIMARY, SECONDARY}
+    roles = {r["inputs"]["name"]: r for r in dr.of_type("aws:iam/role:Role")}
+    for config in configs:
+        (rule,) = config["inputs"]["rules"]
+        assert rule["deleteMarkerReplication"] == {"status": "Enabled"}
+        assert "filter" in rule  # delete-marker replication needs a filter-based (V2) rule
+        role = roles[config["inputs"]["role"].rsplit("/", 1)[1]]
+        statements = [
+            s
+            for p in dr.of_type("aws:iam/rolePolicy:RolePolicy")
+            if p["inputs"]["role"] == role["id"]
+            for s in dr.policy(p)["Statement"]
+        ]
+        destination = rule["destination"]["bucket"]
+        assert any(
+            "s3:ReplicateDelete" in as_list(s["Action"]) and s["Resource"] == f"{destination}/*"
+            for s in statements
+        )
+
+
+@pytest.mark.catalogue("trading-dr-04")
+def test_outputs_name_the_global_cluster_the_secret_and_the_failover_alarm(dr):
+    """Fix: global_cluster_id, db_secret_arn and failover_alarm_name are exported, each equal to
+    what the resource it names says."""
+    outputs = dr.outputs
+    (global_cluster,) = dr.of_type("aws:rds/globalCluster:GlobalCluster")
+    assert outputs["global_cluster_id"] == global_cluster["inputs"]["globalClusterIdentifier"]
+    (secret,) = dr.of_type("aws:secretsmanager/secret:Secret")
+    assert dr.region(secret) == PRIMARY
+    assert outputs["db_secret_arn"] == (
+        f"arn:aws:secretsmanager:{PRIMARY}:{ACCOUNT}:secret:{secret['inputs']['name']}-AbCdEf"
+    )
+    composites = {
+        a["inputs"]["alarmName"]: a for a in dr.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
+    }
+    assert dr.region(composites[outputs["failover_alarm_name"]]) == SECONDARY
+    function = dr.named("aws:lambda/function:Function", "failover-function")
+    assert json.dumps(outputs["failover_alarm_name"]) in json.dumps(function["inputs"]["environment"])
