@@ -5,9 +5,10 @@ manylinux2014). All four stacks read the result:
 
     build/lambda/layer/python/          common/ + lambda_src/common/requirements.txt
     build/lambda/<stack>/<function>/    the function's *.py + the requirements the layer lacks
-    build/lambda/<stack>/canary/<script>.zip
+    build/lambda/<stack>/canary/<script>-<sha256>.zip
                                         a CloudWatch Synthetics script (lambda_src/<stack>/canary/),
-                                        as python/<script>.py, with a fixed timestamp
+                                        as python/<script>.py, with a fixed timestamp; the name
+                                        carries the sha256 of the zip
 
 Each function's requirements.txt lists everything it needs beyond the Lambda runtime
 (payments-05); what the layer already provides at the same pin is not bundled twice
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import re
 import shutil
 import subprocess
@@ -102,18 +104,29 @@ def canaries() -> list[Path]:
 
 
 def canary_zip(stack: str, script: str) -> Path:
-    return BUILD / stack / "canary" / f"{script}.zip"
+    """Where the zip of ``lambda_src/<stack>/canary/<script>.py`` is built: its file name carries
+    the sha256 of the zip, so an edited script is a new path, which the provider diffs and deploys
+    (the canary's code is referenced by path; the same path would never be uploaded again)."""
+    digest = hashlib.sha256(canary_bytes(SRC / stack / "canary" / f"{script}.py")).hexdigest()
+    return BUILD / stack / "canary" / f"{script}-{digest}.zip"
 
 
-def _zip_canary(source: Path, target: Path) -> None:
-    """The layout the Synthetics Python runtimes expect (python/<script>.py, handler
-    <script>.handler), with a fixed timestamp: the same script makes the same zip."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def canary_bytes(source: Path) -> bytes:
+    """The zip of a canary script, in the layout the Synthetics Python runtimes expect
+    (python/<script>.py, handler <script>.handler), with a fixed timestamp: the same script makes
+    the same bytes."""
     entry = zipfile.ZipInfo(f"python/{source.name}", date_time=(1980, 1, 1, 0, 0, 0))
     entry.external_attr = 0o644 << 16
     entry.compress_type = zipfile.ZIP_DEFLATED
-    with zipfile.ZipFile(target, "w") as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(entry, source.read_bytes())
+    return buffer.getvalue()
+
+
+def _zip_canary(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(canary_bytes(source))
 
 
 def layer_requirements() -> dict[str, str]:

@@ -19,7 +19,11 @@ schema, version 3 (``schema.py``; ``check`` enforces it and what a schema cannot
 - keys sorted, two-space indent: two runs of an unchanged program write the same bytes.
 
 Values AWS assigns at creation come from ``FakeAws``: ids are ``<name>-id``, the account is
-123456789012, ARNs and endpoints are formed in the region of the resource's provider.
+123456789012, ARNs and endpoints are formed in the region of the resource's provider. Its data
+sources answer as a plain account would: ``getCallerIdentity``; ``getAvailabilityZones``, four
+zones per region whose letters do not follow their zone IDs (as in a real account); ``getZone``
+by id, the public hosted zones the stack's config declares (``<ns>:hostedZoneId`` with the
+parent domain of ``<ns>:apiDomainName`` as its name), any other id not found.
 """
 
 from __future__ import annotations
@@ -53,9 +57,10 @@ Program = Callable[[], Mapping[str, Any]]
 class FakeAws(pulumi.runtime.Mocks):
     """Plausible AWS-assigned attributes, in the region of each resource's provider."""
 
-    def __init__(self, default_region: str) -> None:
+    def __init__(self, default_region: str, hosted_zones: Mapping[str, str] | None = None) -> None:
         self.default_region = default_region
         self.provider_regions: dict[str, str] = {}  # provider id -> region
+        self.hosted_zones = dict(hosted_zones or {})  # public zone id -> name
 
     def region_of(self, args: pulumi.runtime.MockResourceArgs | pulumi.runtime.MockCallArgs) -> str:
         inputs = getattr(args, "inputs", None) or getattr(args, "args", None) or {}
@@ -159,7 +164,7 @@ class FakeAws(pulumi.runtime.Mocks):
             "random:index/randomPassword:RandomPassword": {"result": "offline-mock-value"},
         }.get(args.typ, {})
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any] | tuple[dict, list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":  # noqa: S105 (a function token)
             return {
                 "accountId": ACCOUNT,
@@ -167,7 +172,53 @@ class FakeAws(pulumi.runtime.Mocks):
                 "userId": "offline",
                 "id": ACCOUNT,
             }
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":  # noqa: S105
+            return self.availability_zones(self.region_of(args))
+        if args.token == "aws:route53/getZone:getZone":  # noqa: S105
+            return self.hosted_zone(args.args.get("zoneId"))
         return {}
+
+    @staticmethod
+    def availability_zones(region: str) -> dict[str, Any]:
+        """Names in letter order, as the provider sorts them; the IDs they stand for in this
+        (imaginary) account are not in that order: ``<region>a`` is ``az3``."""
+        parts = region.split("-")
+        prefix = parts[0] + "".join(p[0] for p in parts[1:-1]) + parts[-1]  # use1, usw2, euc1
+        return {
+            "id": region,
+            "names": [f"{region}{letter}" for letter in "abcd"],
+            "zoneIds": [f"{prefix}-az{n}" for n in (3, 4, 1, 2)],
+            "groupNames": [region] * 4,
+            "state": "available",
+        }
+
+    def hosted_zone(self, zone_id: str | None) -> dict[str, Any] | tuple[dict, list[tuple[str, str]]]:
+        """A public hosted zone the config declares; any other id is not found, as in Route 53.
+        A failure is answered as the engine reports a provider's (the invoke raises where it is
+        called); an exception here would be an RPC crash instead."""
+        if zone_id not in self.hosted_zones:
+            return {}, [("zoneId", f"NoSuchHostedZone: No hosted zone found with ID: {zone_id}")]
+        return {
+            "id": zone_id,
+            "zoneId": zone_id,
+            "name": self.hosted_zones[zone_id],
+            "privateZone": False,
+            "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+            "nameServers": [f"ns-{n}.awsdns-mock.net" for n in range(4)],
+            "resourceRecordSetCount": 2,
+        }
+
+
+def declared_hosted_zones(config: Mapping[str, str]) -> dict[str, str]:
+    """``<ns>:hostedZoneId`` -> the parent domain of ``<ns>:apiDomainName``: the public zone a
+    stack's config says it owns, answered by ``FakeAws`` offline."""
+    zones = {}
+    for key, zone_id in config.items():
+        namespace, _, name = key.partition(":")
+        domain = config.get(f"{namespace}:apiDomainName", "")
+        if name == "hostedZoneId" and "." in domain:
+            zones[zone_id] = domain.split(".", 1)[1]
+    return zones
 
 
 def engine_urn(parent: str, type_: str, name: str) -> str:
@@ -293,11 +344,20 @@ def project_name(project_dir: Path) -> str:
     return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
 
 
-def run(project_dir: Path, stack: str, config: Mapping[str, str], program: Program) -> dict[str, Any]:
-    """Run ``program`` (returns the stack outputs) under mocks; return the export document."""
+def run(
+    project_dir: Path,
+    stack: str,
+    config: Mapping[str, str],
+    program: Program,
+    fake: FakeAws | None = None,
+) -> dict[str, Any]:
+    """Run ``program`` (returns the stack outputs) under mocks (``fake``, by default a ``FakeAws``
+    for ``config``); return the export document."""
     pulumi.runtime.set_all_config(dict(config))
     settings.ROOT.set(None)  # a new root stack per run: programs can run one after another in a process
-    monitor = RecordingMonitor(FakeAws(config.get("aws:region", "us-east-1")))
+    if fake is None:
+        fake = FakeAws(config.get("aws:region", "us-east-1"), declared_hosted_zones(config))
+    monitor = RecordingMonitor(fake)
     pulumi.runtime.set_mocks(
         monitor.mocks, project=project_name(project_dir), stack=stack, preview=False, monitor=monitor
     )

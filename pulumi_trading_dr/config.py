@@ -60,7 +60,6 @@ class TradingConfig:
     secondary_region: str = "us-west-2"
     primary_vpc_cidr: str = "10.40.0.0/16"
     secondary_vpc_cidr: str = "10.41.0.0/16"
-    zones: tuple[str, ...] = ("a", "b")
     aurora_engine_version: str = "15.10"  # the long-term-support minor of Aurora PostgreSQL 15
     aurora_min_capacity: float = 0.5  # Serverless v2 ACUs
     aurora_max_capacity: float = 4
@@ -142,8 +141,6 @@ class TradingConfig:
                 raise ConfigError(f"{_camel(key)}: {getattr(self, key)} is outside {low}..{high}")
         if self.failover_mode not in FAILOVER_MODES:
             raise ConfigError(f"failoverMode: one of {FAILOVER_MODES}")
-        if len(self.zones) != 2 or len(set(self.zones)) != 2:
-            raise ConfigError("zones: two distinct availability-zone letters")
         _check_order_token_keys(self.order_token_jwks)
         if not ISSUER.fullmatch(self.order_token_issuer):
             raise ConfigError(
@@ -184,7 +181,6 @@ class TradingConfig:
                 raise ConfigError(f"{key}: required; set it with `pulumi config set {key} <value>`")
             return value
 
-        zones = config.get("zones")
         kwargs: dict[str, Any] = {
             "env": required("env"),
             "alert_email": required("alertEmail"),
@@ -193,8 +189,6 @@ class TradingConfig:
             "order_token_jwks": required("orderTokenJwks"),
             "order_token_issuer": required("orderTokenIssuer"),
         }
-        if zones:
-            kwargs["zones"] = tuple(zones.split(","))
         for field in (
             "primary_region",
             "secondary_region",

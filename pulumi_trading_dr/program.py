@@ -26,7 +26,7 @@ from pulumi_trading_dr.components.monitoring import Monitoring, MonitoringArgs
 from pulumi_trading_dr.components.network import Network, NetworkArgs
 from pulumi_trading_dr.components.orders import Orders, OrdersArgs
 from pulumi_trading_dr.components.region import Region, Regions
-from pulumi_trading_dr.components.route53 import Route53, Route53Args
+from pulumi_trading_dr.components.route53 import Route53, Route53Args, verify_public_zone
 from pulumi_trading_dr.components.s3 import S3, S3Args
 from pulumi_trading_dr.components.sns import Sns, SnsArgs
 from pulumi_trading_dr.components.synthetics import Synthetics, SyntheticsArgs
@@ -67,6 +67,8 @@ def build(config: TradingConfig) -> dict[str, Any]:
             for settings in (primary_settings, secondary_settings)
         )
     )
+    # Before anything is created: a zone that cannot hold the API's name fails the preview here.
+    verify_public_zone(config, regions.primary.provider)
     account_id = aws.get_caller_identity_output(
         opts=pulumi.InvokeOutputOptions(provider=regions.primary.provider)
     ).account_id

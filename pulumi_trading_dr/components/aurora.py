@@ -8,6 +8,8 @@ in the other (an instance ready to take writes after failover).
   Secrets Manager secret replicated to the secondary region, and set on the primary cluster only
   (trading-dr-09): a global cluster cannot use the RDS-managed password, and a secondary cluster
   takes no user, password or database name (it replicates them).
+- Prod runs two instances per cluster, one per subnet zone: a single instance leaves Aurora nothing
+  to fail over to inside the region.
 - TLS enforced by the cluster parameter group; RDS events of both clusters go to the region's
   topic (so this component follows the topics, trading-dr-01).
 """
@@ -15,6 +17,7 @@ in the other (an instance ready to take writes after failover).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
@@ -23,13 +26,16 @@ import pulumi_random as random
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.network import POSTGRES_PORT, Network
 from pulumi_trading_dr.components.region import Region, Regions
-from pulumi_trading_dr.components.sns import Sns
-from pulumi_trading_dr.config import TradingConfig
+from pulumi_trading_dr.config import RoleSettings, TradingConfig
+
+if TYPE_CHECKING:  # sns.py names this component's publishers in its topic policy
+    from pulumi_trading_dr.components.sns import Sns
 
 ENGINE = "aurora-postgresql"
 # RDS refuses '/', '@', '"' and spaces in a master password.
 PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"  # noqa: S105 (the allowed characters, not a password)
 EVENT_CATEGORIES = ("failover", "failure", "notification", "maintenance")
+PROD_INSTANCES = 2  # per cluster: a writer and a reader to fail over to in the region
 
 
 @dataclass(frozen=True)
@@ -105,24 +111,25 @@ class Aurora(pulumi.ComponentResource):
             master_password=password.result,
             database_name=config.database_name,
         )
-        primary_instance = self._instance(primary, primary_cluster)
+        primary_instances = self._instances(primary, primary_cluster)
         # The secondary joins once the primary has a writer; it replicates user, password and
         # database, and must not set them.
         secondary_cluster = self._cluster(
             secondary,
-            depends_on=[primary_instance],
+            depends_on=primary_instances,
             ignore_changes=["replicationSourceIdentifier"],  # RDS manages it for global members
         )
-        self._instance(secondary, secondary_cluster)
+        self._instances(secondary, secondary_cluster)
         for region in regions:
             aws.rds.EventSubscription(
                 f"{name}-{region.role}-events",
-                name=config.name("db-events", region.settings),
+                name=event_subscription_name(config, region.settings),
                 sns_topic=args.sns.topic(region).arn,
                 source_type="db-cluster",
                 source_ids=[self.clusters[region.role].cluster_identifier],
                 event_categories=list(EVENT_CATEGORIES),
-                opts=region.opts(self),
+                # The topic policy admits this subscription; before it exists RDS is refused.
+                opts=region.opts(self, depends_on=[args.sns.policy(region)]),
             )
         self.register_outputs(
             {
@@ -159,7 +166,7 @@ class Aurora(pulumi.ComponentResource):
             parameters=[aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1")],
             opts=child,
         )
-        identifier = config.name("db", region.settings)
+        identifier = cluster_identifier(config, region.settings)
         cluster = aws.rds.Cluster(
             f"{name}-{region.role}",
             cluster_identifier=identifier,
@@ -188,23 +195,43 @@ class Aurora(pulumi.ComponentResource):
         self.clusters[region.role] = cluster
         return cluster
 
-    def _instance(self, region: Region, cluster: aws.rds.Cluster) -> aws.rds.ClusterInstance:
+    def _instances(self, region: Region, cluster: aws.rds.Cluster) -> list[aws.rds.ClusterInstance]:
+        """The writer and, in prod, a reader in the other subnet's zone: without a second instance
+        Aurora has nothing to fail over to inside the region (it re-creates the writer instead)."""
         config, name = self._args.config, self._name
-        instance = aws.rds.ClusterInstance(
-            f"{name}-{region.role}-instance",
-            identifier=config.name("db-1", region.settings),
-            cluster_identifier=cluster.id,
-            instance_class="db.serverless",
-            engine=ENGINE,
-            engine_version=config.aurora_engine_version,
-            publicly_accessible=False,
-            # Minor upgrades of a global database are coordinated across regions, not automatic.
-            auto_minor_version_upgrade=False,
-            performance_insights_enabled=True,
-            performance_insights_kms_key_id=self._args.keys.key(region).arn,
-            opts=region.opts(self),
-        )
-        return instance
+        count = PROD_INSTANCES if config.is_production else 1
+        network = self._args.network.of(region)
+        instances = []
+        for index in range(count):
+            suffix = "" if index == 0 else f"-{index + 1}"  # the first keeps its logical name
+            instances.append(
+                aws.rds.ClusterInstance(
+                    f"{name}-{region.role}-instance{suffix}",
+                    identifier=config.name(f"db-{index + 1}", region.settings),
+                    cluster_identifier=cluster.id,
+                    instance_class="db.serverless",
+                    engine=ENGINE,
+                    engine_version=config.aurora_engine_version,
+                    # One instance per zone when there are several (RDS picks a random zone
+                    # otherwise); a single instance is left where RDS put it.
+                    availability_zone=network.zone_name(index) if count > 1 else None,
+                    publicly_accessible=False,
+                    # Minor upgrades of a global database are coordinated across regions, not automatic.
+                    auto_minor_version_upgrade=False,
+                    performance_insights_enabled=True,
+                    performance_insights_kms_key_id=self._args.keys.key(region).arn,
+                    opts=region.opts(self),
+                )
+            )
+        return instances
+
+
+def cluster_identifier(config: TradingConfig, settings: RoleSettings) -> str:
+    return config.name("db", settings)
+
+
+def event_subscription_name(config: TradingConfig, settings: RoleSettings) -> str:
+    return config.name("db-events", settings)
 
 
 def _in_region(arn: str, region: str) -> str:

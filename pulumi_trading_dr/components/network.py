@@ -1,10 +1,12 @@
 """Network, in both regions: a VPC with two private subnets (their own route tables, no internet
-route), a DynamoDB gateway endpoint and the interface endpoints the functions in the VPC call
-(Secrets Manager for the database credentials, SQS and CloudWatch for the health route's queue
-checks and the order processor's read-only retry, X-Ray for traces). Security groups: the
-database admits 5432 from its two client groups only (trading-dr-10): the order processor's and
-the health route's; each leaves only for the database, the endpoints and (the order processor)
-DynamoDB."""
+route) in two Availability Zones the region's provider reports as available, chosen by zone ID
+(a letter such as ``us-east-1a`` names a different physical zone in each account, and may not
+exist or take new resources in it; ``use1-az1`` is the same zone everywhere), a DynamoDB gateway
+endpoint and the interface endpoints the functions in the VPC call (Secrets Manager for the
+database credentials, SQS and CloudWatch for the health route's queue checks and the order
+processor's read-only retry, X-Ray for traces). Security groups: the database admits 5432 from its
+two client groups only (trading-dr-10): the order processor's and the health route's; each leaves
+only for the database, the endpoints and (the order processor) DynamoDB."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from pulumi_trading_dr.config import TradingConfig
 
 POSTGRES_PORT = 5432
 INTERFACE_SERVICES = ("secretsmanager", "sqs", "monitoring", "xray")
+ZONE_COUNT = 2
 
 
 @dataclass(frozen=True)
@@ -27,13 +30,23 @@ class NetworkArgs:
     regions: Regions
 
 
+@dataclass(frozen=True, order=True)
+class Zone:
+    zone_id: str  # use1-az1: the same physical zone in every account
+    name: str  # us-east-1c: this account's letter for it
+
+
 @dataclass(frozen=True)
 class RegionalNetwork:
     vpc: aws.ec2.Vpc
     subnets: list[aws.ec2.Subnet]
+    zones: pulumi.Output[list[Zone]]  # the subnets' zones, in subnet order
     lambda_sg: aws.ec2.SecurityGroup  # the order processor (and the reconciliation, same needs)
     health_sg: aws.ec2.SecurityGroup  # the deep health route
     database_sg: aws.ec2.SecurityGroup
+
+    def zone_name(self, index: int) -> pulumi.Output[str]:
+        return self.zones.apply(lambda zones: zones[index % len(zones)].name)
 
     @property
     def subnet_ids(self) -> list[pulumi.Output[str]]:
@@ -62,12 +75,17 @@ class Network(pulumi.ComponentResource):
             tags={"Name": config.name("vpc", region.settings)},
             opts=child,
         )
+        zones = aws.get_availability_zones_output(
+            state="available",
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])],
+            opts=pulumi.InvokeOutputOptions(provider=region.provider),
+        ).apply(lambda found: choose_zones(found.zone_ids, found.names, region.name))
         subnets, tables = [], []
-        for index, zone in enumerate(config.zones):
+        for index in range(ZONE_COUNT):
             subnet = aws.ec2.Subnet(
                 f"{prefix}-private-{index}",
                 vpc_id=vpc.id,
-                availability_zone=f"{region.name}{zone}",
+                availability_zone_id=zones.apply(lambda chosen, i=index: chosen[i].zone_id),
                 cidr_block=str(list(cidr.subnets(new_prefix=24))[index]),
                 map_public_ip_on_launch=False,
                 tags={"Name": config.name(f"private-{index}", region.settings)},
@@ -178,5 +196,21 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
         return RegionalNetwork(
-            vpc=vpc, subnets=subnets, lambda_sg=lambda_sg, health_sg=health_sg, database_sg=database_sg
+            vpc=vpc,
+            subnets=subnets,
+            zones=zones,
+            lambda_sg=lambda_sg,
+            health_sg=health_sg,
+            database_sg=database_sg,
         )
+
+
+def choose_zones(zone_ids: list[str], names: list[str], region: str) -> list[Zone]:
+    """The first ZONE_COUNT zones by ID (the provider lists IDs and names in the same order), so
+    every account gets the same physical zones."""
+    zones = sorted(Zone(zone_id, name) for zone_id, name in zip(zone_ids, names, strict=True))
+    if len(zones) < ZONE_COUNT:
+        raise ValueError(
+            f"{region}: {len(zones)} available Availability Zone(s), the stack needs {ZONE_COUNT}"
+        )
+    return zones[:ZONE_COUNT]

@@ -16,7 +16,12 @@
   VERDICT_HEALTHY while Route 53's checkers (several locations) find the primary alive, else
   VERDICT_FAILED (documentation addresses, never routed). DNS is Route 53's data plane: a canary
   in the secondary region reads the checkers' verdict even when us-east-1 (where their metric and
-  Route 53's API live) is the region that is down. It is one of the failover quorum's signals."""
+  Route 53's API live) is the region that is down. It is one of the failover quorum's signals.
+
+Before any of it, the hosted zone is read (an invoke, so ``pulumi preview`` fails fast):
+``verify_public_zone``, called first thing by the program. A zone id that does not exist, a
+private zone, or a zone that does not hold ``apiDomainName`` stops the program with an error
+naming ``hostedZoneId`` instead of failing halfway through ``pulumi up``."""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ import pulumi_aws as aws
 
 from pulumi_trading_dr.components.api import HEALTH_PATH, LIVENESS_QUERY, Api
 from pulumi_trading_dr.components.region import Region, Regions
-from pulumi_trading_dr.config import TradingConfig
+from pulumi_trading_dr.config import ConfigError, TradingConfig
 
 HEALTH_CHECK_INTERVAL = 30  # seconds (trading-dr-05: the seed had 60)
 HEALTH_CHECK_FAILURES = 3  # consecutive results to turn unhealthy, and healthy again
@@ -170,3 +175,26 @@ class Route53(pulumi.ComponentResource):
             opts=child,
         )
         return domain
+
+
+def verify_public_zone(config: TradingConfig, provider: aws.Provider) -> aws.route53.GetZoneResult:
+    """The configured zone exists, is public and holds apiDomainName; else a ConfigError."""
+    zone_id, domain = config.hosted_zone_id, config.api_domain_name
+    try:
+        zone = aws.route53.get_zone(zone_id=zone_id, opts=pulumi.InvokeOptions(provider=provider))
+    except Exception as error:
+        raise ConfigError(
+            f"hostedZoneId: {zone_id} cannot be read in this account ({error}); "
+            "set the id of a public hosted zone you own: `pulumi config set hostedZoneId <id>`"
+        ) from error
+    name = zone.name.rstrip(".").lower()
+    if zone.private_zone:
+        raise ConfigError(
+            f"hostedZoneId: {zone_id} ({name}) is a private hosted zone; the API's failover "
+            "records must resolve on the internet: set the id of a public zone"
+        )
+    if domain != name and not domain.endswith(f".{name}"):
+        raise ConfigError(
+            f"hostedZoneId: {zone_id} is the zone {name}, which cannot hold apiDomainName {domain}"
+        )
+    return zone

@@ -3,7 +3,12 @@ region's key, the on-call e-mail subscription, and the cross-region copy (tradin
 topic delivers to a queue in the OTHER region, so notifications survive the loss of the region
 that raised them. SNS has no ``sns`` protocol (the seed's fix cannot deploy); it delivers across
 regions to SQS and Lambda. The copy queue is where a chat-ops or ticketing consumer in the
-surviving region reads from; it keeps messages 14 days."""
+surviving region reads from; it keeps messages 14 days.
+
+A topic policy replaces SNS's default one, so it names every publisher: CloudWatch alarms of this
+account, and the database's RDS event subscription in the topic's region (``aws:SourceArn`` the
+subscription's ARN, which RDS publishes as, and the cluster's, the example in the RDS guide). The
+subscriptions depend on the policy: created before it, RDS would be refused."""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from pulumi_trading_dr.components.aurora import cluster_identifier, event_subscription_name
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.region import Region, Regions
-from pulumi_trading_dr.config import TradingConfig
+from pulumi_trading_dr.config import RoleSettings, TradingConfig
 
 FOURTEEN_DAYS = 14 * 24 * 3600
 
@@ -33,6 +39,7 @@ class Sns(pulumi.ComponentResource):
         super().__init__("trading:sns:Sns", name, None, opts)
         config = args.config
         self.topics: dict[str, aws.sns.Topic] = {}
+        self.policies: dict[str, aws.sns.TopicPolicy] = {}
         for region in args.regions:
             topic = aws.sns.Topic(
                 f"{name}-{region.role}",
@@ -40,25 +47,11 @@ class Sns(pulumi.ComponentResource):
                 kms_master_key_id=args.keys.key(region).arn,
                 opts=region.opts(self),
             )
-            aws.sns.TopicPolicy(
+            self.policies[region.role] = aws.sns.TopicPolicy(
                 f"{name}-{region.role}-policy",
                 arn=topic.arn,
                 policy=pulumi.Output.all(topic.arn, args.account_id).apply(
-                    lambda a: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Sid": "CloudWatchAlarmsPublish",
-                                    "Effect": "Allow",
-                                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                                    "Action": "sns:Publish",
-                                    "Resource": a[0],
-                                    "Condition": {"StringEquals": {"aws:SourceAccount": a[1]}},
-                                }
-                            ],
-                        }
-                    )
+                    lambda a, settings=region.settings: json.dumps(topic_policy(a[0], a[1], config, settings))
                 ),
                 opts=region.opts(self),
             )
@@ -76,6 +69,10 @@ class Sns(pulumi.ComponentResource):
 
     def topic(self, region: Region) -> aws.sns.Topic:
         return self.topics[region.role]
+
+    def policy(self, region: Region) -> aws.sns.TopicPolicy:
+        """What a publisher that is not the account itself must wait for."""
+        return self.policies[region.role]
 
     def _copy_to(self, target: Region, source: Region, config: TradingConfig, name: str) -> None:
         """A queue in ``target`` that receives everything ``source``'s topic publishes."""
@@ -118,3 +115,37 @@ class Sns(pulumi.ComponentResource):
             # Deliveries before the queue policy exists would be refused and dropped.
             opts=source.opts(self, depends_on=[policy]),
         )
+
+
+def topic_policy(topic_arn: str, account: str, config: TradingConfig, settings: RoleSettings) -> dict:
+    """Who may publish to the region's topic: this account's alarms and the database's events."""
+    rds = f"arn:aws:rds:{settings.region}:{account}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            },
+            {
+                "Sid": "RdsEventSubscriptionPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.rds.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnEquals": {
+                        "aws:SourceArn": [
+                            f"{rds}:es:{event_subscription_name(config, settings)}",
+                            f"{rds}:cluster:{cluster_identifier(config, settings)}",
+                        ]
+                    },
+                },
+            },
+        ],
+    }

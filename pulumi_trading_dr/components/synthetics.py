@@ -9,7 +9,8 @@
   checkers in several locations conclude about the primary (route53.py). Two independent paths:
   the failover quorum (monitoring.py) needs both.
 - The script is Python (lambda_src/pulumi_trading_dr/canary/health_check.py, zipped by
-  lambda_src/build.py as ``python/health_check.py``) on a current ``syn-python-selenium`` runtime
+  lambda_src/build.py as ``python/health_check.py`` into a file named after the zip's sha256, so
+  an edited script is redeployed) on a current ``syn-python-selenium`` runtime
   from config: the runtime matches the script's language (trading-dr-24; the seed's
   ``syn-nodejs-puppeteer-6.0`` is deprecated and cannot be created).
 - An alarm per canary on SuccessPercent with the region's topic as action (trading-dr-25). A
@@ -162,7 +163,11 @@ class Synthetics(pulumi.ComponentResource):
             runtime_version=config.canary_runtime,
             handler=f"{CANARY_SCRIPT}.handler",
             # Relative to the project folder, where `pulumi up` runs: the same text on every machine.
+            # The file name carries the zip's sha256: the provider diffs this path, not the file,
+            # so an edited script must make a new path to be deployed.
             zip_file=os.path.relpath(canary_zip("pulumi_trading_dr", CANARY_SCRIPT), PROJECT_DIR),
+            # The canary's Lambda function and layer go with it; by default a destroy leaves them.
+            delete_lambda=True,
             execution_role_arn=self._roles[region.role].arn,
             artifact_s3_location=pulumi.Output.concat("s3://", bucket.bucket, "/", probe.key, "/"),
             artifact_config=aws.synthetics.CanaryArtifactConfigArgs(

@@ -52,3 +52,13 @@ def dr_automatic(dr: Export) -> Automatic:
     config = {**load_stack_config(PROJECT_DIR, "dev"), "trading-dr:failoverMode": "automatic"}
     document = run(PROJECT_DIR, "dev", config, program)
     return Automatic(Export(json.loads(json.dumps(document))), seen)
+
+
+@pytest.fixture(scope="session")
+def dr_prod(dr: Export) -> Export:
+    """The same program with env=prod (what differs in prod: instance counts, protection)."""
+    from pulumi_offline import load_stack_config
+    from pulumi_trading_dr.offline import PROJECT_DIR, run
+
+    config = {**load_stack_config(PROJECT_DIR, "dev"), "trading-dr:env": "prod"}
+    return Export(json.loads(json.dumps(run("prod", config))))
