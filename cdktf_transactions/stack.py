@@ -9,6 +9,7 @@ from cdktn import App, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
+from cdktf_transactions.backend import state_file
 from cdktf_transactions.config import ConfigError, TransactionsConfig
 from cdktf_transactions.constructs.compute import Compute, FunctionSpec
 from cdktf_transactions.constructs.data import CUSTOMER_INDEX, Data
@@ -136,7 +137,7 @@ class TransactionsStack(TerraformStack):
         """The state file relative to the stack's output folder, where Terraform runs; never inside
         the output folder, which every synth deletes with the state in it."""
         outdir = Path(App.of(self).outdir).resolve()
-        state = (config.state_dir / f"{config.stack_name}.tfstate").resolve()
+        state = state_file(config.state_dir, config.region, config.stack_name).resolve()
         if state.is_relative_to(outdir):
             raise ConfigError(
                 f"local state {state} is inside the synth output {outdir}, which the next synth deletes: "

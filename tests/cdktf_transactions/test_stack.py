@@ -36,7 +36,7 @@ def test_local_state_lives_outside_the_synth_output_and_git(dev):
     """Every synth (make synth-*, make clean, the cdktf CLI) deletes out/: the state may not be in it."""
     (backend,) = dev.json["terraform"]["backend"].values()
     state = (dev.directory / backend["path"]).resolve()  # Terraform runs in the stack's folder
-    assert state == STATE_DIR / "transactions-dev.tfstate"
+    assert state == STATE_DIR / "us-east-1" / "transactions-dev.tfstate"
     outdir = dev.directory.parents[1]
     for deleted in (outdir, ROOT / "out", ROOT / "build"):
         assert not state.is_relative_to(deleted)
