@@ -109,7 +109,8 @@ class Compute(Construct):
         role = IamRole(
             self,
             f"{spec.name}-role",
-            name=config.name(f"transactions-{spec.name.replace('_', '-')}"),
+            # IAM names are per account: the region keeps a second region's roles apart.
+            name=config.global_name(f"transactions-{spec.name.replace('_', '-')}"),
             assume_role_policy=LAMBDA_ASSUME,
         )
         policy = IamRolePolicy(

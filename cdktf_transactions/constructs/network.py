@@ -151,7 +151,7 @@ class Network(Construct):
         role = IamRole(
             self,
             "flow-logs-role",
-            name=config.name("transactions-flow-logs"),
+            name=config.global_name("transactions-flow-logs"),  # IAM: per account, not per region
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",

@@ -39,7 +39,7 @@ class Workflow(Construct):
         self.role = IamRole(
             self,
             "role",
-            name=config.name("transactions-states"),
+            name=config.global_name("transactions-states"),  # IAM: per account, not per region
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",

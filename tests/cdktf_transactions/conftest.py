@@ -1,4 +1,5 @@
-"""The transactions stacks, synthesized once per test session (dev, and prod with an S3 backend).
+"""The transactions stacks, synthesized once per test session (dev; dev again in a second region;
+prod with an S3 backend).
 
 In a child process (synth.py): the first cdktn_provider_aws import loads its whole jsii assembly
 (about 4 s, about 800 MB of Node), which then exits with that process instead of staying beside
@@ -20,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = {
     "dev": {"env": "dev", "alarm_email": "oncall@example.com"},
+    "dev_eu": {"env": "dev", "region": "eu-west-1", "alarm_email": "oncall@example.com"},  # same env
     "prod": {
         "env": "prod",
         "state_bucket": "example-terraform-state",
@@ -132,3 +134,8 @@ def dev(transactions):
 @pytest.fixture(scope="session")
 def prod(transactions):
     return transactions["prod"]
+
+
+@pytest.fixture(scope="session")
+def dev_eu(transactions):
+    return transactions["dev_eu"]
