@@ -101,7 +101,8 @@ def _forget_backend_record(outdir: Path, moved: Path) -> None:
         except (OSError, ValueError):
             continue
         path = (backend.get("config") or {}).get("path")
-        if backend.get("type") == "local" and path and (record.parents[1] / path).resolve() == moved.resolve():
+        stack_dir = record.parents[1]
+        if backend.get("type") == "local" and path and (stack_dir / path).resolve() == moved.resolve():
             record.unlink()
 
 
@@ -116,7 +117,7 @@ def migrate_legacy_states(outdir: Path, state_dir: Path, default_region: str = D
         region = next(iter(regions), default_region)
         target = state_file(state_dir, region, stack)
         if (legacy.parent / f".{legacy.name}.lock.info").exists():
-            raise StateError(f"{legacy} is locked: Terraform is running on it; run again when it has finished")
+            raise StateError(f"{legacy} is locked: Terraform is running on it; run again when it is done")
         if target.exists():
             if target.read_bytes() == legacy.read_bytes():
                 legacy.unlink()
@@ -152,14 +153,16 @@ def require_state(config: TransactionsConfig) -> None:
         f"was out/cdktf_transactions/stacks/{config.stack_name}/terraform.{config.stack_name}.tfstate "
         f"or {config.state_dir}/{config.stack_name}.tfstate: put that file back (from a backup if a "
         "synth deleted it) and run again; it is moved here. If the stack was never deployed in this "
-        "account and region, set TRANSACTIONS_NEW_STACK=1. (To synthesize only: make synth-cdktf-transactions.)"
+        "account and region, set TRANSACTIONS_NEW_STACK=1. "
+        "(To synthesize only: make synth-cdktf-transactions.)"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Move local state of earlier layouts out of out/.")
     parser.add_argument("--outdir", type=Path, default=OUTDIR, help="the synth output (cdktf.json)")
-    parser.add_argument("--state-dir", type=Path, default=os.environ.get("TRANSACTIONS_STATE_DIR") or STATE_DIR)
+    state_dir = os.environ.get("TRANSACTIONS_STATE_DIR") or STATE_DIR
+    parser.add_argument("--state-dir", type=Path, default=state_dir)
     parser.add_argument(
         "--region",
         default=os.environ.get("TRANSACTIONS_REGION") or DEFAULT_REGION,

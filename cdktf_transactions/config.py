@@ -99,7 +99,9 @@ class TransactionsConfig:
         roles): the same environment deployed in a second region must not collide with the first."""
         name = f"{self.name(base)}-{self.region}"
         if len(name) > IAM_ROLE_NAME_MAX:
-            raise ConfigError(f"{name!r} is longer than IAM's {IAM_ROLE_NAME_MAX} characters: shorten TRANSACTIONS_ENV")
+            raise ConfigError(
+                f"{name!r} is longer than IAM's {IAM_ROLE_NAME_MAX} characters: shorten TRANSACTIONS_ENV"
+            )
         return name
 
     @classmethod

@@ -84,6 +84,8 @@ class SynthesizedStack:
         ]
 
 
+# The stack's one caller-identity data source: trust policies and the key policy name this account.
+ACCOUNT = "${data.aws_caller_identity.account.account_id}"
 POLICY_DOCUMENT = re.compile(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}")
 
 
@@ -93,8 +95,9 @@ def as_iam(statement: dict[str, Any]) -> dict[str, Any]:
         "Sid": statement.get("sid"),
         "Effect": statement.get("effect", "Allow"),
         "Action": statement["actions"],
-        "Resource": statement["resources"],
     }
+    if "resources" in statement:  # a trust policy's statements have none
+        iam["Resource"] = statement["resources"]
     if statement.get("principals"):
         iam["Principal"] = {p["type"]: p["identifiers"] for p in statement["principals"]}
     if statement.get("condition"):

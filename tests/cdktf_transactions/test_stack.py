@@ -88,8 +88,9 @@ def test_the_same_env_in_two_regions_shares_no_account_wide_name_and_no_state(de
     assert {n.removesuffix("-us-east-1") for n in account_wide(dev)} == {
         n.removesuffix("-eu-west-1") for n in account_wide(dev_eu)
     }
-    states = {(s.directory / s.json["terraform"]["backend"]["local"]["path"]).resolve() for s in (dev, dev_eu)}
-    assert len(states) == 2
+    backends = [(s.directory, s.json["terraform"]["backend"]["local"]["path"]) for s in (dev, dev_eu)]
+    states = {(directory / path).resolve() for directory, path in backends}
+    assert len(states) == 2, states
 
 
 def test_iam_names_fit_and_regions_are_checked():

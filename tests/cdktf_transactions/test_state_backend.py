@@ -100,7 +100,7 @@ def test_two_different_states_for_one_stack_are_refused_not_merged(layout):
     current.write_text(tfstate(serial=9))
     legacy = out / "stacks" / "transactions-dev" / "terraform.transactions-dev.tfstate"
     legacy.write_text(tfstate(serial=3))
-    with pytest.raises(StateError, match="two states.*serial 9 and 3"):
+    with pytest.raises(StateError, match=r"two states.*serial 9 and 3"):
         migrate_legacy_states(out, state_dir)
     assert json.loads(current.read_text())["serial"] == 9 and legacy.exists()  # both kept
     legacy.write_text(current.read_text())
@@ -119,7 +119,7 @@ def test_a_state_terraform_holds_a_lock_on_is_left_alone(layout):
 
 def test_a_deploy_without_local_state_is_refused_unless_the_stack_is_new(tmp_path):
     """Fix (issue 7): no state file and no TRANSACTIONS_STATE_BUCKET must not plan everything as new."""
-    with pytest.raises(StateError, match="no Terraform state at .*TRANSACTIONS_NEW_STACK=1"):
+    with pytest.raises(StateError, match=r"no Terraform state at .*TRANSACTIONS_NEW_STACK=1"):
         require_state(config(tmp_path))
     require_state(config(tmp_path, new_stack=True))  # said so: the first deploy creates the state
     require_state(config(tmp_path, state_bucket="b"))  # S3 state does not live on this machine
