@@ -108,8 +108,10 @@ class Workflow(Construct):
             type="STANDARD",
             role_arn=self.role.arn,
             definition=definition_json(targets, retry_interval_seconds=config.retry_interval_seconds),
+            # Failures only, and without execution data: at ERROR a failed state's event would carry
+            # its input (the transaction) into the log group; ids and error types are enough there.
             logging_configuration=SfnStateMachineLoggingConfiguration(
-                log_destination=f"{self.log_group.arn}:*", include_execution_data=True, level="ERROR"
+                log_destination=f"{self.log_group.arn}:*", include_execution_data=False, level="ERROR"
             ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
             depends_on=[policy],  # its first execution may invoke, publish and log at once

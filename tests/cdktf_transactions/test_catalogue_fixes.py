@@ -291,6 +291,15 @@ def test_log_groups_are_named_for_their_owner_and_exist_first(dev):
     assert machine["tracing_configuration"] == {"enabled": True}
 
 
+@pytest.mark.catalogue("transactions-08")
+def test_the_state_machine_logs_failures_without_execution_data(dev):
+    """Fix (issue 8, personal data): at ERROR, with execution data, a failed state's log event carries
+    its input, the whole transaction; without it, the log group gets ids, event types and errors."""
+    _, machine = dev.one("aws_sfn_state_machine")
+    logging = machine["logging_configuration"]
+    assert (logging["level"], logging["include_execution_data"]) == ("ERROR", False)
+
+
 def topic_policy(synth, topic):
     (policy,) = [p for p in synth.resources("aws_sns_topic_policy").values() if p["arn"] == topic]
     return synth.statements(policy["policy"])
