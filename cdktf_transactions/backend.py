@@ -73,9 +73,11 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def regions_of(state: Mapping[str, Any]) -> set[str]:
-    """The regions the ARNs of a state's resources name (IAM's carry none)."""
+    """The regions the ARNs of a state's managed resources name (IAM's carry none)."""
     regions = set()
     for resource in state.get("resources", []):
+        if resource.get("mode") != "managed":  # data sources may read another region
+            continue
         for instance in resource.get("instances", []):
             for text in _strings(instance.get("attributes", {})):
                 if match := REGION_OF_ARN.match(text):
