@@ -32,7 +32,8 @@ NODE_STAMP := node_modules/.installed
         destroy-pulumi-fraud-pipeline preview-pulumi-trading-dr deploy-pulumi-trading-dr destroy-pulumi-trading-dr \
         drill-pulumi-trading-dr failover-pulumi-trading-dr failback-pulumi-trading-dr reconcile-pulumi-trading-dr \
         deploy-cdk-payments destroy-cdk-payments diff-cdk-payments \
-        deploy-cdktf-transactions destroy-cdktf-transactions plan-cdktf-transactions clean distclean
+        deploy-cdktf-transactions destroy-cdktf-transactions plan-cdktf-transactions cdktf-transactions-state \
+        clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 24
@@ -65,7 +66,7 @@ lambdas: bootstrap ## build the Lambda bundles and the shared layer into build/l
 SYNTH = TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) $(BIN)/python -m tools.synth --env $(ENV) \
   --stack $(STACK) $(if $(FORCE),--force)
 
-synth-all: lambdas ## synthesize every stack into out/, in parallel, only what changed (see README: output contract)
+synth-all: lambdas cdktf-transactions-state ## synthesize every stack into out/, in parallel, only what changed (see README: output contract)
 	@$(SYNTH)
 
 synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
@@ -73,8 +74,14 @@ synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=de
 
 # The app runs on CDK Terrain (cdktn, CDKTF's maintained fork; README); the pinned cdktf CLI
 # (package.json) is only needed for deploy. Settings: TRANSACTIONS_* (cdktf_transactions/main.py).
-synth-cdktf-transactions: lambdas ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
+synth-cdktf-transactions: lambdas cdktf-transactions-state ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
 	@$(SYNTH) cdktf_transactions
+
+# Before a synth deletes out/cdktf_transactions/: a local state file the layout before 40b4ea3 kept
+# there moves to cdktf_transactions/state/<region>/ (cdktf_transactions/backend.py); no Python when none.
+cdktf-transactions-state: bootstrap
+	@! ls out/cdktf_transactions/stacks/transactions-*/terraform.transactions-*.tfstate >/dev/null 2>&1 || \
+	  $(BIN)/python -m cdktf_transactions.backend
 
 synth-pulumi-fraud-pipeline: lambdas ## out/pulumi_fraud_pipeline/resources.json: the program under mocks (STACK=dev)
 	@$(SYNTH) pulumi_fraud_pipeline

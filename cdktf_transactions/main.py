@@ -5,23 +5,53 @@ the app through cdktf.json and reads the same output).
 Settings (environment variables, read once here): TRANSACTIONS_ALARM_EMAIL (required: the on-call
 address the alarm topic e-mails), TRANSACTIONS_ENV (dev), TRANSACTIONS_REGION (us-east-1),
 TRANSACTIONS_RESERVED_CONCURRENCY (unset: no reservation; else 1..10), TRANSACTIONS_LOG_RETENTION_DAYS (30),
-TRANSACTIONS_STATE_BUCKET (S3 backend with a lock file; local state in state/ when unset),
+TRANSACTIONS_STATE_BUCKET (S3 backend with a lock file; local state when unset),
+TRANSACTIONS_STATE_DIR (local state folder, default cdktf_transactions/state),
+TRANSACTIONS_NEW_STACK (1: never deployed here, a deploy may start without local state),
 TRANSACTIONS_ZONES (a,b: the zone letters of the two private subnets).
+
+Before synthesizing: local state of an earlier layout is moved to its place, and when the cdktf
+CLI runs the app (deploy, diff, destroy) a missing local state is refused (backend.py).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 
-from cdktn import App
+from cdktf_transactions.backend import migrate_legacy_states, require_state
+from cdktf_transactions.config import ConfigError, TransactionsConfig
 
-from cdktf_transactions.config import TransactionsConfig
-from cdktf_transactions.stack import TransactionsStack
-from lambda_src.build import build
+
+def run_by_the_cdktf_cli(environ: Mapping[str, str]) -> bool:
+    """The cdktf CLI sets CDKTF_CONTEXT_JSON whenever it runs the app (synth, diff, deploy, destroy),
+    and runs it before every plan; `synth --hcl` (make check) writes no plan. make synth-* runs the
+    app without the CLI and only synthesizes."""
+    return "CDKTF_CONTEXT_JSON" in environ and environ.get("SYNTH_HCL_OUTPUT") != "true"
+
+
+def prepare_state(config: TransactionsConfig, environ: Mapping[str, str]) -> None:
+    outdir = Path(environ.get("CDKTF_OUTDIR") or "cdktf.out").resolve()  # as App() resolves it
+    for line in migrate_legacy_states(outdir, config.state_dir, config.region):
+        print(line, file=sys.stderr)
+    if run_by_the_cdktf_cli(environ):
+        require_state(config)
 
 
 def main() -> None:
-    config = TransactionsConfig.from_environ(os.environ)
+    try:
+        config = TransactionsConfig.from_environ(os.environ)
+        prepare_state(config, os.environ)
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
+    # Imported here: a refused run starts no jsii kernel.
+    from cdktn import App
+
+    from cdktf_transactions.stack import TransactionsStack
+    from lambda_src.build import build
+
     build()  # the Lambda bundles the assets point at (a no-op when current)
     app = App()  # outdir: CDKTF_OUTDIR (set by the cdktf CLI and the Makefile), else cdktf.out
     TransactionsStack(app, config=config)

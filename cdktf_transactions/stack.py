@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 from cdktn import App, LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
+from cdktf_transactions.backend import state_file
 from cdktf_transactions.config import ConfigError, TransactionsConfig
 from cdktf_transactions.constructs.compute import Compute, FunctionSpec
 from cdktf_transactions.constructs.data import CUSTOMER_INDEX, Data
@@ -47,13 +49,16 @@ class TransactionsStack(TerraformStack):
         else:
             LocalBackend(self, path=self._local_state_path(config))
 
-        network = Network(self, "network", config=config)
+        # Trust policies and the key policy name this account (aws:SourceAccount, the key's admin).
+        account_id = DataAwsCallerIdentity(self, "account").account_id
+        network = Network(self, "network", config=config, account_id=account_id)
         data = Data(self, "data", config=config)
-        observability = Observability(self, "observability", config=config)
+        observability = Observability(self, "observability", config=config, account_id=account_id)
         compute = Compute(
             self,
             "compute",
             config=config,
+            account_id=account_id,
             subnet_ids=[s.id for s in network.subnets],
             security_group_ids=[network.lambda_sg.id],
         )
@@ -123,7 +128,12 @@ class TransactionsStack(TerraformStack):
             notifications_topic=notifications_topic,
         )
         workflow = Workflow(
-            self, "workflow", config=config, targets=targets, topic_key_arn=observability.key.arn
+            self,
+            "workflow",
+            config=config,
+            account_id=account_id,
+            targets=targets,
+            topic_key_arn=observability.key.arn,
         )
         observability.watch_state_machine(workflow.state_machine.arn)
 
@@ -136,7 +146,7 @@ class TransactionsStack(TerraformStack):
         """The state file relative to the stack's output folder, where Terraform runs; never inside
         the output folder, which every synth deletes with the state in it."""
         outdir = Path(App.of(self).outdir).resolve()
-        state = (config.state_dir / f"{config.stack_name}.tfstate").resolve()
+        state = state_file(config.state_dir, config.region, config.stack_name).resolve()
         if state.is_relative_to(outdir):
             raise ConfigError(
                 f"local state {state} is inside the synth output {outdir}, which the next synth deletes: "

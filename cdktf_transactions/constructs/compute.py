@@ -5,7 +5,6 @@ bounded reserved concurrency (transactions-01)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from cdktn import AssetType, Fn, TerraformAsset
@@ -22,19 +21,11 @@ from cdktn_provider_aws.lambda_layer_version import LambdaLayerVersion
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
-from cdktf_transactions.constructs.policy import policy_document
+from cdktf_transactions.constructs.policy import policy_document, service_trust
 from cdktf_transactions.packaging import package
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
 
 STACK = "cdktf_transactions"
-LAMBDA_ASSUME = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
 # ENI management for VPC functions and X-Ray segments only support Resource "*".
 BASELINE_STATEMENTS = [
     {
@@ -74,11 +65,13 @@ class Compute(Construct):
         construct_id: str,
         *,
         config: TransactionsConfig,
+        account_id: str,
         subnet_ids: list[str],
         security_group_ids: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        self._account_id = account_id
         self._vpc = LambdaFunctionVpcConfig(subnet_ids=subnet_ids, security_group_ids=security_group_ids)
         # Reproducible zips (cdktf_transactions/packaging.py), copied as files: an unchanged source
         # keeps its hash, so it deploys nothing.
@@ -109,8 +102,13 @@ class Compute(Construct):
         role = IamRole(
             self,
             f"{spec.name}-role",
-            name=config.name(f"transactions-{spec.name.replace('_', '-')}"),
-            assume_role_policy=LAMBDA_ASSUME,
+            # IAM names are per account: the region keeps a second region's roles apart.
+            name=config.global_name(f"transactions-{spec.name.replace('_', '-')}"),
+            # aws:SourceAccount only: Lambda assumes an execution role for the function's whole life,
+            # from CreateFunction's check on, and AWS documents no aws:SourceArn for it (README).
+            assume_role_policy=service_trust(
+                self, f"{spec.name}-trust", service="lambda.amazonaws.com", account_id=self._account_id
+            ),
         )
         policy = IamRolePolicy(
             self,

@@ -4,7 +4,6 @@ stack adds for what its functions call, of the right type and with a policy (tra
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cdktn import Fn
@@ -24,11 +23,13 @@ from cdktn_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupI
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
-from cdktf_transactions.constructs.policy import policy_document
+from cdktf_transactions.constructs.policy import policy_document, service_trust
 
 
 class Network(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: TransactionsConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: TransactionsConfig, account_id: str
+    ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         self.vpc = Vpc(
@@ -41,7 +42,7 @@ class Network(Construct):
         )
         # The default security group admits nothing: everything uses the groups below.
         DefaultSecurityGroup(self, "default-sg", vpc_id=self.vpc.id)
-        self._flow_logs(config)
+        self._flow_logs(config, account_id)
         self.subnets: list[Subnet] = []
         self.route_tables: list[RouteTable] = []
         # Pinned zones (config), not a data source whose result grows when AWS adds a zone.
@@ -141,7 +142,7 @@ class Network(Construct):
             tags={"Name": self._config.name(f"transactions-{service}")},
         )
 
-    def _flow_logs(self, config: TransactionsConfig) -> None:
+    def _flow_logs(self, config: TransactionsConfig, account_id: str) -> None:
         group = CloudwatchLogGroup(
             self,
             "flow-logs",
@@ -151,18 +152,14 @@ class Network(Construct):
         role = IamRole(
             self,
             "flow-logs-role",
-            name=config.name("transactions-flow-logs"),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
+            name=config.global_name("transactions-flow-logs"),  # IAM: per account, not per region
+            assume_role_policy=service_trust(
+                self,
+                "flow-logs-trust",
+                service="vpc-flow-logs.amazonaws.com",
+                account_id=account_id,
+                # The flow log's id exists only after creation: any flow log of this account and region.
+                source_arn=f"arn:aws:ec2:{config.region}:{account_id}:vpc-flow-log/*",
             ),
         )
         IamRolePolicy(

@@ -18,7 +18,6 @@ from cdktn_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTargetInputTransformer,
 )
 from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
-from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktn_provider_aws.kms_alias import KmsAlias
 from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.sns_topic import SnsTopic
@@ -53,13 +52,14 @@ def _tls_only(topic_arn: str) -> dict:
 
 
 class Observability(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: TransactionsConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: TransactionsConfig, account_id: str
+    ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        account = DataAwsCallerIdentity(self, "account").account_id
         alarm_topic_name = config.name("transactions-alarms")
         # From its parts: the key policy cannot refer to the topic, which refers to the key.
-        self.alarm_topic_arn = f"arn:aws:sns:{config.region}:{account}:{alarm_topic_name}"
+        self.alarm_topic_arn = f"arn:aws:sns:{config.region}:{account_id}:{alarm_topic_name}"
         self.key = KmsKey(
             self,
             "topic-key",
@@ -73,7 +73,7 @@ class Observability(Construct):
                     {
                         "Sid": "AccountAdministers",
                         "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
                         "Action": "kms:*",
                         "Resource": "*",
                     },
@@ -124,7 +124,7 @@ class Observability(Construct):
                         "Principal": {"Service": [CLOUDWATCH]},
                         "Action": "sns:Publish",
                         "Resource": self.alarm_topic.arn,
-                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
                     },
                     {
                         # No Condition: EventBridge deliveries fail against a statement that has one.

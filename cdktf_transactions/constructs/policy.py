@@ -30,7 +30,7 @@ def _statement(statement: dict[str, Any]) -> DataAwsIamPolicyDocumentStatement:
         sid=statement.get("Sid"),
         effect=statement.get("Effect", "Allow"),
         actions=_as_list(statement["Action"]),
-        resources=_as_list(statement["Resource"]),
+        resources=_as_list(statement["Resource"]) if "Resource" in statement else None,  # trust: none
         principals=[
             DataAwsIamPolicyDocumentStatementPrincipals(type=kind, identifiers=_as_list(ids))
             for kind, ids in (principal or {}).items()
@@ -62,3 +62,27 @@ def encrypt_for_topic(key_arn: str, topic_arn: str) -> dict[str, Any]:
         "Resource": key_arn,
         "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
     }
+
+
+def service_trust(
+    scope: Construct,
+    construct_id: str,
+    *,
+    service: str,
+    account_id: str,
+    source_arn: str | list[str] | None = None,
+) -> str:
+    """The trust policy of a role ``service`` assumes on behalf of this account only
+    (aws:SourceAccount) and, where the service sends it, of one resource (aws:SourceArn): no other
+    account can make the service act with this role (the confused deputy)."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    statement = {
+        "Sid": "AssumedByTheServiceForThisAccount",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+        "Condition": condition,
+    }
+    return policy_document(scope, construct_id, [statement])

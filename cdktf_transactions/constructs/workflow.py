@@ -3,8 +3,6 @@ to the notifications topic) and its vended log group (transactions-05, -06, -08)
 
 from __future__ import annotations
 
-import json
-
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
@@ -16,7 +14,7 @@ from cdktn_provider_aws.sfn_state_machine import (
 from constructs import Construct
 
 from cdktf_transactions.config import TransactionsConfig
-from cdktf_transactions.constructs.policy import encrypt_for_topic, policy_document
+from cdktf_transactions.constructs.policy import encrypt_for_topic, policy_document, service_trust
 from cdktf_transactions.definition import Targets, definition_json
 
 
@@ -27,6 +25,7 @@ class Workflow(Construct):
         construct_id: str,
         *,
         config: TransactionsConfig,
+        account_id: str,
         targets: Targets,
         topic_key_arn: str,
     ) -> None:
@@ -35,22 +34,19 @@ class Workflow(Construct):
         self.log_group = CloudwatchLogGroup(
             self, "logs", name=f"/aws/vendedlogs/states/{name}", retention_in_days=config.log_retention_days
         )
+        machine_arn = f"arn:aws:states:{config.region}:{account_id}:stateMachine:{name}"
         functions = [targets.validation, targets.fraud_check, targets.settlement, targets.notification]
         self.role = IamRole(
             self,
             "role",
-            name=config.name("transactions-states"),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
+            name=config.global_name("transactions-states"),  # IAM: per account, not per region
+            # Its own ARN from its parts (the state machine refers to the role), with any qualifier.
+            assume_role_policy=service_trust(
+                self,
+                "trust",
+                service="states.amazonaws.com",
+                account_id=account_id,
+                source_arn=[machine_arn, f"{machine_arn}:*"],
             ),
         )
         policy = IamRolePolicy(
@@ -112,8 +108,10 @@ class Workflow(Construct):
             type="STANDARD",
             role_arn=self.role.arn,
             definition=definition_json(targets, retry_interval_seconds=config.retry_interval_seconds),
+            # Failures only, and without execution data: at ERROR a failed state's event would carry
+            # its input (the transaction) into the log group; ids and error types are enough there.
             logging_configuration=SfnStateMachineLoggingConfiguration(
-                log_destination=f"{self.log_group.arn}:*", include_execution_data=True, level="ERROR"
+                log_destination=f"{self.log_group.arn}:*", include_execution_data=False, level="ERROR"
             ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
             depends_on=[policy],  # its first execution may invoke, publish and log at once

@@ -1,4 +1,5 @@
-"""The transactions stacks, synthesized once per test session (dev, and prod with an S3 backend).
+"""The transactions stacks, synthesized once per test session (dev; dev again in a second region;
+prod with an S3 backend).
 
 In a child process (synth.py): the first cdktn_provider_aws import loads its whole jsii assembly
 (about 4 s, about 800 MB of Node), which then exits with that process instead of staying beside
@@ -20,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = {
     "dev": {"env": "dev", "alarm_email": "oncall@example.com"},
+    "dev_eu": {"env": "dev", "region": "eu-west-1", "alarm_email": "oncall@example.com"},  # same env
     "prod": {
         "env": "prod",
         "state_bucket": "example-terraform-state",
@@ -82,6 +84,8 @@ class SynthesizedStack:
         ]
 
 
+# The stack's one caller-identity data source: trust policies and the key policy name this account.
+ACCOUNT = "${data.aws_caller_identity.account.account_id}"
 POLICY_DOCUMENT = re.compile(r"\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}")
 
 
@@ -91,8 +95,9 @@ def as_iam(statement: dict[str, Any]) -> dict[str, Any]:
         "Sid": statement.get("sid"),
         "Effect": statement.get("effect", "Allow"),
         "Action": statement["actions"],
-        "Resource": statement["resources"],
     }
+    if "resources" in statement:  # a trust policy's statements have none
+        iam["Resource"] = statement["resources"]
     if statement.get("principals"):
         iam["Principal"] = {p["type"]: p["identifiers"] for p in statement["principals"]}
     if statement.get("condition"):
@@ -132,3 +137,8 @@ def dev(transactions):
 @pytest.fixture(scope="session")
 def prod(transactions):
     return transactions["prod"]
+
+
+@pytest.fixture(scope="session")
+def dev_eu(transactions):
+    return transactions["dev_eu"]

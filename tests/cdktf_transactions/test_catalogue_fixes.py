@@ -14,6 +14,7 @@ import pytest
 from cdktf_transactions.config import MAX_RESERVED_CONCURRENCY, ConfigError, TransactionsConfig
 from cdktf_transactions.definition import LAMBDA_INVOKE, RETRYABLE_ERRORS, Targets, definition
 from lambda_src.build import functions
+from tests.cdktf_transactions.conftest import ACCOUNT
 from tests.iam_calls import required_actions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,6 +168,39 @@ def test_iam_has_one_role_per_principal_scoped_policies_and_no_cycle(dev):
     assert set(invoke["Resource"]) == arns | {f"{a}:*" for a in arns}
 
 
+# What aws:SourceArn must be in the trust policy of each service's roles (None: none to match).
+SOURCE_ARNS = {
+    # Lambda assumes the role from CreateFunction's check on, and AWS documents no SourceArn for it.
+    "lambda.amazonaws.com": None,
+    "states.amazonaws.com": [
+        f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:transactions-dev",
+        f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:transactions-dev:*",
+    ],
+    "vpc-flow-logs.amazonaws.com": [f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc-flow-log/*"],
+}
+
+
+@pytest.mark.catalogue("transactions-05")
+def test_every_role_is_assumed_for_this_account_only_and_for_its_resource(dev):
+    """Fix (issue 8): no trust policy without aws:SourceAccount (another account could make the
+    service act with our role); aws:SourceArn where the service sends one: the state machine's own
+    ARN (built from its name; it refers to the role), any flow log of this account and region."""
+    services = []
+    for role in dev.resources("aws_iam_role").values():
+        (statement,) = dev.statements(role["assume_role_policy"])
+        (service,) = statement["Principal"]["Service"]
+        services.append(service)
+        assert (statement["Effect"], statement["Action"]) == ("Allow", ["sts:AssumeRole"])
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": [ACCOUNT]}, service
+        arns = SOURCE_ARNS[service]
+        assert statement["Condition"].get("ArnLike") == ({"aws:SourceArn": arns} if arns else None)
+    assert sorted(services) == ["lambda.amazonaws.com"] * 4 + [
+        "states.amazonaws.com",
+        "vpc-flow-logs.amazonaws.com",
+    ]
+    assert dev.one("aws_sfn_state_machine")[1]["name"] == "transactions-dev"  # the ARN trusted above
+
+
 @pytest.mark.catalogue("transactions-05")
 def test_functions_and_the_state_machine_depend_on_their_inline_policies(dev):
     """Fix: each function and the state machine depends_on its role's inline policy: created before
@@ -257,6 +291,15 @@ def test_log_groups_are_named_for_their_owner_and_exist_first(dev):
     assert machine["tracing_configuration"] == {"enabled": True}
 
 
+@pytest.mark.catalogue("transactions-08")
+def test_the_state_machine_logs_failures_without_execution_data(dev):
+    """Fix (issue 8, personal data): at ERROR, with execution data, a failed state's log event carries
+    its input, the whole transaction; without it, the log group gets ids, event types and errors."""
+    _, machine = dev.one("aws_sfn_state_machine")
+    logging = machine["logging_configuration"]
+    assert (logging["level"], logging["include_execution_data"]) == ("ERROR", False)
+
+
 def topic_policy(synth, topic):
     (policy,) = [p for p in synth.resources("aws_sns_topic_policy").values() if p["arn"] == topic]
     return synth.statements(policy["policy"])
@@ -302,8 +345,7 @@ def test_eventbridge_grants_carry_no_source_condition_and_the_key_is_scoped_by_t
     (alarm_topic,) = [
         t for t in dev.resources("aws_sns_topic").values() if t["name"].startswith("transactions-alarms")
     ]
-    account = "${data.aws_caller_identity.observability_account_8861B6E1.account_id}"
-    assert topic_arn == f"arn:aws:sns:us-east-1:{account}:{alarm_topic['name']}"  # the ARN the topic gets
+    assert topic_arn == f"arn:aws:sns:us-east-1:{ACCOUNT}:{alarm_topic['name']}"  # the ARN the topic gets
 
 
 @pytest.mark.catalogue("transactions-10")

@@ -36,7 +36,7 @@ def test_local_state_lives_outside_the_synth_output_and_git(dev):
     """Every synth (make synth-*, make clean, the cdktf CLI) deletes out/: the state may not be in it."""
     (backend,) = dev.json["terraform"]["backend"].values()
     state = (dev.directory / backend["path"]).resolve()  # Terraform runs in the stack's folder
-    assert state == STATE_DIR / "transactions-dev.tfstate"
+    assert state == STATE_DIR / "us-east-1" / "transactions-dev.tfstate"
     outdir = dev.directory.parents[1]
     for deleted in (outdir, ROOT / "out", ROOT / "build"):
         assert not state.is_relative_to(deleted)
@@ -65,9 +65,39 @@ def test_s3_state_with_a_lock_file_when_configured(prod):
 def test_names_carry_the_environment(dev, prod):
     for synth, env in ((dev, "dev"), (prod, "prod")):
         names = [fn["function_name"] for fn in synth.resources("aws_lambda_function").values()]
-        names += [r["name"] for r in synth.resources("aws_iam_role").values()]
         names += [synth.one("aws_sfn_state_machine")[1]["name"], synth.one("aws_dynamodb_table")[1]["name"]]
         assert all(name.endswith(f"-{env}") for name in names), names
+        roles = [r["name"] for r in synth.resources("aws_iam_role").values()]
+        assert roles and all(name.endswith(f"-{env}-us-east-1") for name in roles), roles
+
+
+# Resource types whose names AWS keeps once per account, not per region.
+ACCOUNT_WIDE = ("aws_iam_role", "aws_iam_policy", "aws_iam_user", "aws_iam_group", "aws_iam_instance_profile")
+
+
+def test_the_same_env_in_two_regions_shares_no_account_wide_name_and_no_state(dev, dev_eu):
+    """Fix (issue 8): IAM names are unique per account, so dev in eu-west-1 would have collided with
+    dev in us-east-1 (EntityAlreadyExists, or worse, one stack's apply rewriting the other's roles);
+    the region is in those names, and each region has its own local state file."""
+
+    def account_wide(synth):
+        return {r["name"] for kind in ACCOUNT_WIDE for r in synth.resources(kind).values()}
+
+    assert len(account_wide(dev)) == len(dev.resources("aws_iam_role")) == 6
+    assert account_wide(dev).isdisjoint(account_wide(dev_eu))
+    assert {n.removesuffix("-us-east-1") for n in account_wide(dev)} == {
+        n.removesuffix("-eu-west-1") for n in account_wide(dev_eu)
+    }
+    backends = [(s.directory, s.json["terraform"]["backend"]["local"]["path"]) for s in (dev, dev_eu)]
+    states = {(directory / path).resolve() for directory, path in backends}
+    assert len(states) == 2, states
+
+
+def test_iam_names_fit_and_regions_are_checked():
+    config = TransactionsConfig(env="abcdefghijkl", region="ap-southeast-2", alarm_email="a@example.com")
+    assert len(config.global_name("transactions-notification")) <= 64
+    with pytest.raises(ConfigError, match="TRANSACTIONS_REGION"):
+        TransactionsConfig(env="dev", region="Europe", alarm_email="a@example.com")
 
 
 def test_prod_protects_the_table(dev, prod):

@@ -128,6 +128,9 @@ def pipeline(monkeypatch, dev):
                 time.sleep(0.05)
             return described
 
+        def history(execution_arn):
+            return sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+
         def messages():
             received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
             return [json.loads(m["Body"]) for m in received]
@@ -137,6 +140,7 @@ def pipeline(monkeypatch, dev):
             (),
             {
                 "run": staticmethod(run),
+                "history": staticmethod(history),
                 "messages": staticmethod(messages),
                 "table": table,
                 "handlers": handlers,
@@ -212,3 +216,35 @@ def test_redelivered_transaction_settles_once(pipeline):
     again = pipeline.run(TRANSACTION)
     assert again["status"] == "SUCCEEDED"
     assert len(pipeline.table.scan()["Items"]) == 1
+
+
+# Sent along by a careless caller: none of it may go past the Validate task.
+PERSONAL = {
+    "card_number": "4111 1111 1111 1111",
+    "cardholder_name": "Jane Q. Example",
+    "email": "jane@example.com",
+    "account_number": "DE89370400440532013000",
+}
+
+
+@pytest.mark.catalogue("transactions-06")
+def test_personal_data_goes_no_further_than_the_input_as_sent(pipeline):
+    """Fix (issue 8, personal data): the execution history keeps every state's input and output for
+    90 days. Unknown fields are dropped and the description is masked by Validate, so the caller's
+    input (ExecutionStarted, and Validate's own events) is the only place they appear."""
+    described = "refund to jane@example.com, card 4111-1111-1111-1111"
+    result = pipeline.run({**TRANSACTION, **PERSONAL, "description": described})
+    assert result["status"] == "SUCCEEDED", result
+    secrets = [*PERSONAL.values(), "jane@example.com", "4111-1111-1111-1111", "4111111111111111"]
+    events = pipeline.history(result["executionArn"])
+    validated = next(
+        i
+        for i, e in enumerate(events)
+        if e["type"] == "TaskSucceeded" and "transaction" in json.dumps(e, default=str)
+    )
+    assert any(secret in json.dumps(events[0], default=str) for secret in secrets)  # the input as sent
+    later = json.dumps(events[validated:], default=str) + result["output"]
+    assert [secret for secret in secrets if secret in later] == []
+    assert "refund to [email], card ****1111" in later  # masked, not dropped
+    item = pipeline.table.get_item(Key={"transaction_id": "txn-sfn-1"})["Item"]
+    assert item["description"] == "refund to [email], card ****1111" and "email" not in item

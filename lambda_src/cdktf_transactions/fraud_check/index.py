@@ -18,7 +18,7 @@ tracer = Tracer(service="fraud_check")
 _history: HistoryLoader | None = None  # created once per container
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(log_event=False)  # the event carries the transaction
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _history

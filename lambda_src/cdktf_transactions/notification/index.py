@@ -39,7 +39,7 @@ def notify(sns: Any, topic_arn: str, state: dict[str, Any]) -> str:
     return response["MessageId"]
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(log_event=False)  # the event carries the transaction
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _sns

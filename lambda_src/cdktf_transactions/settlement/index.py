@@ -51,7 +51,7 @@ def settle(table: Any, transaction: dict[str, Any], fraud: dict[str, Any], now: 
 _table: Any = None
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(log_event=False)  # the event carries the transaction
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _table
