@@ -214,7 +214,9 @@ REPAIR ?=
 reconcile-pulumi-trading-dr: bootstrap ## compare orders table and ledger since SINCE=<ISO 8601>; REPAIR=1 fixes the gaps
 	@$(OPS) reconcile --stack $(STACK) --since "$(SINCE)" $(if $(REPAIR),--repair)
 
-clean: ## remove generated output (out/, build/, caches)
+clean: ## remove generated output (out/, build/, caches); never a Terraform state an old layout kept in out/
+	@! ls out/cdktf_transactions/stacks/transactions-*/terraform.transactions-*.tfstate >/dev/null 2>&1 || \
+	  { echo "out/ holds a Terraform state (an earlier layout): make cdktf-transactions-state moves it first" >&2; exit 1; }
 	rm -rf out build .pytest_cache .ruff_cache cdk_payments/cdk.out
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
 

@@ -204,8 +204,15 @@ class Job:
 
 
 def _fresh_cdktf_outdir() -> None:
-    """The app writes only the last folder of its outdir, and afresh."""
-    shutil.rmtree(ROOT / "out" / "cdktf_transactions", ignore_errors=True)
+    """The app writes only the last folder of its outdir, and afresh; a local Terraform state an
+    earlier layout kept there is moved out first (cdktf_transactions/backend.py), never deleted."""
+    outdir = ROOT / "out" / "cdktf_transactions"
+    if any(outdir.glob("stacks/transactions-*/terraform.transactions-*.tfstate")):
+        from cdktf_transactions import backend
+
+        if backend.main(["--outdir", str(outdir)]):
+            raise SystemExit("out/cdktf_transactions holds a Terraform state that could not be moved out")
+    shutil.rmtree(outdir, ignore_errors=True)
     (ROOT / "out").mkdir(exist_ok=True)
 
 

@@ -207,3 +207,18 @@ def test_every_file_a_synth_imports_is_one_of_its_inputs(name):
         if not any(path == i or path.is_relative_to(i) for i in inputs)
     )
     assert undeclared == [], f"{name} reads these without their changes re-synthesizing it"
+
+
+def test_the_fresh_transactions_outdir_moves_an_old_state_out_before_deleting(tmp_path, monkeypatch):
+    """python -m tools.synth (and make bench) empties out/cdktf_transactions: a Terraform state an
+    earlier layout kept there is moved to the state folder first, never deleted."""
+    from tests.cdktf_transactions.test_state_backend import tfstate
+
+    stack_dir = tmp_path / "out" / "cdktf_transactions" / "stacks" / "transactions-dev"
+    stack_dir.mkdir(parents=True)
+    (stack_dir / "terraform.transactions-dev.tfstate").write_text(tfstate("us-west-2"))
+    monkeypatch.setattr(synth, "ROOT", tmp_path)
+    monkeypatch.setenv("TRANSACTIONS_STATE_DIR", str(tmp_path / "state"))
+    synth._fresh_cdktf_outdir()
+    assert not (tmp_path / "out" / "cdktf_transactions").exists()
+    assert (tmp_path / "state" / "us-west-2" / "transactions-dev.tfstate").read_text() == tfstate("us-west-2")
