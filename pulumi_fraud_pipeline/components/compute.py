@@ -88,7 +88,8 @@ class Compute(pulumi.ComponentResource):
                 statements=[
                     {
                         "Effect": "Allow",
-                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
+                        # UpdateItem marks the transaction enqueued; a retry enqueues one that is not.
+                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                         "Resource": args.transactions_table.arn,
                     },
                     {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": args.queue.arn},

@@ -3,12 +3,14 @@ partial batches, the redrive to the DLQ and failed_handler draining it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from lambda_src.pulumi_fraud_pipeline.failed_handler import index as failed_handler
 from lambda_src.pulumi_fraud_pipeline.fraud_detector import index as detector
@@ -261,9 +263,136 @@ def test_detector_alert_lost_to_a_failing_topic_is_sent_on_redelivery_then_never
     assert pipeline.inbox(pipeline.fraud_inbox) == [] and pipeline.depth(pipeline.queue) == 0
 
 
+def fail_once(client, event: str, error: Exception) -> None:
+    """The client's next call to raise ``error`` at ``event``: ``before-call.<service>.<Op>`` (the
+    service never saw it) or ``after-call...`` (the service acted, then the client saw a failure)."""
+    pending = [error]
+
+    def fail(**_):
+        if pending:
+            raise pending.pop()
+
+    client.meta.events.register(event, fail)
+
+
+def flaky_validator(pipeline, monkeypatch, event: str, error: Exception) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)  # its own client: the test's calls stay unaffected
+    fail_once(sqs, event, error)
+    monkeypatch.setattr(
+        pipeline, "validator", validator.Dependencies(table=pipeline.table, sqs=sqs, queue_url=pipeline.queue)
+    )
+
+
+def stored(pipeline, transaction_id="txn-1"):
+    return pipeline.table.get_item(Key={"transaction_id": transaction_id}, ConsistentRead=True)["Item"]
+
+
+def test_a_retry_enqueues_the_transaction_whose_send_message_failed(pipeline, lambda_context, monkeypatch):
+    """Fix: recorded, then SendMessage failed once: the client is told 503 (retry), not 202, and its
+    retry enqueues the recorded transaction, which is scored and alerted. Before, the retry met the
+    stored item and answered a 202 replay without enqueuing: never scored, no alert."""
+    unavailable = ClientError(
+        {"Error": {"Code": "InternalError", "Message": "internal error"}}, "SendMessage"
+    )
+    flaky_validator(pipeline, monkeypatch, "before-call.sqs.SendMessage", unavailable)
+    body = {**TXN, "amount": "15000.00"}
+
+    first = pipeline.post(body)
+    assert first["statusCode"] == 503 and first["headers"]["Retry-After"] == "1"
+    assert json.loads(first["body"])["message"].endswith("send the same request again")
+    assert pipeline.depth(pipeline.queue) == 0
+    assert stored(pipeline)["status"] == "RECEIVED" and "enqueued_at" not in stored(pipeline)
+
+    retry = pipeline.post(body)
+    assert retry["statusCode"] == 202 and retry["headers"]["Idempotent-Replay"] == "true"
+    assert pipeline.depth(pipeline.queue) == 1 and "enqueued_at" in stored(pipeline)
+    assert pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch) == {
+        "batchItemFailures": []
+    }
+    assert stored(pipeline)["decision"] == "REVIEW"
+    assert len(pipeline.inbox(pipeline.fraud_inbox)) == 1
+
+    again = pipeline.post(body)  # enqueued once already: a plain replay
+    assert again["statusCode"] == 202 and pipeline.depth(pipeline.queue) == 0
+
+
+def test_a_send_that_timed_out_after_sqs_accepted_it_is_scored_and_alerted_once(
+    pipeline, lambda_context, monkeypatch
+):
+    """SendMessage timed out after SQS had accepted the message: 503, and the retry enqueues a
+    second copy. The detector scores the transaction once and alerts once."""
+    timeout = ReadTimeoutError(endpoint_url=pipeline.queue)
+    flaky_validator(pipeline, monkeypatch, "after-call.sqs.SendMessage", timeout)
+    body = {**TXN, "amount": "15000.00"}
+    assert pipeline.post(body)["statusCode"] == 503
+    assert pipeline.depth(pipeline.queue) == 1  # SQS has it; the validator could not know
+    assert pipeline.post(body)["statusCode"] == 202
+    assert pipeline.depth(pipeline.queue) == 2
+
+    while pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch):
+        pass
+    (alert,) = pipeline.inbox(pipeline.fraud_inbox)
+    assert alert["decision"] == "REVIEW" and stored(pipeline)["alerted"] is True
+    assert pipeline.depth(pipeline.queue) == 0 and pipeline.depth(pipeline.dlq) == 0
+
+
+class PublishesWhileAnotherDeliveryRuns:
+    """SNS whose first publish lets a second invocation run ``then`` first: two deliveries at once."""
+
+    def __init__(self, sns, then):
+        self.sns, self.then, self.second = sns, then, None
+        self.interleaved = False
+
+    def publish(self, **kwargs):
+        if not self.interleaved:
+            self.interleaved = True
+            self.second = self.then()
+        return self.sns.publish(**kwargs)
+
+
+def test_two_copies_delivered_at_once_alert_once(pipeline):
+    """Two copies of a transaction in two invocations at once: the one that stored the decision
+    holds the alert claim; the other, finding the decision unalerted but claimed, publishes nothing
+    (before, it published too: two alert e-mails) and succeeds, the holder's message still queued."""
+    pipeline.post({**TXN, "amount": "15000.00"})
+    body = json.dumps({**TXN, "amount": "15000.00", "created_at": NOW.isoformat()})
+    sns = PublishesWhileAnotherDeliveryRuns(
+        pipeline.sns, lambda: detector.detect(body, pipeline.detector, NOW, "message-2")
+    )
+    holder = dataclasses.replace(pipeline.detector, sns=sns)
+    assert detector.detect(body, holder, NOW, "message-1")["decision"] == "REVIEW"
+    assert sns.second == {"transaction_id": "txn-1", "duplicate": True}
+    assert len(pipeline.inbox(pipeline.fraud_inbox)) == 1
+    assert stored(pipeline)["alerted"] is True and "alert_claim" not in stored(pipeline)
+
+
+@pytest.mark.parametrize(("lease_left", "alerts"), [(timedelta(seconds=30), 0), (timedelta(seconds=-1), 1)])
+def test_an_unfinished_alert_is_taken_over_only_when_its_lease_is_over(pipeline, lease_left, alerts):
+    """A holder that died after storing its decision leaves a claim: another copy waits out the lease
+    (the holder's message may still finish it), then alerts."""
+    pipeline.post({**TXN, "amount": "15000.00"})
+    pipeline.table.update_item(
+        Key={"transaction_id": "txn-1"},
+        UpdateExpression="SET decision = :d, score = :s, reasons = :r, alerted = :no, "
+        "alert_claim = :c, alert_claim_until = :u",
+        ExpressionAttributeValues={
+            ":d": "REVIEW",
+            ":s": 40,
+            ":r": ["high_amount"],
+            ":no": False,
+            ":c": "message-1",
+            ":u": (NOW + lease_left).isoformat(),
+        },
+    )
+    body = json.dumps({**TXN, "amount": "15000.00", "created_at": NOW.isoformat()})
+    detector.detect(body, pipeline.detector, NOW, "message-2")
+    assert len(pipeline.inbox(pipeline.fraud_inbox)) == alerts
+    assert stored(pipeline)["alerted"] is bool(alerts)
+
+
 def test_merchant_history_excludes_the_transaction_itself(pipeline):
     pipeline.post(TXN)
-    result = detector.detect(json.dumps({**TXN, "created_at": NOW.isoformat()}), pipeline.detector, NOW)
+    result = detector.detect(json.dumps({**TXN, "created_at": NOW.isoformat()}), pipeline.detector, NOW, "m")
     assert result["score"] == 0 and Decimal(TXN["amount"]) > 0
 
 

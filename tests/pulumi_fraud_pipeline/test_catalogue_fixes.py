@@ -339,7 +339,7 @@ def test_detector_queries_the_merchant_time_index_for_the_last_24_hours(fraud, m
             "before-call.dynamodb.Query", lambda params, **_: queries.append(json.loads(params["body"]))
         )
         transaction = {**json.loads(fraud.outputs["sample_transaction"]), "merchant_id": "m-1"}
-        result = detector.detect(json.dumps(transaction), deps, now)
+        result = detector.detect(json.dumps(transaction), deps, now, "message-1")
         history = deps.history("m-1", now - timedelta(hours=24))
     assert result["decision"] == "APPROVE"
     (query, _) = queries  # detect's, then ours
