@@ -84,6 +84,7 @@ def build(config: FraudConfig) -> dict[str, Any]:
             queue_name=queueing.queue.name,
             dlq_name=queueing.dlq.name,
             async_failures_name=queueing.async_failures.name,
+            dead_letter_failures=compute.dead_letter_failures,
         ),
         opts,
     )

@@ -29,6 +29,8 @@ ASSUME_LAMBDA = json.dumps(
         ],
     }
 )
+# Where the functions' embedded metrics go (CloudWatch Logs extracts them: no API call, no endpoint).
+METRICS_NAMESPACE = "FraudPipeline"
 QUEUE_CONSUMER = [
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
@@ -50,6 +52,15 @@ class ComputeArgs:
     fraud_topic: aws.sns.Topic
     ops_topic: aws.sns.Topic
     topic_key: aws.kms.Key
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A custom metric a function emits, as an alarm reads it."""
+
+    namespace: str
+    name: str
+    dimensions: dict[str, str]
 
 
 @dataclass
@@ -127,6 +138,12 @@ class Compute(pulumi.ComponentResource):
                 },
             )
         )
+        # failed_handler counts each attempt that could not record or announce a dead letter.
+        self.dead_letter_failures = Metric(
+            namespace=METRICS_NAMESPACE,
+            name="DeadLettersNotRecorded",
+            dimensions={"service": "failed_handler", "environment": config.env},
+        )
         self.failed_handler = self._function(
             _Spec(
                 "failed_handler",
@@ -146,6 +163,8 @@ class Compute(pulumi.ComponentResource):
                 environment={
                     "DEAD_LETTERS_TABLE": args.dead_letters_table.name,
                     "OPS_TOPIC_ARN": args.ops_topic.arn,
+                    "POWERTOOLS_METRICS_NAMESPACE": self.dead_letter_failures.namespace,
+                    "FAILURE_METRIC": self.dead_letter_failures.name,
                 },
             )
         )

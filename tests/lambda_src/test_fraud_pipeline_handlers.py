@@ -18,6 +18,8 @@ from lambda_src.pulumi_fraud_pipeline.validator import index as validator
 from pulumi_fraud_pipeline.components.data import MERCHANT_INDEX
 from tests.lambda_src.conftest import REGION, make_transactions_table
 
+# failed_handler silences this in Lambda (warnings.filterwarnings); pytest resets filters per test.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 TXN = {
     "transaction_id": "txn-1",
@@ -31,7 +33,7 @@ TXN = {
 class Pipeline:
     """The AWS side of the pipeline in moto, wired as the Pulumi program wires it."""
 
-    def __init__(self, max_receive_count: int = 3):
+    def __init__(self, max_receive_count: int = 5):
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         self.table = make_transactions_table("fraud-transactions-test", "merchant_id", MERCHANT_INDEX)
         self.dead_letters = dynamodb.create_table(
@@ -59,7 +61,11 @@ class Pipeline:
             clock=lambda: NOW,
         )
         self.failed = failed_handler.Dependencies(
-            table=self.dead_letters, sns=self.sns, topic_arn=self.ops_topic
+            table=self.dead_letters,
+            sns=self.sns,
+            topic_arn=self.ops_topic,
+            failure_metric="DeadLettersNotRecorded",
+            environment="test",
         )
 
     def _arn(self, url):
@@ -108,6 +114,8 @@ class Pipeline:
         module = detector if record_handler == "detector" else failed_handler
         deps = self.detector if record_handler == "detector" else self.failed
         monkeypatch.setattr(module, "_deps", deps)
+        # Read from POWERTOOLS_METRICS_NAMESPACE at import in Lambda; failed_handler counts failures.
+        monkeypatch.setattr(failed_handler.metrics, "namespace", "FraudPipelineTest")
         result = module.handler(event, lambda_context)
         failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
         for m in received:
@@ -196,7 +204,7 @@ def test_poison_record_fails_alone_then_reaches_the_dlq_and_is_recorded(
     first = pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
     assert len(first["batchItemFailures"]) == 1
     assert pipeline.table.get_item(Key={"transaction_id": "txn-1"})["Item"]["status"] == "SCORED"
-    for _ in range(5):  # redeliveries until SQS moves it (maxReceiveCount 3)
+    for _ in range(7):  # redeliveries until SQS moves it (maxReceiveCount 5)
         pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
     assert pipeline.depth(pipeline.queue) == 0 and pipeline.depth(pipeline.dlq) == 1
     assert pipeline.deliver(pipeline.dlq, "failed", lambda_context, monkeypatch) == {"batchItemFailures": []}
@@ -211,9 +219,7 @@ def test_failed_handler_keeps_what_it_cannot_announce_then_announces_once(
 ):
     pipeline.sqs.send_message(QueueUrl=pipeline.dlq, MessageBody="lost?")
     working = pipeline.failed
-    broken = failed_handler.Dependencies(
-        table=pipeline.dead_letters, sns=pipeline.sns, topic_arn="arn:aws:sns:us-east-1:123456789012:missing"
-    )
+    broken = dataclasses.replace(working, topic_arn="arn:aws:sns:us-east-1:123456789012:missing")
     monkeypatch.setattr(pipeline, "failed", broken)
     result = pipeline.deliver(pipeline.dlq, "failed", lambda_context, monkeypatch)
     assert len(result["batchItemFailures"]) == 1
