@@ -2,7 +2,10 @@
 
 A call the role does not allow fails only in AWS (AccessDenied): failed_handler read and marked its
 dead letters with PutItem only, so the DLQ never drained. The handlers' calls are read from their
-source (tests/iam_calls.py); the grants from the program run under mocks.
+source (tests/iam_calls.py); the grants from the program run under mocks. Beyond the action, each
+call is judged on the resource ARN it names (from the environment the program gives the function)
+and on the statements' conditions (policy_eval.py), and so are the calls Lambda itself makes with
+the role: the event source mapping's polling, SNS's use of the topic key for the publisher.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from typing import Any
 import pytest
 
 from lambda_src.build import ROOT, function_dir, functions
-from pulumi_offline import archive_path
-from tests.iam_calls import missing_actions
+from pulumi_offline import ACCOUNT, archive_path
+from tests.iam_calls import missing_actions, required_actions
+from tests.pulumi_fraud_pipeline.policy_eval import Request, allows
 
 STACK = "pulumi_fraud_pipeline"
 FUNCTION = "aws:lambda/function:Function"
@@ -68,3 +72,118 @@ def test_every_function_of_the_stack_is_deployed(fraud):
 def test_the_role_allows_every_call_the_handler_makes(function, fraud):
     statements = role_statements(fraud, deployed_function(fraud, function.name))
     assert missing_actions(Path(function.source), statements) == set()
+
+
+# --- by action, resource ARN and condition ---------------------------------------------------
+
+CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+
+
+def table_arn(region: str, name: str) -> str:
+    return f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{name}"
+
+
+def queue_arn(region: str, url_or_name: str) -> str:
+    return f"arn:aws:sqs:{region}:{ACCOUNT}:{url_or_name.rsplit('/', 1)[-1]}"
+
+
+def code_requests(fraud, name: str) -> list[Request]:
+    """The calls the handler's code makes (actions read from its source), each on the resource its
+    environment names: the table (its merchant index for Query), the queue, the topic."""
+    function = deployed_function(fraud, name)
+    env, role, region = (
+        function["inputs"]["environment"]["variables"],
+        function["inputs"]["role"],
+        fraud.region(function),
+    )
+    requests = []
+    for action in sorted(required_actions(function_dir(STACK, name))):
+        service, operation = action.split(":")
+        if service == "dynamodb":
+            table = table_arn(region, env.get("TRANSACTIONS_TABLE") or env["DEAD_LETTERS_TABLE"])
+            resource = f"{table}/index/{env['MERCHANT_INDEX']}" if operation == "Query" else table
+        elif service == "sqs":
+            resource = queue_arn(region, env["QUEUE_URL"])
+        elif service == "sns":
+            resource = env.get("FRAUD_TOPIC_ARN") or env["OPS_TOPIC_ARN"]
+        else:
+            pytest.fail(f"{name} calls {action}: say here which resource it names")
+        requests.append(Request(action, resource, role))
+    return requests
+
+
+def lambda_requests(fraud, name: str) -> list[Request]:
+    """What Lambda and SNS do with the function's role: the event source mapping polls and deletes
+    (CreateEventSourceMapping checks the role for these), and SNS encrypts what the function
+    publishes with the topic's key, on the function's permissions."""
+    function = deployed_function(fraud, name)
+    env, role, region = (
+        function["inputs"]["environment"]["variables"],
+        function["inputs"]["role"],
+        fraud.region(function),
+    )
+    requests = [
+        Request(action, mapping["inputs"]["eventSourceArn"], role)
+        for mapping in fraud.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        if mapping["inputs"]["functionName"].endswith(f":function:{function['inputs']['name']}")
+        for action in CONSUMER_ACTIONS
+    ]
+    for topic_arn in (env.get("FRAUD_TOPIC_ARN"), env.get("OPS_TOPIC_ARN")):
+        if topic_arn:
+            (topic,) = [
+                t
+                for t in fraud.of_type("aws:sns/topic:Topic")
+                if f"arn:aws:sns:{fraud.region(t)}:{ACCOUNT}:{t['inputs']['name']}" == topic_arn
+            ]
+            via_sns = {"kms:ViaService": f"sns.{region}.amazonaws.com"}
+            requests += [
+                Request(action, topic["inputs"]["kmsMasterKeyId"], role, via_sns)
+                for action in ("kms:GenerateDataKey", "kms:Decrypt")
+            ]
+    return requests
+
+
+@pytest.mark.parametrize("function", OUR_FUNCTIONS, ids=lambda f: f.name)
+def test_the_role_allows_each_call_on_the_resource_it_names(function, fraud):
+    """Fix: judged by action AND resource ARN AND condition, not by action alone: a grant of Query on
+    the table instead of its index, or of Publish on the other topic, passed the action-only test
+    and fails in AWS."""
+    statements = role_statements(fraud, deployed_function(fraud, function.name))
+    denied = [
+        (r.action, r.resource) for r in code_requests(fraud, function.name) if not allows(statements, r)
+    ]
+    assert denied == []
+
+
+@pytest.mark.parametrize("function", OUR_FUNCTIONS, ids=lambda f: f.name)
+def test_the_role_allows_what_lambda_does_with_it(function, fraud):
+    """Fix: the consumers' roles allow sqs:ReceiveMessage, DeleteMessage and GetQueueAttributes on
+    their mapping's queue (without them CreateEventSourceMapping fails), and every publisher's role
+    the topic key's GenerateDataKey and Decrypt (SNS refuses the publish without them)."""
+    statements = role_statements(fraud, deployed_function(fraud, function.name))
+    requests = lambda_requests(fraud, function.name)
+    assert requests or function.name == "validator"
+    assert [(r.action, r.resource) for r in requests if not allows(statements, r)] == []
+
+
+def test_the_detector_reads_its_index_and_alerts_on_the_fraud_topic_only(fraud):
+    """The detector's wiring and least privilege: the index it queries is the table's merchant GSI,
+    the topic it publishes to is the fraud topic, and its role can neither query the table itself
+    nor publish to the ops topic, nor poll the DLQ."""
+    detector = deployed_function(fraud, "fraud_detector")
+    env, role, region = (
+        detector["inputs"]["environment"]["variables"],
+        detector["inputs"]["role"],
+        fraud.region(detector),
+    )
+    table = fraud.named("aws:dynamodb/table:Table", "data-transactions")["inputs"]
+    assert env["TRANSACTIONS_TABLE"] == table["name"]
+    assert [i["name"] for i in table["globalSecondaryIndexes"]] == [env["MERCHANT_INDEX"]]
+    assert env["FRAUD_TOPIC_ARN"] == fraud.outputs["fraud_topic_arn"] != fraud.outputs["ops_topic_arn"]
+    statements = role_statements(fraud, detector)
+    refused = [
+        Request("dynamodb:Query", table_arn(region, table["name"]), role),
+        Request("sns:Publish", fraud.outputs["ops_topic_arn"], role),
+        *(Request(action, queue_arn(region, fraud.outputs["dlq_name"]), role) for action in CONSUMER_ACTIONS),
+    ]
+    assert [(r.action, r.resource) for r in refused if allows(statements, r)] == []
