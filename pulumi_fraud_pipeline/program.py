@@ -16,6 +16,7 @@ from pulumi_fraud_pipeline.components.alerting import Alerting, AlertingArgs
 from pulumi_fraud_pipeline.components.api import Api, ApiArgs
 from pulumi_fraud_pipeline.components.compute import Compute, ComputeArgs
 from pulumi_fraud_pipeline.components.data import Data, DataArgs
+from pulumi_fraud_pipeline.components.endpoint_policies import EndpointPolicies, EndpointPoliciesArgs
 from pulumi_fraud_pipeline.components.network import Network, NetworkArgs
 from pulumi_fraud_pipeline.components.observability import Observability, ObservabilityArgs
 from pulumi_fraud_pipeline.components.queueing import Queueing, QueueingArgs
@@ -72,6 +73,11 @@ def build(config: FraudConfig) -> dict[str, Any]:
             ops_topic=alerting.ops_topic,
             topic_key=alerting.key,
         ),
+        opts,
+    )
+    EndpointPolicies(
+        "endpoint-policies",
+        EndpointPoliciesArgs(endpoints=network.endpoints, callers=compute.vpc_callers),
         opts,
     )
     api = Api("api", ApiArgs(config=config, validator=compute.validator), opts)

@@ -1,12 +1,13 @@
 """Compute: the three functions, packaged from lambda_src/ with the shared layer (fraud-14).
 
 Every function: its own role (least privilege, scoped to ARNs: ``calls``, what its code calls
-from the VPC, and ``grants``, what Lambda and SNS do with the role: poll the queue, send a failed
-asynchronous invocation, use the topic key), its log group with retention created first, X-Ray
-active (fraud-12 instruments the code), VPC placement, reserved concurrency only when
-configured, an on-failure destination for asynchronous invocations (fraud-20). The detector and
-the failed handler consume their queues with ReportBatchItemFailures (fraud-15), bounded by the
-mapping's maximum concurrency (a throttled invocation would count as a receive)."""
+from the VPC, which the VPC endpoints admit too (endpoint_policies.py), and ``grants``, what Lambda
+and SNS do with the role: poll the queue, send a failed asynchronous invocation, use the topic
+key), its log group with retention created first, X-Ray active (fraud-12 instruments the code),
+VPC placement, reserved concurrency only when configured, an on-failure destination for
+asynchronous invocations (fraud-20). The detector and the failed handler consume their queues
+with ReportBatchItemFailures (fraud-15), bounded by the mapping's maximum concurrency (a
+throttled invocation would count as a receive)."""
 
 from __future__ import annotations
 
