@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -155,7 +156,7 @@ def test_high_risk_transaction_is_published_to_the_fraud_topic(pipeline, lambda_
     while pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch):
         pass
     (alert,) = pipeline.inbox(pipeline.fraud_inbox)
-    assert alert["transaction"]["transaction_id"] == "big-1" and alert["decision"] == "DECLINE"  # 50 + 40
+    assert alert["transaction_id"] == "big-1" and alert["decision"] == "DECLINE"  # 50 + 40
     assert set(alert["reasons"]) == {"high_amount", "unusual_for_merchant"}
 
 
@@ -257,7 +258,7 @@ def test_detector_alert_lost_to_a_failing_topic_is_sent_on_redelivery_then_never
         "batchItemFailures": []
     }
     (alert,) = pipeline.inbox(pipeline.fraud_inbox)
-    assert alert["transaction"]["transaction_id"] == "txn-1" and alert["decision"] == "REVIEW"
+    assert alert["transaction_id"] == "txn-1" and alert["decision"] == "REVIEW"
     assert alert["score"] == stored["score"] and alert["reasons"] == stored["reasons"]
     assert pipeline.table.get_item(Key={"transaction_id": "txn-1"})["Item"]["alerted"] is True
 
@@ -394,6 +395,75 @@ def test_an_unfinished_alert_is_taken_over_only_when_its_lease_is_over(pipeline,
     detector.detect(body, pipeline.detector, NOW, "message-2")
     assert len(pipeline.inbox(pipeline.fraud_inbox)) == alerts
     assert stored(pipeline)["alerted"] is bool(alerts)
+
+
+def published(sns) -> list[dict]:
+    """Every Publish the client makes, as the handler passed it (subject, message, attributes)."""
+    calls: list[dict] = []
+    sns.meta.events.register("before-parameter-build.sns.Publish", lambda params, **_: calls.append(params))
+    return calls
+
+
+# What an alert e-mail must not carry: a name, an e-mail address, a card number (13-19 digits,
+# spaces or dashes between), a full account id.
+CARD_NUMBER = re.compile(r"\d(?:[ -]?\d){12,18}")
+E_MAIL = re.compile(r"[^@\s\"]+@[^@\s\"]+\.[a-z]+")
+
+
+def personal_data_in(publish: dict, *identifiers: str) -> list[str]:
+    text = json.dumps(publish)
+    found = CARD_NUMBER.findall(text) + E_MAIL.findall(text)
+    return found + [value for value in ("Jane", "Doe", *identifiers) if value in text]
+
+
+PII_TRANSACTION = {
+    **TXN,
+    "customer_id": "4111111111111111",  # an account id that is a card number: the ID rules allow it
+    "merchant_id": "merchant-778899",
+    "amount": "15000.00",
+    "description": "Jane Doe, jane.doe@example.com, card 4111 1111 1111 1111",
+}
+
+
+def test_the_fraud_alert_carries_no_personal_data(pipeline, lambda_context, monkeypatch):
+    """Fix: the fraud alert (an e-mail) names the transaction by id, with the customer and merchant
+    ids masked to their last four characters and no description; it carried the whole transaction:
+    the free-text description (names, e-mail addresses, card numbers) and full account ids."""
+    calls = published(pipeline.sns)
+    assert pipeline.post(PII_TRANSACTION)["statusCode"] == 202
+    pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
+    (alert,) = calls
+    assert personal_data_in(alert, "4111111111111111", "merchant-778899") == []
+    body = json.loads(alert["Message"])
+    assert (body["transaction_id"], body["customer"], body["merchant"]) == ("txn-1", "…1111", "…8899")
+    assert (body["decision"], body["amount"], body["currency"]) == ("REVIEW", "15000.00", "USD")
+    assert alert["Subject"] == "Fraud REVIEW: txn-1"
+    assert detector.masked("c-12345") == "…"  # a short id would be mostly given away: none of it
+
+
+@pytest.mark.parametrize(
+    ("body", "transaction_id"),
+    [
+        (json.dumps({**PII_TRANSACTION, "amount": "oops"}), "txn-1"),
+        ("name=Jane Doe&email=jane.doe@example.com&card=4111111111111111", None),
+        (json.dumps({"transaction_id": "jane.doe@example.com"}), None),  # not an id: not repeated
+    ],
+)
+def test_the_dead_letter_alert_carries_no_personal_data(
+    pipeline, lambda_context, monkeypatch, body, transaction_id
+):
+    """Fix: failed_handler's ops e-mail gives the message id (the dead-letters table has the body)
+    and a well-formed transaction id, never the body, which carries whatever the client sent."""
+    calls = published(pipeline.sns)
+    pipeline.sqs.send_message(QueueUrl=pipeline.dlq, MessageBody=body)
+    assert pipeline.deliver(pipeline.dlq, "failed", lambda_context, monkeypatch) == {"batchItemFailures": []}
+    (alert,) = calls
+    assert personal_data_in(alert, "4111111111111111", "merchant-778899") == []
+    announced = json.loads(alert["Message"])
+    (record,) = pipeline.dead_letters.scan()["Items"]
+    assert announced["message_id"] == record["message_id"] and record["body"] == body  # kept, not sent
+    assert announced.get("transaction_id") == transaction_id
+    assert announced["first_sent_at"].endswith("+00:00")  # a time, not 13 digits
 
 
 def test_merchant_history_excludes_the_transaction_itself(pipeline):

@@ -1,7 +1,8 @@
 """failed_handler: drains the dead-letter queue without dropping anything.
 
 Each DLQ message is stored durably (the dead-letters table, keyed by SQS message id: a repeat
-delivery overwrites nothing) and announced once on the ops topic. A message whose store or alert
+delivery overwrites nothing) and announced once on the ops topic, by its message id and
+transaction id (the body, which may carry personal data, stays in the table). A message whose store or alert
 fails is a batch item failure, so it stays in the DLQ for the next attempt; nothing is deleted
 before it is recorded and announced. Each failed attempt also counts one ``FAILURE_METRIC`` (an
 embedded metric: namespace POWERTOOLS_METRICS_NAMESPACE, dimensions service and environment):
@@ -11,6 +12,7 @@ ApproximateAgeOfOldestMessage stops counting a message once it has been received
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 from common.http import dumps
+from common.validation import ID_PATTERN
 
 logger = Logger(service="failed_handler")
 tracer = Tracer(service="failed_handler")
@@ -73,12 +76,30 @@ def record_failure(
     deps.sns.publish(
         TopicArn=deps.topic_arn,
         Subject="Fraud pipeline: a transaction could not be processed",
-        Message=dumps({"message_id": message_id, "body": body[:2000]}),
+        Message=dumps(announcement(message_id, body, attributes)),
     )
     deps.table.update_item(
         Key=key, UpdateExpression="SET alerted = :yes", ExpressionAttributeValues={":yes": True}
     )
     return True
+
+
+def announcement(message_id: str, body: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """What the ops e-mail says about a dead letter: where to find it (the message id keys the
+    dead-letters table, which has the body) and its transaction id if it has a well-formed one;
+    never the body, which may carry anything a client sent (names, card numbers, addresses)."""
+    try:
+        transaction_id = json.loads(body).get("transaction_id")
+    except (ValueError, AttributeError):
+        transaction_id = None
+    well_formed = isinstance(transaction_id, str) and ID_PATTERN.match(transaction_id)
+    sent = attributes.get("SentTimestamp")  # epoch milliseconds
+    return {
+        "message_id": message_id,
+        **({"transaction_id": transaction_id} if well_formed else {}),
+        "receive_count": int(attributes.get("ApproximateReceiveCount", 0)),
+        **({"first_sent_at": datetime.fromtimestamp(int(sent) / 1000, UTC).isoformat()} if sent else {}),
+    }
 
 
 _deps: Dependencies | None = None

@@ -14,6 +14,9 @@ message stays queued until its alert is done. A failed publish is a batch item f
 delivers the record again (and after the redrive count, the DLQ keeps it). Only a failure between
 a successful publish and the mark can send an alert twice (an SNS standard topic, which e-mail
 needs, has no deduplication). A record that fails is reported alone (fraud-15).
+
+The alert names the transaction by its id (``alert_message``): no description, no full customer
+or merchant id; whoever acts on it reads the rest from the table.
 """
 
 from __future__ import annotations
@@ -110,10 +113,11 @@ def detect(body: str, deps: Dependencies, now: datetime, delivery_id: str) -> di
         )
         needs_alert = True
     if needs_alert:
+        subject, text = alert_message(transaction, result)
         deps.sns.publish(
             TopicArn=deps.topic_arn,
-            Subject=f"Fraud {result.decision}: {transaction['transaction_id']}",
-            Message=dumps({"transaction": transaction, **result.as_dict()}),
+            Subject=subject,
+            Message=text,
             MessageAttributes={"decision": {"DataType": "String", "StringValue": result.decision}},
         )
         deps.table.update_item(
@@ -139,6 +143,27 @@ def _take_over_alert(key: dict[str, str], claim: dict[str, str], deps: Dependenc
             raise
         return False
     return True
+
+
+def alert_message(transaction: dict[str, Any], result: FraudResult) -> tuple[str, str]:
+    """Subject and body of a fraud alert, which is e-mailed: the transaction by its id, the decision
+    and why, the amount; never the description (free text: names, card numbers, addresses), never a
+    full customer or merchant id (the last four characters at most)."""
+    body = {
+        "transaction_id": transaction["transaction_id"],
+        "customer": masked(transaction["customer_id"]),
+        "merchant": masked(transaction["merchant_id"]),
+        "amount": transaction["amount"],
+        "currency": transaction["currency"],
+        **result.as_dict(),
+    }
+    return f"Fraud {result.decision}: {transaction['transaction_id']}", dumps(body)
+
+
+def masked(identifier: str) -> str:
+    """An account id reduced to its last four characters, or to nothing if it has fewer than eight
+    (four of seven would give most of it away)."""
+    return "…" + identifier[-4:] if len(identifier) >= 8 else "…"
 
 
 _deps: Dependencies | None = None
