@@ -86,6 +86,11 @@ class FraudConfig:
         """``fraud-<base>-<env>``: the one place the environment enters a name."""
         return f"fraud-{base}-{self.env}"
 
+    def global_name(self, base: str) -> str:
+        """``fraud-<base>-<env>-<region>``, for what is named once per account, not per region (IAM
+        roles, CloudWatch dashboards): the same env deployed in two regions must not collide."""
+        return f"{self.name(base)}-{self.region}"
+
     @property
     def availability_zones(self) -> tuple[str, ...]:
         return tuple(f"{self.region}{z}" for z in self.zones)

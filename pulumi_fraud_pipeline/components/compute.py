@@ -222,7 +222,10 @@ class Compute(pulumi.ComponentResource):
             opts=child,
         )
         role = aws.iam.Role(
-            f"{name}-{spec.name}-role", name=function_name, assume_role_policy=ASSUME_LAMBDA, opts=child
+            f"{name}-{spec.name}-role",
+            name=config.global_name(spec.name.replace("_", "-")),  # IAM names are per account
+            assume_role_policy=ASSUME_LAMBDA,
+            opts=child,
         )
         calls = [XRAY_CALLS, *spec.calls]
         statements = [

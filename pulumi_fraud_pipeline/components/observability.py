@@ -148,7 +148,7 @@ class Observability(pulumi.ComponentResource):
         names = [f.name for f in args.functions.values()]
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=config.name("pipeline"),
+            dashboard_name=config.global_name("pipeline"),  # dashboards are global per account
             dashboard_body=pulumi.Output.all(args.queue_name, *names).apply(
                 lambda values: _dashboard(config.region, values[0], values[1:])
             ),

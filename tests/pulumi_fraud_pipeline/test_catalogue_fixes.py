@@ -229,7 +229,7 @@ def test_stage_name_comes_from_config_not_prod(fraud):
 @pytest.mark.catalogue("fraud-11")
 def test_dashboard_url_is_exported_once(fraud):
     """Fix: the dashboard URL is a stack output once; no component registers it again."""
-    assert fraud.outputs["dashboard_url"].endswith("#dashboards:name=fraud-pipeline-dev")
+    assert fraud.outputs["dashboard_url"].endswith("#dashboards:name=fraud-pipeline-dev-us-east-2")
     for path in (ROOT / "pulumi_fraud_pipeline" / "components").glob("*.py"):
         assert "dashboard_url" not in path.read_text(), path.name
 
