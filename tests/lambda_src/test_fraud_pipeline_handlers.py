@@ -388,7 +388,7 @@ def test_an_unfinished_alert_is_taken_over_only_when_its_lease_is_over(pipeline,
             ":r": ["high_amount"],
             ":no": False,
             ":c": "message-1",
-            ":u": (NOW + lease_left).isoformat(),
+            ":u": detector._instant(NOW + lease_left),
         },
     )
     body = json.dumps({**TXN, "amount": "15000.00", "created_at": NOW.isoformat()})

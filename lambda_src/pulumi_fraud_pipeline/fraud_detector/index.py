@@ -79,7 +79,7 @@ def detect(body: str, deps: Dependencies, now: datetime, delivery_id: str) -> di
     ]
     result = score_merchant_transaction(transaction["amount"], history, now)
     needs_alert = result.decision in ALERTED_DECISIONS
-    claim = {":claim": delivery_id, ":until": (now + ALERT_LEASE).isoformat()}
+    claim = {":claim": delivery_id, ":until": _instant(now + ALERT_LEASE)}
     alert_state = ", alerted = :alerted, alert_claim = :claim, alert_claim_until = :until"
     try:
         deps.table.update_item(
@@ -136,13 +136,18 @@ def _take_over_alert(key: dict[str, str], claim: dict[str, str], deps: Dependenc
             UpdateExpression="SET alert_claim = :claim, alert_claim_until = :until",
             ConditionExpression="alerted = :no AND (alert_claim = :claim"
             " OR attribute_not_exists(alert_claim_until) OR alert_claim_until < :now)",
-            ExpressionAttributeValues={**claim, ":no": False, ":now": now.isoformat()},
+            ExpressionAttributeValues={**claim, ":no": False, ":now": _instant(now)},
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
         return False
     return True
+
+
+def _instant(moment: datetime) -> str:
+    """UTC, fixed width: DynamoDB compares the lease's instants as strings."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def alert_message(transaction: dict[str, Any], result: FraudResult) -> tuple[str, str]:
