@@ -168,7 +168,7 @@ def alert_message(transaction: dict[str, Any], result: FraudResult) -> tuple[str
 def masked(identifier: str) -> str:
     """An account id reduced to its last four characters, or to nothing if it has fewer than eight
     (four of seven would give most of it away)."""
-    return "…" + identifier[-4:] if len(identifier) >= 8 else "…"
+    return "****" + identifier[-4:] if len(identifier) >= 8 else "****"
 
 
 _deps: Dependencies | None = None
