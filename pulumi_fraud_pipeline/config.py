@@ -8,6 +8,7 @@ from typing import Any
 
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_RECEIVES_FOR_LAMBDA = 5  # maxReceiveCount for an event source mapping's queue (Lambda's SQS guidance)
 
 
 class ConfigError(ValueError):
@@ -36,7 +37,9 @@ class FraudConfig:
     api_rate_limit: int = 50
     api_burst_limit: int = 100
     waf_rate_limit: int = 1000  # requests per 5 minutes per client IP
-    max_receive_count: int = 3  # deliveries before a message goes to the DLQ
+    # Receives before SQS moves a message to the DLQ: at least 5 for a queue an event source
+    # mapping reads (AWS's guidance), so a transient failure is retried before the DLQ.
+    max_receive_count: int = 5
 
     def __post_init__(self) -> None:
         if not ENV_PATTERN.match(self.env):
@@ -73,12 +76,20 @@ class FraudConfig:
             )
         if len(self.zones) != 2 or len(set(self.zones)) != 2:
             raise ConfigError("zones: two distinct availability-zone letters")
-        if not 1 <= self.max_receive_count <= 10:
-            raise ConfigError("maxReceiveCount: 1..10")
+        if not MIN_RECEIVES_FOR_LAMBDA <= self.max_receive_count <= 1000:
+            raise ConfigError(
+                f"maxReceiveCount: {self.max_receive_count} is outside {MIN_RECEIVES_FOR_LAMBDA}..1000: "
+                "AWS advises at least 5 receives before the DLQ for a queue Lambda polls"
+            )
 
     def name(self, base: str) -> str:
         """``fraud-<base>-<env>``: the one place the environment enters a name."""
         return f"fraud-{base}-{self.env}"
+
+    def global_name(self, base: str) -> str:
+        """``fraud-<base>-<env>-<region>``, for what is named once per account, not per region (IAM
+        roles, CloudWatch dashboards): the same env deployed in two regions must not collide."""
+        return f"{self.name(base)}-{self.region}"
 
     @property
     def availability_zones(self) -> tuple[str, ...]:
@@ -100,5 +111,5 @@ class FraudConfig:
             api_rate_limit=config.get_int("apiRateLimit") or 50,
             api_burst_limit=config.get_int("apiBurstLimit") or 100,
             waf_rate_limit=config.get_int("wafRateLimit") or 1000,
-            max_receive_count=config.get_int("maxReceiveCount") or 3,
+            max_receive_count=_int_or(config.get_int("maxReceiveCount"), 5),
         )

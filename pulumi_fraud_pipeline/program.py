@@ -16,6 +16,7 @@ from pulumi_fraud_pipeline.components.alerting import Alerting, AlertingArgs
 from pulumi_fraud_pipeline.components.api import Api, ApiArgs
 from pulumi_fraud_pipeline.components.compute import Compute, ComputeArgs
 from pulumi_fraud_pipeline.components.data import Data, DataArgs
+from pulumi_fraud_pipeline.components.endpoint_policies import EndpointPolicies, EndpointPoliciesArgs
 from pulumi_fraud_pipeline.components.network import Network, NetworkArgs
 from pulumi_fraud_pipeline.components.observability import Observability, ObservabilityArgs
 from pulumi_fraud_pipeline.components.queueing import Queueing, QueueingArgs
@@ -74,6 +75,11 @@ def build(config: FraudConfig) -> dict[str, Any]:
         ),
         opts,
     )
+    EndpointPolicies(
+        "endpoint-policies",
+        EndpointPoliciesArgs(endpoints=network.endpoints, callers=compute.vpc_callers),
+        opts,
+    )
     api = Api("api", ApiArgs(config=config, validator=compute.validator), opts)
     observability = Observability(
         "observability",
@@ -84,6 +90,7 @@ def build(config: FraudConfig) -> dict[str, Any]:
             queue_name=queueing.queue.name,
             dlq_name=queueing.dlq.name,
             async_failures_name=queueing.async_failures.name,
+            dead_letter_failures=compute.dead_letter_failures,
         ),
         opts,
     )

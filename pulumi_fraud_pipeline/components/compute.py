@@ -1,10 +1,13 @@
 """Compute: the three functions, packaged from lambda_src/ with the shared layer (fraud-14).
 
-Every function: its own role (least privilege, scoped to ARNs), its log group with retention
-created first, X-Ray active (fraud-12 instruments the code), VPC placement, reserved concurrency
-only when configured, an on-failure destination for asynchronous invocations (fraud-20). The
-detector and the failed handler consume their queues with ReportBatchItemFailures (fraud-15),
-bounded by the mapping's maximum concurrency (a throttled invocation would count as a receive)."""
+Every function: its own role (least privilege, scoped to ARNs: ``calls``, what its code calls
+from the VPC, which the VPC endpoints admit too (endpoint_policies.py), and ``grants``, what Lambda
+and SNS do with the role: poll the queue, send a failed asynchronous invocation, use the topic
+key), its log group with retention created first, X-Ray active (fraud-12 instruments the code),
+VPC placement, reserved concurrency only when configured, an on-failure destination for
+asynchronous invocations (fraud-20). The detector and the failed handler consume their queues
+with ReportBatchItemFailures (fraud-15), bounded by the mapping's maximum concurrency (a
+throttled invocation would count as a receive)."""
 
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ ASSUME_LAMBDA = json.dumps(
         ],
     }
 )
+# Where the functions' embedded metrics go (CloudWatch Logs extracts them: no API call, no endpoint).
+METRICS_NAMESPACE = "FraudPipeline"
 QUEUE_CONSUMER = [
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
@@ -52,12 +57,39 @@ class ComputeArgs:
     topic_key: aws.kms.Key
 
 
+@dataclass(frozen=True)
+class Metric:
+    """A custom metric a function emits, as an alarm reads it."""
+
+    namespace: str
+    name: str
+    dimensions: dict[str, str]
+
+
+Statement = pulumi.Input[dict[str, Any]]
+# The X-Ray daemon in the function's environment sends the segments, through the VPC.
+XRAY_CALLS: Statement = {
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": "*",  # X-Ray's write actions take no resource ARN
+}
+
+
+@dataclass(frozen=True)
+class VpcCaller:
+    """A function's role and the calls its code makes from the VPC (the endpoints admit exactly these)."""
+
+    role_arn: pulumi.Output[str]
+    calls: list[Statement]
+
+
 @dataclass
 class _Spec:
     name: str
     description: str
     timeout: int
-    statements: list[pulumi.Input[dict[str, Any]]]
+    calls: list[Statement]  # what the handler's code calls (through the VPC endpoints)
+    grants: list[Statement] = field(default_factory=list)  # what Lambda does with the role, outside the VPC
     environment: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
@@ -75,20 +107,23 @@ class Compute(pulumi.ComponentResource):
             description="lambda_src/common and the shared pinned dependencies",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # SNS encrypts a publisher's message with the topic's key using the publisher's permissions.
         kms = {
             "Effect": "Allow",
             "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
             "Resource": args.topic_key.arn,
         }
+        self.vpc_callers: dict[str, VpcCaller] = {}
         self.validator = self._function(
             _Spec(
                 "validator",
                 "Validates POST /transactions, records and enqueues",
                 10,
-                statements=[
+                calls=[
                     {
                         "Effect": "Allow",
-                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
+                        # UpdateItem marks the transaction enqueued; a retry enqueues one that is not.
+                        "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                         "Resource": args.transactions_table.arn,
                     },
                     {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": args.queue.arn},
@@ -101,7 +136,7 @@ class Compute(pulumi.ComponentResource):
                 "fraud_detector",
                 "Scores queued transactions against the merchant's history",
                 DETECTOR_TIMEOUT,
-                statements=[
+                calls=[
                     {
                         "Effect": "Allow",
                         "Action": "dynamodb:Query",
@@ -115,10 +150,10 @@ class Compute(pulumi.ComponentResource):
                         "Action": ["dynamodb:UpdateItem", "dynamodb:GetItem"],
                         "Resource": args.transactions_table.arn,
                     },
-                    {"Effect": "Allow", "Action": QUEUE_CONSUMER, "Resource": args.queue.arn},
                     {"Effect": "Allow", "Action": "sns:Publish", "Resource": args.fraud_topic.arn},
-                    kms,
                 ],
+                # The event source mapping polls with the role: without these it cannot be created.
+                grants=[{"Effect": "Allow", "Action": QUEUE_CONSUMER, "Resource": args.queue.arn}, kms],
                 environment={
                     "TRANSACTIONS_TABLE": args.transactions_table.name,
                     "MERCHANT_INDEX": MERCHANT_INDEX,
@@ -126,25 +161,32 @@ class Compute(pulumi.ComponentResource):
                 },
             )
         )
+        # failed_handler counts each attempt that could not record or announce a dead letter.
+        self.dead_letter_failures = Metric(
+            namespace=METRICS_NAMESPACE,
+            name="DeadLettersNotRecorded",
+            dimensions={"service": "failed_handler", "environment": config.env},
+        )
         self.failed_handler = self._function(
             _Spec(
                 "failed_handler",
                 "Records dead-lettered transactions and alerts",
                 FAILED_HANDLER_TIMEOUT,
-                statements=[
+                calls=[
                     {
                         "Effect": "Allow",
                         # Store, read back on a redelivery, mark alerted: the DLQ drains only with all three.
                         "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                         "Resource": args.dead_letters_table.arn,
                     },
-                    {"Effect": "Allow", "Action": QUEUE_CONSUMER, "Resource": args.dlq.arn},
                     {"Effect": "Allow", "Action": "sns:Publish", "Resource": args.ops_topic.arn},
-                    kms,
                 ],
+                grants=[{"Effect": "Allow", "Action": QUEUE_CONSUMER, "Resource": args.dlq.arn}, kms],
                 environment={
                     "DEAD_LETTERS_TABLE": args.dead_letters_table.name,
                     "OPS_TOPIC_ARN": args.ops_topic.arn,
+                    "POWERTOOLS_METRICS_NAMESPACE": self.dead_letter_failures.namespace,
+                    "FAILURE_METRIC": self.dead_letter_failures.name,
                 },
             )
         )
@@ -180,15 +222,20 @@ class Compute(pulumi.ComponentResource):
             opts=child,
         )
         role = aws.iam.Role(
-            f"{name}-{spec.name}-role", name=function_name, assume_role_policy=ASSUME_LAMBDA, opts=child
+            f"{name}-{spec.name}-role",
+            name=config.global_name(spec.name.replace("_", "-")),  # IAM names are per account
+            assume_role_policy=ASSUME_LAMBDA,
+            opts=child,
         )
+        calls = [XRAY_CALLS, *spec.calls]
         statements = [
+            # Lambda delivers the function's logs, creates its network interfaces (no resource ARN)
+            # and sends its failed asynchronous invocations, all with this role and outside the VPC.
             {
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": pulumi.Output.concat(log_group.arn, ":*"),
             },
-            # ENI management (VPC) and X-Ray segments take no resource ARN.
             {
                 "Effect": "Allow",
                 "Resource": "*",
@@ -198,13 +245,13 @@ class Compute(pulumi.ComponentResource):
                     "ec2:DeleteNetworkInterface",
                     "ec2:AssignPrivateIpAddresses",
                     "ec2:UnassignPrivateIpAddresses",
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
                 ],
             },
             {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": args.async_failures.arn},
-            *spec.statements,
+            *spec.grants,
+            *calls,
         ]
+        self.vpc_callers[spec.name] = VpcCaller(role_arn=role.arn, calls=calls)
         policy = aws.iam.RolePolicy(
             f"{name}-{spec.name}-policy",
             role=role.id,

@@ -1,6 +1,7 @@
 """Network: private subnets with their own route tables (fraud-04), a DynamoDB gateway endpoint
 on them (fraud-03, -16), interface endpoints behind a security group that admits 443 from the
-Lambda security group only (fraud-02, -17). No internet route."""
+Lambda security group only (fraud-02, -17). No internet route. What each endpoint admits is set
+by endpoint_policies.py, from what the functions call."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ class Network(pulumi.ComponentResource):
             description="HTTPS to the interface endpoints",
             opts=child,
         )
-        self.dynamodb_endpoint = aws.ec2.VpcEndpoint(
+        self.endpoints: dict[str, aws.ec2.VpcEndpoint] = {}  # by service (its IAM prefix)
+        self.dynamodb_endpoint = self.endpoints["dynamodb"] = aws.ec2.VpcEndpoint(
             f"{name}-dynamodb",
             vpc_id=self.vpc.id,
             service_name=f"com.amazonaws.{config.region}.dynamodb",
@@ -111,7 +113,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         for service in INTERFACE_SERVICES:
-            aws.ec2.VpcEndpoint(
+            self.endpoints[service] = aws.ec2.VpcEndpoint(
                 f"{name}-{service}",
                 vpc_id=self.vpc.id,
                 service_name=f"com.amazonaws.{config.region}.{service}",

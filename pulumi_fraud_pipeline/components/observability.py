@@ -1,6 +1,11 @@
 """Observability: an error-rate alarm per function (fraud-06, -07), alarms on the failures that
 would otherwise go unseen (the DLQ not draining, failed asynchronous invocations, throttles),
-all notifying the ops topic, and a dashboard whose metrics name their function (fraud-05)."""
+all notifying the ops topic, and a dashboard whose metrics name their function (fraud-05).
+
+"The DLQ is not draining" is failed_handler's own count of dead letters it could not record or
+announce, not SQS's ApproximateAgeOfOldestMessage: SQS leaves a message that has been received
+three times out of that metric, so a dead letter failed_handler keeps failing on drops out of it
+within minutes (three receives, one per visibility timeout) and the age never reaches a threshold."""
 
 from __future__ import annotations
 
@@ -10,13 +15,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from pulumi_fraud_pipeline.components.compute import Metric
 from pulumi_fraud_pipeline.config import FraudConfig
 
 # Percent of invocations that failed; 0 when there were none (no division by zero, no alarm).
 ERROR_RATE = "IF(invocations > 0, 100 * errors / invocations, 0)"
-# failed_handler drains the DLQ within seconds; a message this old means it cannot (and the DLQ
-# keeps messages 14 days, then drops them).
-DLQ_MAX_AGE_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class ObservabilityArgs:
     queue_name: pulumi.Input[str]
     dlq_name: pulumi.Input[str]
     async_failures_name: pulumi.Input[str]
+    dead_letter_failures: Metric  # failed_handler's count of dead letters it could not record
 
 
 def _lambda_query(query_id: str, metric: str, function_name: pulumi.Input[str]):
@@ -106,12 +110,20 @@ class Observability(pulumi.ComponentResource):
             recovers=False,
             **queue(args.dlq_name, "ApproximateNumberOfMessagesVisible", 0),
         )
+        # A stuck dead letter is retried every DLQ visibility timeout (3 minutes, under the 5-minute
+        # period): every period counts a failure until it is recorded, so the alarm holds.
+        failures = args.dead_letter_failures
         alarm(
-            "dlq-oldest-age",
             "dlq-not-draining",
-            "The DLQ is not draining: failed_handler cannot record or announce",
+            "dlq-not-draining",
+            "The DLQ is not draining: failed_handler could not record or announce a dead letter "
+            "(it stays in the DLQ and is retried; see failed_handler's logs)",
             recovers=True,
-            **queue(args.dlq_name, "ApproximateAgeOfOldestMessage", DLQ_MAX_AGE_SECONDS),
+            namespace=failures.namespace,
+            metric_name=failures.name,
+            statistic="Sum",
+            dimensions=failures.dimensions,
+            threshold=0,
         )
         # Nothing consumes this queue: every message is a failed asynchronous invocation to look at.
         alarm(
@@ -136,7 +148,7 @@ class Observability(pulumi.ComponentResource):
         names = [f.name for f in args.functions.values()]
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=config.name("pipeline"),
+            dashboard_name=config.global_name("pipeline"),  # dashboards are global per account
             dashboard_body=pulumi.Output.all(args.queue_name, *names).apply(
                 lambda values: _dashboard(config.region, values[0], values[1:])
             ),

@@ -79,7 +79,7 @@ class TestFraudPipeline:
 
     def test_dead_letters_are_redriven_and_kept(self, fraud_graph):
         g = fraud_graph
-        assert labels(g, "queueing-queue", "queueing-dlq") == "redrive (3 receives)"
+        assert labels(g, "queueing-queue", "queueing-dlq") == "redrive (5 receives)"
         assert g.has_path("queueing-dlq", "compute-failed_handler", "data-dead-letters")
         assert labels(g, "compute-failed_handler", "alerting-ops") == "publish"
         for function in ("compute-validator", "compute-fraud_detector", "compute-failed_handler"):

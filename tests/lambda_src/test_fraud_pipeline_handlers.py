@@ -3,12 +3,15 @@ partial batches, the redrive to the DLQ and failed_handler draining it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from lambda_src.pulumi_fraud_pipeline.failed_handler import index as failed_handler
 from lambda_src.pulumi_fraud_pipeline.fraud_detector import index as detector
@@ -16,6 +19,8 @@ from lambda_src.pulumi_fraud_pipeline.validator import index as validator
 from pulumi_fraud_pipeline.components.data import MERCHANT_INDEX
 from tests.lambda_src.conftest import REGION, make_transactions_table
 
+# failed_handler silences this in Lambda (warnings.filterwarnings); pytest resets filters per test.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 TXN = {
     "transaction_id": "txn-1",
@@ -29,7 +34,7 @@ TXN = {
 class Pipeline:
     """The AWS side of the pipeline in moto, wired as the Pulumi program wires it."""
 
-    def __init__(self, max_receive_count: int = 3):
+    def __init__(self, max_receive_count: int = 5):
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         self.table = make_transactions_table("fraud-transactions-test", "merchant_id", MERCHANT_INDEX)
         self.dead_letters = dynamodb.create_table(
@@ -57,7 +62,11 @@ class Pipeline:
             clock=lambda: NOW,
         )
         self.failed = failed_handler.Dependencies(
-            table=self.dead_letters, sns=self.sns, topic_arn=self.ops_topic
+            table=self.dead_letters,
+            sns=self.sns,
+            topic_arn=self.ops_topic,
+            failure_metric="DeadLettersNotRecorded",
+            environment="test",
         )
 
     def _arn(self, url):
@@ -106,6 +115,8 @@ class Pipeline:
         module = detector if record_handler == "detector" else failed_handler
         deps = self.detector if record_handler == "detector" else self.failed
         monkeypatch.setattr(module, "_deps", deps)
+        # Read from POWERTOOLS_METRICS_NAMESPACE at import in Lambda; failed_handler counts failures.
+        monkeypatch.setattr(failed_handler.metrics, "namespace", "FraudPipelineTest")
         result = module.handler(event, lambda_context)
         failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
         for m in received:
@@ -145,7 +156,7 @@ def test_high_risk_transaction_is_published_to_the_fraud_topic(pipeline, lambda_
     while pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch):
         pass
     (alert,) = pipeline.inbox(pipeline.fraud_inbox)
-    assert alert["transaction"]["transaction_id"] == "big-1" and alert["decision"] == "DECLINE"  # 50 + 40
+    assert alert["transaction_id"] == "big-1" and alert["decision"] == "DECLINE"  # 50 + 40
     assert set(alert["reasons"]) == {"high_amount", "unusual_for_merchant"}
 
 
@@ -194,7 +205,7 @@ def test_poison_record_fails_alone_then_reaches_the_dlq_and_is_recorded(
     first = pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
     assert len(first["batchItemFailures"]) == 1
     assert pipeline.table.get_item(Key={"transaction_id": "txn-1"})["Item"]["status"] == "SCORED"
-    for _ in range(5):  # redeliveries until SQS moves it (maxReceiveCount 3)
+    for _ in range(7):  # redeliveries until SQS moves it (maxReceiveCount 5)
         pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
     assert pipeline.depth(pipeline.queue) == 0 and pipeline.depth(pipeline.dlq) == 1
     assert pipeline.deliver(pipeline.dlq, "failed", lambda_context, monkeypatch) == {"batchItemFailures": []}
@@ -209,9 +220,7 @@ def test_failed_handler_keeps_what_it_cannot_announce_then_announces_once(
 ):
     pipeline.sqs.send_message(QueueUrl=pipeline.dlq, MessageBody="lost?")
     working = pipeline.failed
-    broken = failed_handler.Dependencies(
-        table=pipeline.dead_letters, sns=pipeline.sns, topic_arn="arn:aws:sns:us-east-1:123456789012:missing"
-    )
+    broken = dataclasses.replace(working, topic_arn="arn:aws:sns:us-east-1:123456789012:missing")
     monkeypatch.setattr(pipeline, "failed", broken)
     result = pipeline.deliver(pipeline.dlq, "failed", lambda_context, monkeypatch)
     assert len(result["batchItemFailures"]) == 1
@@ -249,7 +258,7 @@ def test_detector_alert_lost_to_a_failing_topic_is_sent_on_redelivery_then_never
         "batchItemFailures": []
     }
     (alert,) = pipeline.inbox(pipeline.fraud_inbox)
-    assert alert["transaction"]["transaction_id"] == "txn-1" and alert["decision"] == "REVIEW"
+    assert alert["transaction_id"] == "txn-1" and alert["decision"] == "REVIEW"
     assert alert["score"] == stored["score"] and alert["reasons"] == stored["reasons"]
     assert pipeline.table.get_item(Key={"transaction_id": "txn-1"})["Item"]["alerted"] is True
 
@@ -261,9 +270,205 @@ def test_detector_alert_lost_to_a_failing_topic_is_sent_on_redelivery_then_never
     assert pipeline.inbox(pipeline.fraud_inbox) == [] and pipeline.depth(pipeline.queue) == 0
 
 
+def fail_once(client, event: str, error: Exception) -> None:
+    """The client's next call to raise ``error`` at ``event``: ``before-call.<service>.<Op>`` (the
+    service never saw it) or ``after-call...`` (the service acted, then the client saw a failure)."""
+    pending = [error]
+
+    def fail(**_):
+        if pending:
+            raise pending.pop()
+
+    client.meta.events.register(event, fail)
+
+
+def flaky_validator(pipeline, monkeypatch, event: str, error: Exception) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)  # its own client: the test's calls stay unaffected
+    fail_once(sqs, event, error)
+    monkeypatch.setattr(
+        pipeline, "validator", validator.Dependencies(table=pipeline.table, sqs=sqs, queue_url=pipeline.queue)
+    )
+
+
+def stored(pipeline, transaction_id="txn-1"):
+    return pipeline.table.get_item(Key={"transaction_id": transaction_id}, ConsistentRead=True)["Item"]
+
+
+def test_a_retry_enqueues_the_transaction_whose_send_message_failed(pipeline, lambda_context, monkeypatch):
+    """Fix: recorded, then SendMessage failed once: the client is told 503 (retry), not 202, and its
+    retry enqueues the recorded transaction, which is scored and alerted. Before, the retry met the
+    stored item and answered a 202 replay without enqueuing: never scored, no alert."""
+    unavailable = ClientError(
+        {"Error": {"Code": "InternalError", "Message": "internal error"}}, "SendMessage"
+    )
+    flaky_validator(pipeline, monkeypatch, "before-call.sqs.SendMessage", unavailable)
+    body = {**TXN, "amount": "15000.00"}
+
+    first = pipeline.post(body)
+    assert first["statusCode"] == 503 and first["headers"]["Retry-After"] == "1"
+    assert json.loads(first["body"])["message"].endswith("send the same request again")
+    assert pipeline.depth(pipeline.queue) == 0
+    assert stored(pipeline)["status"] == "RECEIVED" and "enqueued_at" not in stored(pipeline)
+
+    retry = pipeline.post(body)
+    assert retry["statusCode"] == 202 and retry["headers"]["Idempotent-Replay"] == "true"
+    assert pipeline.depth(pipeline.queue) == 1 and "enqueued_at" in stored(pipeline)
+    assert pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch) == {
+        "batchItemFailures": []
+    }
+    assert stored(pipeline)["decision"] == "REVIEW"
+    assert len(pipeline.inbox(pipeline.fraud_inbox)) == 1
+
+    again = pipeline.post(body)  # enqueued once already: a plain replay
+    assert again["statusCode"] == 202 and pipeline.depth(pipeline.queue) == 0
+
+
+def test_a_send_that_timed_out_after_sqs_accepted_it_is_scored_and_alerted_once(
+    pipeline, lambda_context, monkeypatch
+):
+    """SendMessage timed out after SQS had accepted the message: 503, and the retry enqueues a
+    second copy. The detector scores the transaction once and alerts once."""
+    timeout = ReadTimeoutError(endpoint_url=pipeline.queue)
+    flaky_validator(pipeline, monkeypatch, "after-call.sqs.SendMessage", timeout)
+    body = {**TXN, "amount": "15000.00"}
+    assert pipeline.post(body)["statusCode"] == 503
+    assert pipeline.depth(pipeline.queue) == 1  # SQS has it; the validator could not know
+    assert pipeline.post(body)["statusCode"] == 202
+    assert pipeline.depth(pipeline.queue) == 2
+
+    while pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch):
+        pass
+    (alert,) = pipeline.inbox(pipeline.fraud_inbox)
+    assert alert["decision"] == "REVIEW" and stored(pipeline)["alerted"] is True
+    assert pipeline.depth(pipeline.queue) == 0 and pipeline.depth(pipeline.dlq) == 0
+
+
+class PublishesWhileAnotherDeliveryRuns:
+    """SNS whose first publish lets a second invocation run ``then`` first: two deliveries at once."""
+
+    def __init__(self, sns, then):
+        self.sns, self.then, self.second = sns, then, None
+        self.interleaved = False
+
+    def publish(self, **kwargs):
+        if not self.interleaved:
+            self.interleaved = True
+            self.second = self.then()
+        return self.sns.publish(**kwargs)
+
+
+def test_two_copies_delivered_at_once_alert_once(pipeline):
+    """Two copies of a transaction in two invocations at once: the one that stored the decision
+    holds the alert claim; the other, finding the decision unalerted but claimed, publishes nothing
+    (before, it published too: two alert e-mails) and succeeds, the holder's message still queued."""
+    pipeline.post({**TXN, "amount": "15000.00"})
+    body = json.dumps({**TXN, "amount": "15000.00", "created_at": NOW.isoformat()})
+    sns = PublishesWhileAnotherDeliveryRuns(
+        pipeline.sns, lambda: detector.detect(body, pipeline.detector, NOW, "message-2")
+    )
+    holder = dataclasses.replace(pipeline.detector, sns=sns)
+    assert detector.detect(body, holder, NOW, "message-1")["decision"] == "REVIEW"
+    assert sns.second == {"transaction_id": "txn-1", "duplicate": True}
+    assert len(pipeline.inbox(pipeline.fraud_inbox)) == 1
+    assert stored(pipeline)["alerted"] is True and "alert_claim" not in stored(pipeline)
+
+
+@pytest.mark.parametrize(("lease_left", "alerts"), [(timedelta(seconds=30), 0), (timedelta(seconds=-1), 1)])
+def test_an_unfinished_alert_is_taken_over_only_when_its_lease_is_over(pipeline, lease_left, alerts):
+    """A holder that died after storing its decision leaves a claim: another copy waits out the lease
+    (the holder's message may still finish it), then alerts."""
+    pipeline.post({**TXN, "amount": "15000.00"})
+    pipeline.table.update_item(
+        Key={"transaction_id": "txn-1"},
+        UpdateExpression="SET decision = :d, score = :s, reasons = :r, alerted = :no, "
+        "alert_claim = :c, alert_claim_until = :u",
+        ExpressionAttributeValues={
+            ":d": "REVIEW",
+            ":s": 40,
+            ":r": ["high_amount"],
+            ":no": False,
+            ":c": "message-1",
+            ":u": detector._instant(NOW + lease_left),
+        },
+    )
+    body = json.dumps({**TXN, "amount": "15000.00", "created_at": NOW.isoformat()})
+    detector.detect(body, pipeline.detector, NOW, "message-2")
+    assert len(pipeline.inbox(pipeline.fraud_inbox)) == alerts
+    assert stored(pipeline)["alerted"] is bool(alerts)
+
+
+def published(sns) -> list[dict]:
+    """Every Publish the client makes, as the handler passed it (subject, message, attributes)."""
+    calls: list[dict] = []
+    sns.meta.events.register("before-parameter-build.sns.Publish", lambda params, **_: calls.append(params))
+    return calls
+
+
+# What an alert e-mail must not carry: a name, an e-mail address, a card number (13-19 digits,
+# spaces or dashes between), a full account id.
+CARD_NUMBER = re.compile(r"\d(?:[ -]?\d){12,18}")
+E_MAIL = re.compile(r"[^@\s\"]+@[^@\s\"]+\.[a-z]+")
+
+
+def personal_data_in(publish: dict, *identifiers: str) -> list[str]:
+    text = json.dumps(publish)
+    found = CARD_NUMBER.findall(text) + E_MAIL.findall(text)
+    return found + [value for value in ("Jane", "Doe", *identifiers) if value in text]
+
+
+PII_TRANSACTION = {
+    **TXN,
+    "customer_id": "4111111111111111",  # an account id that is a card number: the ID rules allow it
+    "merchant_id": "merchant-778899",
+    "amount": "15000.00",
+    "description": "Jane Doe, jane.doe@example.com, card 4111 1111 1111 1111",
+}
+
+
+def test_the_fraud_alert_carries_no_personal_data(pipeline, lambda_context, monkeypatch):
+    """Fix: the fraud alert (an e-mail) names the transaction by id, with the customer and merchant
+    ids masked to their last four characters and no description; it carried the whole transaction:
+    the free-text description (names, e-mail addresses, card numbers) and full account ids."""
+    calls = published(pipeline.sns)
+    assert pipeline.post(PII_TRANSACTION)["statusCode"] == 202
+    pipeline.deliver(pipeline.queue, "detector", lambda_context, monkeypatch)
+    (alert,) = calls
+    assert personal_data_in(alert, "4111111111111111", "merchant-778899") == []
+    body = json.loads(alert["Message"])
+    assert (body["transaction_id"], body["customer"], body["merchant"]) == ("txn-1", "****1111", "****8899")
+    assert (body["decision"], body["amount"], body["currency"]) == ("REVIEW", "15000.00", "USD")
+    assert alert["Subject"] == "Fraud REVIEW: txn-1"
+    assert detector.masked("c-12345") == "****"  # a short id would be mostly given away: none of it
+
+
+@pytest.mark.parametrize(
+    ("body", "transaction_id"),
+    [
+        (json.dumps({**PII_TRANSACTION, "amount": "oops"}), "txn-1"),
+        ("name=Jane Doe&email=jane.doe@example.com&card=4111111111111111", None),
+        (json.dumps({"transaction_id": "jane.doe@example.com"}), None),  # not an id: not repeated
+    ],
+)
+def test_the_dead_letter_alert_carries_no_personal_data(
+    pipeline, lambda_context, monkeypatch, body, transaction_id
+):
+    """Fix: failed_handler's ops e-mail gives the message id (the dead-letters table has the body)
+    and a well-formed transaction id, never the body, which carries whatever the client sent."""
+    calls = published(pipeline.sns)
+    pipeline.sqs.send_message(QueueUrl=pipeline.dlq, MessageBody=body)
+    assert pipeline.deliver(pipeline.dlq, "failed", lambda_context, monkeypatch) == {"batchItemFailures": []}
+    (alert,) = calls
+    assert personal_data_in(alert, "4111111111111111", "merchant-778899") == []
+    announced = json.loads(alert["Message"])
+    (record,) = pipeline.dead_letters.scan()["Items"]
+    assert announced["message_id"] == record["message_id"] and record["body"] == body  # kept, not sent
+    assert announced.get("transaction_id") == transaction_id
+    assert announced["first_sent_at"].endswith("+00:00")  # a time, not 13 digits
+
+
 def test_merchant_history_excludes_the_transaction_itself(pipeline):
     pipeline.post(TXN)
-    result = detector.detect(json.dumps({**TXN, "created_at": NOW.isoformat()}), pipeline.detector, NOW)
+    result = detector.detect(json.dumps({**TXN, "created_at": NOW.isoformat()}), pipeline.detector, NOW, "m")
     assert result["score"] == 0 and Decimal(TXN["amount"]) > 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.pulumi_export import Export
 
 
@@ -15,3 +17,13 @@ def run_offline() -> Export:
 
     build()
     return Export(json.loads(json.dumps(run("dev"))))
+
+
+@pytest.fixture(scope="session")
+def fraud_us_west_2(fraud: Export) -> Export:
+    """The same dev stack in us-west-2 (a second run; the first one is done by then)."""
+    from pulumi_fraud_pipeline.offline import PROJECT_DIR, run
+    from pulumi_offline import load_stack_config
+
+    config = {**load_stack_config(PROJECT_DIR, "dev"), "aws:region": "us-west-2"}
+    return Export(json.loads(json.dumps(run("dev", config))))

@@ -30,6 +30,12 @@ FUNCTIONS = ("validator", "fraud_detector", "failed_handler")
 EMAIL = "oncall@example.com"
 
 
+def queue_arn(fraud, queue: dict) -> str:
+    """The ARN the mocks gave a queue (resources.json records inputs; ARNs appear where referenced)."""
+    region = fraud.region(queue)
+    return f"arn:aws:sqs:{region}:123456789012:{queue['inputs']['name']}"
+
+
 def endpoints(fraud):
     return {e["inputs"]["serviceName"].rsplit(".", 1)[1]: e for e in fraud.of_type(ENDPOINT)}
 
@@ -223,7 +229,7 @@ def test_stage_name_comes_from_config_not_prod(fraud):
 @pytest.mark.catalogue("fraud-11")
 def test_dashboard_url_is_exported_once(fraud):
     """Fix: the dashboard URL is a stack output once; no component registers it again."""
-    assert fraud.outputs["dashboard_url"].endswith("#dashboards:name=fraud-pipeline-dev")
+    assert fraud.outputs["dashboard_url"].endswith("#dashboards:name=fraud-pipeline-dev-us-east-2")
     for path in (ROOT / "pulumi_fraud_pipeline" / "components").glob("*.py"):
         assert "dashboard_url" not in path.read_text(), path.name
 
@@ -339,7 +345,7 @@ def test_detector_queries_the_merchant_time_index_for_the_last_24_hours(fraud, m
             "before-call.dynamodb.Query", lambda params, **_: queries.append(json.loads(params["body"]))
         )
         transaction = {**json.loads(fraud.outputs["sample_transaction"]), "merchant_id": "m-1"}
-        result = detector.detect(json.dumps(transaction), deps, now)
+        result = detector.detect(json.dumps(transaction), deps, now, "message-1")
         history = deps.history("m-1", now - timedelta(hours=24))
     assert result["decision"] == "APPROVE"
     (query, _) = queries  # detect's, then ours
@@ -375,17 +381,18 @@ def test_functions_ship_their_requirements_from_lambda_src(fraud):
 
 @pytest.mark.catalogue("fraud-15")
 def test_queues_redrive_to_a_dlq_and_consumers_report_batch_item_failures(fraud):
-    """Fix: ReportBatchItemFailures on both event source mappings; the queue redrives to the DLQ."""
+    """Fix: ReportBatchItemFailures on both event source mappings; the queue redrives to the DLQ
+    after 5 receives, the least AWS advises for a queue Lambda polls (it was 3)."""
     mappings = fraud.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
     assert len(mappings) == 2
     for mapping in mappings:
         assert mapping["inputs"]["functionResponseTypes"] == ["ReportBatchItemFailures"]
     queue = fraud.named("aws:sqs/queue:Queue", "queueing-queue")
     redrive = json.loads(queue["inputs"]["redrivePolicy"])
-    assert (
-        redrive["deadLetterTargetArn"].endswith(":fraud-transactions-dlq-dev")
-        and redrive["maxReceiveCount"] == 3
-    )
+    assert redrive["deadLetterTargetArn"].endswith(":fraud-transactions-dlq-dev")
+    assert redrive["maxReceiveCount"] == 5
+    (detector_mapping,) = [m for m in mappings if m["inputs"]["eventSourceArn"] == queue_arn(fraud, queue)]
+    assert detector_mapping["inputs"]["functionName"].endswith(":function:fraud-fraud-detector-dev")
     # AWS's guidance for each consumer: a visibility timeout of six times its function's timeout.
     for queue_name, consumer in (
         ("queueing-queue", "compute-fraud_detector"),

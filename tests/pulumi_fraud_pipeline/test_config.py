@@ -69,3 +69,14 @@ def test_alert_email_is_required_with_the_command_that_sets_it():
     assert read_config().alert_email == "oncall@example.com"  # the documented example in Pulumi.dev.yaml
     with pytest.raises(ConfigError, match=r"^alertEmail: required .*pulumi config set alertEmail "):
         read_config(alertEmail=None)
+
+
+@pytest.mark.catalogue("fraud-15")
+def test_max_receive_count_is_at_least_what_aws_advises_for_a_lambda_queue():
+    """Fix: 5 receives by default, fewer refused: AWS advises maxReceiveCount >= 5 on a queue an
+    event source mapping reads, so one transient failure does not send a transaction to the DLQ."""
+    assert read_config().max_receive_count == 5
+    assert read_config(maxReceiveCount="8").max_receive_count == 8
+    for value in ("0", "3", "4", "1001"):
+        with pytest.raises(ConfigError, match=rf"maxReceiveCount: {value} is outside 5..1000: AWS advises"):
+            read_config(maxReceiveCount=value)

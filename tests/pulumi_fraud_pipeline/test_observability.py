@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
@@ -22,17 +30,123 @@ def assert_notifies_ops(fraud, alarm: dict) -> None:
     assert alarm["inputs"]["treatMissingData"] == "notBreaching"  # no data: nothing waiting, nothing failed
 
 
+# --- "the DLQ is not draining", evaluated against what SQS and failed_handler report ----------
+
+MINUTE = 60
+RECEIVES_COUNTED_IN_AGE = 3  # SQS: a message received 3 times (or more) drops out of the age metric
+
+
+def evaluate(alarm: dict, datapoints: list[tuple[float, float]], at: float) -> str:
+    """The state of a one-metric alarm at ``at`` (seconds) from its metric's datapoints, as
+    CloudWatch evaluates it: the last evaluationPeriods periods, each reduced by the statistic; a
+    period without data is missing (notBreaching here: not a breach)."""
+    inputs = alarm["inputs"]
+    period, periods = inputs["period"], inputs["evaluationPeriods"]
+    assert inputs["treatMissingData"] == "notBreaching" and "metricQueries" not in inputs
+    reduce = {"Sum": sum, "Maximum": max, "Minimum": min}[inputs["statistic"]]
+    compare = {
+        "GreaterThanThreshold": lambda v: v > inputs["threshold"],
+        "GreaterThanOrEqualToThreshold": lambda v: v >= inputs["threshold"],
+    }[inputs["comparisonOperator"]]
+    breaching = 0
+    for k in range(periods):
+        end = at - k * period
+        values = [v for t, v in datapoints if end - period <= t < end]
+        breaching += bool(values) and compare(reduce(values))
+    return "ALARM" if breaching >= inputs.get("datapointsToAlarm", periods) else "OK"
+
+
+def stuck_dead_letter(fraud, hours: int) -> dict[tuple, list[tuple[float, float]]]:
+    """What CloudWatch receives while failed_handler fails on one dead letter, per metric
+    (namespace, name, dimensions): failed_handler's failure count at each receive (one per DLQ
+    visibility timeout, as deployed), and SQS's per-minute ApproximateAgeOfOldestMessage as SQS
+    documents it (a message received three times or more is left out of it)."""
+    dlq = fraud.named("aws:sqs/queue:Queue", "queueing-dlq")["inputs"]
+    function = fraud.named("aws:lambda/function:Function", "compute-failed_handler")["inputs"]
+    env = function["environment"]["variables"]
+    receives = list(range(0, hours * 3600, dlq["visibilityTimeoutSeconds"]))
+    age = [
+        (t, t if sum(r <= t for r in receives) < RECEIVES_COUNTED_IN_AGE else 0)
+        for t in range(0, hours * 3600, MINUTE)
+    ]
+    dimensions = {"service": "failed_handler", "environment": env["ENVIRONMENT"]}
+    return {
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", (("QueueName", dlq["name"]),)): age,
+        (env["POWERTOOLS_METRICS_NAMESPACE"], env["FAILURE_METRIC"], tuple(sorted(dimensions.items()))): [
+            (t + 1, 1) for t in receives
+        ],
+    }
+
+
+def series(alarm: dict, metrics: dict[tuple, list]) -> list[tuple[float, float]]:
+    inputs = alarm["inputs"]
+    key = (inputs["namespace"], inputs["metricName"], tuple(sorted(inputs["dimensions"].items())))
+    return metrics.get(key, [])
+
+
 @pytest.mark.catalogue("fraud-15")
-def test_an_undrained_dlq_alarms_on_its_oldest_message(fraud):
-    """failed_handler drains the DLQ in seconds; a message older than 15 minutes means it cannot,
-    and the DLQ drops messages after 14 days."""
-    (alarm,) = alarms_on(
-        fraud, "AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", fraud.outputs["dlq_name"]
-    )
-    assert alarm["inputs"]["statistic"] == "Maximum"
-    assert alarm["inputs"]["comparisonOperator"] == "GreaterThanThreshold"
-    assert alarm["inputs"]["threshold"] == 15 * 60
+def test_dlq_not_draining_holds_for_as_long_as_a_dead_letter_is_stuck(fraud):
+    """Fix: the alarm reads failed_handler's count of dead letters it could not record, and stays in
+    ALARM from its first period for as long as one is stuck. It read ApproximateAgeOfOldestMessage
+    > 15 min, which SQS stops computing for a message received three times: failed_handler's third
+    attempt comes after 6 minutes, so the age never reached 15 and the alarm never fired."""
+    (alarm,) = [a for a in fraud.of_type(ALARM) if a["inputs"]["name"] == "fraud-dlq-not-draining-dev"]
+    metrics = stuck_dead_letter(fraud, hours=6)
+    datapoints = series(alarm, metrics)
+    assert datapoints, "the alarm reads a metric that nothing reports while a dead letter is stuck"
+    period = alarm["inputs"]["period"]
+    states = {at: evaluate(alarm, datapoints, at) for at in range(period, 6 * 3600 + 1, MINUTE)}
+    assert set(states.values()) == {"ALARM"}, [at for at, state in states.items() if state == "OK"][:3]
+    assert evaluate(alarm, [], 3600) == "OK"  # a DLQ that drains reports no failures: no alarm
     assert_notifies_ops(fraud, alarm)
+    assert alarm["inputs"]["okActions"] == [fraud.outputs["ops_topic_arn"]]  # and says when it drained
+
+
+# Runs failed_handler as Lambda would (the deployed environment read at import) on one dead letter
+# it cannot record (no table in moto), and prints what it wrote to stdout.
+RUN_FAILED_HANDLER = """
+import json, sys
+from moto import mock_aws
+
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "failed-handler", 256, "request-1"
+    invoked_function_arn = "arn:aws:lambda:us-east-2:123456789012:function:failed-handler"
+
+with mock_aws():
+    from lambda_src.pulumi_fraud_pipeline.failed_handler import index
+    record = {"messageId": "m-1", "receiptHandle": "r", "body": "{}", "attributes": {},
+              "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+              "eventSourceARN": "arn:aws:sqs:us-east-2:123456789012:dlq", "awsRegion": "us-east-2"}
+    print(json.dumps({"response": index.handler({"Records": [record]}, Context())}))
+"""
+
+
+@pytest.mark.catalogue("fraud-15")
+def test_dlq_not_draining_reads_the_metric_failed_handler_emits(fraud):
+    """The alarm's namespace, metric and dimensions are those of the embedded metric failed_handler
+    writes when it cannot record a dead letter, run with the environment the program gives it."""
+    function = fraud.named("aws:lambda/function:Function", "compute-failed_handler")
+    env = {
+        **os.environ,
+        **function["inputs"]["environment"]["variables"],
+        "AWS_DEFAULT_REGION": "us-east-2",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "lambda_src")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_FAILED_HANDLER], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines[-1]["response"] == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}  # kept in the DLQ
+    (emf,) = [line for line in lines if "_aws" in line]
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    (metric,) = directive["Metrics"]
+    (dimension_names,) = directive["Dimensions"]
+    (alarm,) = [a for a in fraud.of_type(ALARM) if a["inputs"]["name"] == "fraud-dlq-not-draining-dev"]
+    assert directive["Namespace"] == alarm["inputs"]["namespace"]
+    assert metric["Name"] == alarm["inputs"]["metricName"] and emf[metric["Name"]] == [1.0]  # one attempt
+    assert {name: emf[name] for name in dimension_names} == alarm["inputs"]["dimensions"]
 
 
 @pytest.mark.catalogue("fraud-20")
