@@ -24,7 +24,15 @@ NOT_GRANTED = {
 def test_every_function_of_the_stack_is_deployed(dr):
     deployed = {archive_path(f["inputs"]["code"]) for f in dr.of_type("aws:lambda/function:Function")}
     assert deployed == {str(function_dir(STACK, f.name).relative_to(ROOT)) for f in OURS}
-    assert {f.name for f in OURS} == {"order_processor", "failover", "health", "gate", "reconcile"}
+    assert {f.name for f in OURS} == {
+        "order_processor",
+        "failover",
+        "health",
+        "gate",
+        "reconcile",
+        "migrate",
+        "rotation",
+    }
 
 
 @pytest.mark.parametrize("function", OURS, ids=lambda f: f.name)
