@@ -79,6 +79,7 @@ def master(aws, database):
     return Master(database)
 
 
+@pytest.mark.catalogue("trading-dr-09")
 def test_a_full_rotation_changes_the_master_password_on_the_writer(master):
     """Fix: the master secret rotates: the four steps give the master user a new password, the
     secret holds it as AWSCURRENT, and the old one no longer logs in."""

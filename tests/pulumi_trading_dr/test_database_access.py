@@ -61,6 +61,7 @@ def test_the_two_secrets_are_generated_and_replicated_to_the_secondary_region(dr
     assert dr.name_of(password) == "migration-app-password" and password["inputs"]["length"] >= 32
 
 
+@pytest.mark.catalogue("trading-dr-13")
 @pytest.mark.parametrize("region", [PRIMARY, SECONDARY])
 @pytest.mark.parametrize("base", LEDGER_USERS)
 def test_the_ledgers_users_log_in_with_the_application_secret_of_their_region(dr, base, region):
@@ -75,6 +76,7 @@ def test_the_ledgers_users_log_in_with_the_application_secret_of_their_region(dr
     assert grants == [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": expected}]
 
 
+@pytest.mark.catalogue("trading-dr-09")
 def test_only_the_migration_and_the_rotation_may_touch_the_master_secret(dr):
     """Fix: the master secret (either region's copy) is named in two roles' policies only, and no
     role has a Secrets Manager action on '*'."""
@@ -191,6 +193,7 @@ def test_the_functions_that_use_the_ledger_wait_for_the_migration(dr):
         assert migration <= set(component["dependencies"]), token
 
 
+@pytest.mark.catalogue("trading-dr-09")
 def test_the_master_secret_rotates_every_30_days_with_its_own_function(dr):
     """Fix: a rotation schedule on the master secret (its primary copy: replicas follow), every 30
     days, by the rotation function, which only Secrets Manager may invoke and only for this secret;
