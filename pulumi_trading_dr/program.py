@@ -5,7 +5,8 @@ neither the components nor this module read ``pulumi.Config``.
 The order of construction is the order of the dependencies, and the ones no input carries are
 explicit ``depends_on``, visible in the resource graph: topics before Aurora (trading-dr-01), the
 order processor after Aurora and DynamoDB (trading-dr-02), monitoring after everything it
-watches (trading-dr-03).
+watches (trading-dr-03). The functions that use the ledger come after the migration (the
+tables and the role they log in as); the master secret's rotation after both.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from pulumi_trading_dr.components.failover import Failover, FailoverArgs
 from pulumi_trading_dr.components.gate import Gate, GateArgs
 from pulumi_trading_dr.components.health import Health, HealthArgs
 from pulumi_trading_dr.components.keys import Keys, KeysArgs
+from pulumi_trading_dr.components.migration import Migration, MigrationArgs
 from pulumi_trading_dr.components.monitoring import Monitoring, MonitoringArgs
 from pulumi_trading_dr.components.network import Network, NetworkArgs
 from pulumi_trading_dr.components.orders import Orders, OrdersArgs
 from pulumi_trading_dr.components.region import Region, Regions
+from pulumi_trading_dr.components.rotation import Rotation, RotationArgs
 from pulumi_trading_dr.components.route53 import Route53, Route53Args, verify_public_zone
 from pulumi_trading_dr.components.s3 import S3, S3Args
 from pulumi_trading_dr.components.sns import Sns, SnsArgs
@@ -81,18 +84,37 @@ def build(config: TradingConfig) -> dict[str, Any]:
         AuroraArgs(config=config, regions=regions, keys=keys, network=network, sns=sns),
         pulumi.ResourceOptions(depends_on=[sns]),  # trading-dr-01
     )
+    migration = Migration(
+        "migration", MigrationArgs(config=config, regions=regions, keys=keys, network=network, aurora=aurora)
+    )
     dynamodb = DynamoDb("dynamodb", DynamoDbArgs(config=config, regions=regions, keys=keys))
     s3 = S3("s3", S3Args(config=config, regions=regions, keys=keys, account_id=account_id))
     orders = Orders(
         "orders",
         OrdersArgs(
-            config=config, regions=regions, keys=keys, network=network, aurora=aurora, dynamodb=dynamodb
+            config=config,
+            regions=regions,
+            keys=keys,
+            network=network,
+            aurora=aurora,
+            dynamodb=dynamodb,
+            migration=migration,
         ),
-        pulumi.ResourceOptions(depends_on=[aurora, dynamodb]),  # trading-dr-02
+        # trading-dr-02; and the ledger's tables and login before anything processes an order.
+        pulumi.ResourceOptions(depends_on=[aurora, dynamodb, migration]),
     )
     health = Health(
         "health",
-        HealthArgs(config=config, regions=regions, keys=keys, network=network, aurora=aurora, orders=orders),
+        HealthArgs(
+            config=config,
+            regions=regions,
+            keys=keys,
+            network=network,
+            aurora=aurora,
+            orders=orders,
+            migration=migration,
+        ),
+        pulumi.ResourceOptions(depends_on=[migration]),
     )
     api = Api(
         "api", ApiArgs(config=config, regions=regions, orders=orders, health=health, account_id=account_id)
@@ -133,6 +155,19 @@ def build(config: TradingConfig) -> dict[str, Any]:
         ),
     )
     Gate("gate", GateArgs(config=config, regions=regions, keys=keys, aurora=aurora, orders=orders, sns=sns))
+    rotation = Rotation(
+        "rotation",
+        RotationArgs(
+            config=config,
+            regions=regions,
+            keys=keys,
+            network=network,
+            aurora=aurora,
+            migration=migration,
+            sns=sns,
+            account_id=account_id,
+        ),
+    )
 
     primary, secondary = regions.primary, regions.secondary
     # trading-dr-04: everything an operator or an integration test needs to find.
@@ -143,7 +178,10 @@ def build(config: TradingConfig) -> dict[str, Any]:
         "aurora_primary_endpoint": aurora.cluster(primary).endpoint,
         "aurora_secondary_endpoint": aurora.cluster(secondary).endpoint,
         "global_cluster_id": aurora.global_cluster.global_cluster_identifier,
-        "db_secret_arn": aurora.secret.arn,
+        "db_secret_arn": aurora.secret.arn,  # the master's: the migration and the rotation read it
+        "db_app_secret_arn": migration.app_secret.arn,  # what the functions log in with
+        "migration_function_name": migration.function.name,
+        "rotation_function_name": rotation.function.name,
         "dynamodb_table_name": dynamodb.table.name,
         "s3_primary_bucket": s3.bucket(primary).bucket,
         "s3_secondary_bucket": s3.bucket(secondary).bucket,

@@ -1,6 +1,10 @@
 """PostgreSQL access shared by the trading DR functions in the VPC (order processor, health route,
-reconciliation): credentials from Secrets Manager, one session per container re-opened when it
-breaks, and the ledger's schema.
+reconciliation, and the migration and rotation functions): credentials from Secrets Manager, one
+session per container re-opened when it breaks, and a password set without sending it.
+
+The application functions log in as the application role, which may not create anything: the
+ledger's tables are the migration's (lambda_src/pulumi_trading_dr/migrate, run by ``pulumi up``).
+A session that finds them missing fails with SchemaMissing, which says so.
 
 The driver is passed in (``psycopg2``, which each of those functions bundles): this module is in
 the shared layer, which does not ship it. Read-only is recognised by its SQLSTATE (25006), which a
@@ -27,27 +31,8 @@ DEFAULT_CONNECT_OPTIONS: Mapping[str, Any] = {
     # A stuck statement fails its record, not the invocation: 10 records x 10 s < 300 s.
     "options": "-c statement_timeout=10000",
 }
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    order_id    varchar(64)    PRIMARY KEY,
-    account_id  varchar(64)    NOT NULL,
-    symbol      varchar(12)    NOT NULL,
-    side        varchar(4)     NOT NULL CHECK (side IN ('BUY', 'SELL')),
-    quantity    bigint         NOT NULL CHECK (quantity BETWEEN 1 AND 1000000000),
-    limit_price numeric(16, 4) NOT NULL CHECK (limit_price > 0),
-    region      text           NOT NULL,
-    recorded_at timestamptz    NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS orders_recorded_at ON orders (recorded_at);
-CREATE TABLE IF NOT EXISTS health_heartbeat (
-    region  text        PRIMARY KEY,
-    beat_at timestamptz NOT NULL
-)
-"""
+# The ledger's tables (created by the migration, never by the functions that use them).
 SCHEMA_TABLES = ("orders", "health_heartbeat")
-# Concurrent CREATE TABLE IF NOT EXISTS from several cold containers can still collide in the
-# catalog (a unique violation on pg_type); a transaction-scoped advisory lock serializes them.
-SCHEMA_LOCK = 0x7472_6164_6564_72  # "tradedr"
 
 SecretReader = Callable[[], Mapping[str, Any]]
 T = TypeVar("T")
@@ -71,18 +56,33 @@ def is_read_only(exc: BaseException) -> bool:
     return getattr(exc, "pgcode", None) == READ_ONLY_SQLSTATE
 
 
-def ensure_schema(connection: Any) -> None:
-    """Create the ledger's tables unless they exist; checked first, because a read-only
-    secondary cluster accepts the SELECT, not the CREATE."""
+class SchemaMissing(RuntimeError):
+    """The ledger's tables are not there: the migration has not run on this cluster."""
+
+
+def check_schema(connection: Any) -> None:
+    """Raise SchemaMissing unless the ledger's tables exist (a read, so a standby answers it too)."""
     with connection, connection.cursor() as cursor:
         cursor.execute(
-            "SELECT bool_and(to_regclass(name) IS NOT NULL) FROM unnest(%s::text[]) AS name",
+            "SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(name) IS NULL",
             (list(SCHEMA_TABLES),),
         )
-        if cursor.fetchone()[0]:
-            return
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-        cursor.execute(SCHEMA)
+        missing = [row[0] for row in cursor.fetchall()]
+    if missing:
+        raise SchemaMissing(
+            f"the ledger's tables {missing} do not exist: run the migration "
+            "(pulumi up invokes the migrate function in the writer's region)"
+        )
+
+
+def set_password(connection: Any, driver: ModuleType, role: str, password: str) -> None:
+    """ALTER ROLE ... PASSWORD with a SCRAM-SHA-256 verifier made here (libpq's
+    PQencryptPasswordConn): the password itself never reaches the server, its logs or
+    pg_stat_statements, only what the server stores anyway."""
+    verifier = driver.extensions.encrypt_password(password, role, connection, "scram-sha-256")
+    statement = "ALTER ROLE " + driver.extensions.quote_ident(role, connection) + " WITH PASSWORD %s"
+    with connection, connection.cursor() as cursor:
+        cursor.execute(statement, (verifier,))
 
 
 @dataclass
@@ -126,7 +126,7 @@ class Database:
             self._credentials = self.read_secret()
             connection = self._open(self._credentials)
         try:
-            ensure_schema(connection)
+            check_schema(connection)
         except Exception:
             connection.close()
             raise

@@ -12,7 +12,8 @@ It answers what Route 53, the canaries and operators need to know about a region
 
 One answer per container is reused for HEALTH_CACHE_SECONDS, and reserved concurrency bounds the
 containers, so Route 53's checkers in several regions cost at most a few queries a minute.
-The function runs in the VPC (the database) with its own security group."""
+The function runs in the VPC (the database) with its own security group, logged in as the
+application role (its region's copy of that role's secret, nothing else in Secrets Manager)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import pulumi_aws as aws
 from pulumi_trading_dr.components.aurora import Aurora
 from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, shared_layer
 from pulumi_trading_dr.components.keys import Keys
+from pulumi_trading_dr.components.migration import Migration
 from pulumi_trading_dr.components.network import Network
 from pulumi_trading_dr.components.orders import ORDERS_WAITING_SECONDS, Orders
 from pulumi_trading_dr.components.region import Region, Regions
@@ -42,6 +44,7 @@ class HealthArgs:
     network: Network
     aurora: Aurora
     orders: Orders
+    migration: Migration  # the application role's secret (the functions never read the master's)
 
 
 class Health(pulumi.ComponentResource):
@@ -72,7 +75,7 @@ class Health(pulumi.ComponentResource):
                     {
                         "Effect": "Allow",
                         "Action": "secretsmanager:GetSecretValue",
-                        "Resource": args.aurora.secret_arns[region.role],
+                        "Resource": args.migration.app_secret_arn(region),
                     },
                     {
                         "Effect": "Allow",
@@ -92,7 +95,7 @@ class Health(pulumi.ComponentResource):
                 ],
                 environment={
                     "DB_HOST": args.aurora.cluster(region).endpoint,
-                    "DB_SECRET_ARN": args.aurora.secret_arns[region.role],
+                    "DB_SECRET_ARN": args.migration.app_secret_arn(region),
                     "QUEUE_NAME": orders.queue.name,
                     "DLQ_URL": orders.dlq.url,
                     "CACHE_SECONDS": str(HEALTH_CACHE_SECONDS),

@@ -3,8 +3,9 @@ queue) and the order_processor function consuming it with ReportBatchItemFailure
 
 The function: timeout 300 s (trading-dr-11) with the queue's visibility timeout six times that
 (AWS's guidance, so a slow batch is not delivered twice while it runs); in the VPC's private
-subnets, where the database is (trading-dr-12); allowed to read the database secret of its region
-and nothing else in Secrets Manager (trading-dr-13). The event source mapping caps concurrency
+subnets, where the database is (trading-dr-12); logged in as the application role (not the
+master user), allowed to read that role's secret in its region and nothing else in Secrets Manager
+(trading-dr-13). The event source mapping caps concurrency
 (it bounds the database connections; reserved concurrency would throttle and burn receives).
 Only the region whose cluster writes processes orders: the event source mapping is created
 enabled in the primary region and disabled in the secondary, and from then on the gate
@@ -27,6 +28,7 @@ from pulumi_trading_dr.components.aurora import Aurora
 from pulumi_trading_dr.components.dynamodb import DynamoDb
 from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, shared_layer
 from pulumi_trading_dr.components.keys import Keys
+from pulumi_trading_dr.components.migration import Migration
 from pulumi_trading_dr.components.network import Network
 from pulumi_trading_dr.components.region import Region, Regions
 from pulumi_trading_dr.config import TradingConfig
@@ -49,6 +51,7 @@ class OrdersArgs:
     network: Network
     aurora: Aurora
     dynamodb: DynamoDb
+    migration: Migration  # the application role's secret (the functions never read the master's)
 
 
 @dataclass(frozen=True)
@@ -120,11 +123,11 @@ class Orders(pulumi.ComponentResource):
                         "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
                         "Resource": args.dynamodb.arn_in(region),
                     },
-                    # trading-dr-13: this region's copy of the database secret, nothing else.
+                    # trading-dr-13: this region's copy of the application role's secret, nothing else.
                     {
                         "Effect": "Allow",
                         "Action": "secretsmanager:GetSecretValue",
-                        "Resource": args.aurora.secret_arns[region.role],
+                        "Resource": args.migration.app_secret_arn(region),
                     },
                     {
                         "Effect": "Allow",
@@ -152,7 +155,7 @@ class Orders(pulumi.ComponentResource):
                 ],
                 environment={
                     "ORDERS_TABLE": args.dynamodb.table.name,
-                    "DB_SECRET_ARN": args.aurora.secret_arns[region.role],
+                    "DB_SECRET_ARN": args.migration.app_secret_arn(region),
                     "DB_HOST": args.aurora.cluster(region).endpoint,
                     "READ_ONLY_RETRY_SECONDS": str(READ_ONLY_RETRY_SECONDS),
                 },
@@ -194,7 +197,7 @@ class Orders(pulumi.ComponentResource):
                     {
                         "Effect": "Allow",
                         "Action": "secretsmanager:GetSecretValue",
-                        "Resource": args.aurora.secret_arns[region.role],
+                        "Resource": args.migration.app_secret_arn(region),
                     },
                     {
                         "Effect": "Allow",
@@ -212,7 +215,7 @@ class Orders(pulumi.ComponentResource):
                 ],
                 environment={
                     "ORDERS_TABLE": args.dynamodb.table.name,
-                    "DB_SECRET_ARN": args.aurora.secret_arns[region.role],
+                    "DB_SECRET_ARN": args.migration.app_secret_arn(region),
                     "DB_HOST": args.aurora.cluster(region).endpoint,
                 },
             ),

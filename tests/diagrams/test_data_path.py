@@ -118,7 +118,8 @@ class TestTradingDr:
     def test_each_region_api_queue_processor_table_database(self, dr_graph, role, region):
         g = dr_graph
         table = "dynamodb-orders" if role == "primary" else "dynamodb-orders replica"
-        secret = "aurora-master-secret" if role == "primary" else "aurora-master-secret replica"
+        # The application role's secret (the master's is the migration's and the rotation's only).
+        secret = "migration-app-secret" if role == "primary" else "migration-app-secret replica"
         api, queue, processor = f"api-{role}-rest-api", f"orders-{role}-queue", f"orders-{role}-processor"
         assert g.has_path(api, queue, processor, table)
         assert labels(g, api, queue) == "POST /orders"

@@ -154,18 +154,44 @@ def postgres() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-# --- the trading DR ledger: a database owned by the application's login role ----------------------
+# --- the trading DR ledger: a database as Aurora creates it, migrated, used as the application ---
 
-LEDGER_ROLE = "trading_app"
+LEDGER_ROLE = "trading_app"  # the application's login, created by the migration
+MASTER_ROLE = "trading_admin"  # the cluster's master user: not a superuser, CREATEROLE, owns the database
 
 
 class LedgerDatabase:
-    """A database owned by a login role, on the session's PostgreSQL server."""
+    """A database owned by the master user on the session's PostgreSQL server, as RDS creates the
+    cluster's database: the master user is no superuser (Aurora's has rds_superuser) and may create
+    roles. Schema public still lets PUBLIC create, as in a database upgraded from PostgreSQL 14."""
 
     def __init__(self, server):
         self.server = server
         self.name = "ledger_" + uuid.uuid4().hex[:12]
-        self.password = "initial-" + uuid.uuid4().hex
+        self.password = "app-" + uuid.uuid4().hex  # the application role's, as its secret holds it
+        self.master_password = "master-" + uuid.uuid4().hex
+
+    def secret(self, username=LEDGER_ROLE, password=None):
+        """The secret as the stack stores it (the application's unless another user is named)."""
+        if password is None:
+            password = self.master_password if username == MASTER_ROLE else self.password
+        return {
+            "engine": "postgres",
+            "username": username,
+            "password": password,
+            "dbname": self.name,
+            "port": self.server.port,
+        }
+
+    def connect_as(self, credentials):
+        """What the functions' connect does, without TLS (the local server has none)."""
+        return self.server.connect(credentials["username"], credentials["password"], credentials["dbname"])
+
+    def migrate(self):
+        """Run the migration as pulumi up does: as the master user, with the application's secret."""
+        from lambda_src.pulumi_trading_dr.migrate import index as migration
+
+        return migration.migrate(self.secret(MASTER_ROLE), self.secret(), self.connect_as)
 
     def as_superuser(self, statement, args=None, dbname="postgres"):
         admin = self.server.connect("postgres", self.server.superuser_password, dbname)
@@ -193,14 +219,25 @@ class LedgerDatabase:
 
 
 @pytest.fixture
-def database(postgres):
+def empty_database(postgres):
+    """The cluster's database before the migration: no ledger, no application role."""
     db = LedgerDatabase(postgres)
     db.as_superuser(f"DROP ROLE IF EXISTS {LEDGER_ROLE}")
-    db.as_superuser(f"CREATE ROLE {LEDGER_ROLE} LOGIN PASSWORD %s", (db.password,))
-    db.as_superuser(f"CREATE DATABASE {db.name} OWNER {LEDGER_ROLE}")
+    db.as_superuser(f"DROP ROLE IF EXISTS {MASTER_ROLE}")
+    db.as_superuser(f"CREATE ROLE {MASTER_ROLE} LOGIN CREATEROLE PASSWORD %s", (db.master_password,))
+    db.as_superuser(f"CREATE DATABASE {db.name} OWNER {MASTER_ROLE}")
+    db.as_superuser("GRANT CREATE ON SCHEMA public TO PUBLIC", dbname=db.name)
     yield db
     db.as_superuser(f"DROP DATABASE IF EXISTS {db.name} WITH (FORCE)")
     db.as_superuser(f"DROP ROLE IF EXISTS {LEDGER_ROLE}")
+    db.as_superuser(f"DROP ROLE IF EXISTS {MASTER_ROLE}")
+
+
+@pytest.fixture
+def database(empty_database):
+    """The ledger after the migration; the functions under test log in as the application role."""
+    empty_database.migrate()
+    return empty_database
 
 
 def make_transactions_table(

@@ -157,6 +157,21 @@ def test_an_unreachable_database_is_down_for_both_forms(aws, database):
         region.close()
 
 
+def test_a_ledger_without_its_tables_is_down_saying_to_run_the_migration(region):
+    """Fix: the health route no longer creates the schema (its role may not): a cluster whose
+    migration has not run is down for both forms, and the answer says why."""
+    db = region.database
+    db.as_superuser("DROP TABLE orders, health_heartbeat", dbname=db.name)
+    for query in ({}, {"role": "any"}):
+        response, body = region.get(**query)
+        assert (response["statusCode"], body["status"]) == (503, "down")
+        assert body["checks"]["database"].startswith("down: SchemaMissing: the ledger's tables")
+        assert "run the migration" in body["checks"]["database"]
+        region.later(11)
+    db.migrate()
+    assert region.get()[1]["status"] == "active"
+
+
 def test_dead_letters_and_an_old_queue_are_degraded_never_down(region):
     """A poison message pages through its own alarm; it must not move traffic or promote a database."""
     region.sqs.send_message(QueueUrl=region.dlq, MessageBody="{}")

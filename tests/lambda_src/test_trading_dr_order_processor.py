@@ -362,16 +362,25 @@ def test_a_read_only_secondary_fails_the_record_until_it_is_promoted(stack, lamb
     assert [row[0] for row in db.rows()] == ["ord-1", "ord-2"]
 
 
-def test_the_schema_is_created_once_and_a_new_container_reuses_it(stack):
-    stack.ledger.record(op.parse_order(order()), REGION)
-    fresh = op.Ledger(
-        read_secret=stack.ledger.read_secret, host=stack.ledger.host, options=stack.ledger.options
-    )
-    try:
-        assert fresh.record(op.parse_order(order(order_id="ord-2")), REGION) is True
-    finally:
-        fresh.discard()
-    assert len(stack.database.rows()) == 2
+def test_a_ledger_without_its_tables_fails_the_records_saying_to_run_the_migration(
+    stack, lambda_context, monkeypatch, caplog
+):
+    """Fix: the processor no longer creates the schema (its role may not): missing tables are a
+    batch item failure whose log says to run the migration; nothing is lost, and once the
+    migration has run the redelivery lands."""
+    stack.database.as_superuser("DROP TABLE orders, health_heartbeat", dbname=stack.database.name)
+    event = sqs_event(order())
+    with caplog.at_level("ERROR", logger="order_processor"):
+        assert failed_ids(stack.deliver(event, lambda_context, monkeypatch)) == ["msg-0"]
+    (logged,) = [r for r in caplog.records if r.name == "order_processor"]
+    assert logged.getMessage().startswith("the ledger's tables are missing: run the migration")
+    assert "do not exist: run the migration" in logged.error
+    assert stack.database.as_superuser(
+        "SELECT to_regclass('orders') IS NULL", dbname=stack.database.name
+    ) == [(True,)]  # the application role created nothing
+    stack.database.migrate()
+    assert stack.deliver(event, lambda_context, monkeypatch) == {"batchItemFailures": []}
+    assert [row[0] for row in stack.database.rows()] == ["ord-1"]
 
 
 def test_default_dependencies_come_from_the_environment(aws, monkeypatch):

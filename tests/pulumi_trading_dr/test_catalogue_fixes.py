@@ -202,19 +202,25 @@ def test_both_clusters_are_encrypted_with_their_regions_key(dr):
 @pytest.mark.catalogue("trading-dr-09")
 def test_master_password_is_generated_kept_in_secrets_manager_and_never_written(dr):
     """Fix: a generated password (RandomPassword), stored in a Secrets Manager secret replicated to
-    the secondary region, set on the primary cluster only, as a secret; no literal anywhere."""
-    (password,) = dr.of_type("random:index/randomPassword:RandomPassword")
-    assert password["inputs"]["length"] >= 32 and not set('/@" ') & set(password["inputs"]["overrideSpecial"])
+    the secondary region, set on the primary cluster only, as a secret; no literal anywhere. The
+    application role's password is generated and kept the same way, in a secret of its own."""
+    passwords = {p["urn"]: p for p in dr.of_type("random:index/randomPassword:RandomPassword")}
+    assert len(passwords) == 2  # the master user's and the application role's
+    for password in passwords.values():
+        inputs = password["inputs"]
+        assert inputs["length"] >= 32 and not set('/@" ') & set(inputs["overrideSpecial"])
     primary, secondary = sorted(dr.of_type(CLUSTER), key=lambda c: dr.region(c) != PRIMARY)
     assert primary["inputs"]["masterPassword"]["ciphertext"]  # a secret: the value is not in the file
-    assert password["urn"] in primary["dependencies"]
+    assert len(passwords.keys() & set(primary["dependencies"])) == 1
     assert primary["inputs"]["masterUsername"] == "trading_admin"  # "admin" is reserved
     for key in ("masterPassword", "masterUsername", "databaseName", "manageMasterUserPassword"):
         assert key not in secondary["inputs"], key  # a global secondary replicates them
-    (secret,) = dr.of_type("aws:secretsmanager/secret:Secret")
-    assert [r["region"] for r in secret["inputs"]["replicas"]] == [SECONDARY]
-    (version,) = dr.of_type("aws:secretsmanager/secretVersion:SecretVersion")
-    assert "ciphertext" in version["inputs"]["secretString"]
+    secrets = {s["inputs"]["name"]: s for s in dr.of_type("aws:secretsmanager/secret:Secret")}
+    assert set(secrets) == {"trading-db-master-dev", "trading-db-app-dev"}
+    for secret in secrets.values():
+        assert [r["region"] for r in secret["inputs"]["replicas"]] == [SECONDARY]
+    versions = dr.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert len(versions) == 2 and all("ciphertext" in v["inputs"]["secretString"] for v in versions)
     text = json.dumps(dr.document).lower()
     for literal in ("insecure123", "changemeinproduction", "offline-mock-value"):
         assert literal not in text
@@ -288,9 +294,9 @@ def test_order_processor_runs_in_the_private_subnets_of_its_region(dr):
 
 @pytest.mark.catalogue("trading-dr-13")
 def test_order_processor_reads_its_regions_copy_of_the_database_secret_only(dr):
-    """Fix: secretsmanager:GetSecretValue on the database secret's ARN (the replica's in the
-    secondary region), never '*', and the function is told that ARN."""
-    (secret,) = dr.of_type("aws:secretsmanager/secret:Secret")
+    """Fix: secretsmanager:GetSecretValue on the application role's secret (the replica's ARN in
+    the secondary region), never '*', never the master's; and the function is told that ARN."""
+    secret = dr.named("aws:secretsmanager/secret:Secret", "migration-app-secret")
     for function in processors(dr):
         region = dr.region(function)
         grants = [

@@ -347,7 +347,7 @@ def test_outputs_name_the_global_cluster_the_secret_and_the_failover_alarm(dr):
     outputs = dr.outputs
     (global_cluster,) = dr.of_type("aws:rds/globalCluster:GlobalCluster")
     assert outputs["global_cluster_id"] == global_cluster["inputs"]["globalClusterIdentifier"]
-    (secret,) = dr.of_type("aws:secretsmanager/secret:Secret")
+    secret = dr.named("aws:secretsmanager/secret:Secret", "aurora-master-secret")  # the app's has its own
     assert dr.region(secret) == PRIMARY
     assert outputs["db_secret_arn"] == (
         f"arn:aws:secretsmanager:{PRIMARY}:{ACCOUNT}:secret:{secret['inputs']['name']}-AbCdEf"

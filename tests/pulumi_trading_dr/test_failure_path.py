@@ -58,6 +58,8 @@ def requirements(dr):
         # The gate failed three runs in a row (it runs every minute); two are not enough.
         "trading-gate-errors-dev-{role}": ([1, 1, 1], [1, 1, 0]),
         "trading-failover-dead-letters-dev": ([1], [0]),
+        # A step of the master secret's rotation failed (it runs every 30 days: one error pages).
+        "trading-rotation-errors-dev": ([1], [0]),
     }
     return {
         name.format(role=role): scenarios
@@ -224,7 +226,7 @@ def test_every_function_in_the_vpc_has_a_private_way_to_each_api_it_calls(dr):
         for e in dr.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     }
     in_vpc = [f for f in dr.of_type(FUNCTION) if "vpcConfig" in f["inputs"]]
-    assert {dr.name_of(f).split("-")[0] for f in in_vpc} == {"orders", "health"}
+    assert {dr.name_of(f).split("-")[0] for f in in_vpc} == {"orders", "health", "migration", "rotation"}
     for function in in_vpc:
         region = dr.region(function)
         folder = function_dir("pulumi_trading_dr", archive_path(function["inputs"]["code"]).rsplit("/", 1)[1])

@@ -31,6 +31,8 @@ def test_every_function_of_the_stack_is_deployed(dr):
         "gate",
         "reconcile",
         "authorizer",
+        "migrate",
+        "rotation",
     }
 
 

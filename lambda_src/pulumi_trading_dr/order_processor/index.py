@@ -12,10 +12,11 @@ Deployed in both regions, in the VPC (trading-dr-12), timeout 300 s (trading-dr-
    the record back after READ_ONLY_RETRY_SECONDS instead of the queue's 30-minute visibility
    timeout; the gate (components/gate.py) turns this region's processing off and forwards.
 
-Database credentials come from Secrets Manager (``DB_SECRET_ARN``, the only secret the role may
+Database credentials are the application role's (``DB_SECRET_ARN``, the only secret the role may
 read, trading-dr-13), cached per container and re-read once when the database rejects them (the
-secret was rotated). The connection is reused across invocations and re-opened when broken
-(common/database.py).
+secret was rotated). The role may insert and read orders and nothing else; it creates no table: a
+ledger without its tables (the migration has not run) fails the record with that reason. The
+connection is reused across invocations and re-opened when broken (common/database.py).
 
 Environment: ORDERS_TABLE, DB_SECRET_ARN, DB_HOST, READ_ONLY_RETRY_SECONDS, POWERTOOLS_SERVICE_NAME,
 ENVIRONMENT, REGION_ROLE (``primary`` | ``secondary``, for logs) and optionally DB_SSLMODE
@@ -40,7 +41,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
-from common.database import DEFAULT_CONNECT_OPTIONS, Database, is_read_only, secret_reader
+from common.database import DEFAULT_CONNECT_OPTIONS, Database, SchemaMissing, is_read_only, secret_reader
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "order_processor"))
 logger.append_keys(
@@ -295,6 +296,12 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     except OrderConflict as exc:
         logger.error(
             "order_id reused with a different payload",
+            extra={"message_id": record.message_id, "error": str(exc)},
+        )
+        raise
+    except SchemaMissing as exc:
+        logger.error(
+            "the ledger's tables are missing: run the migration; the record will be retried",
             extra={"message_id": record.message_id, "error": str(exc)},
         )
         raise

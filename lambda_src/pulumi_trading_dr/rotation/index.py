@@ -1,0 +1,227 @@
+"""rotation: single-user rotation of the Aurora Global Database's master secret.
+
+Secrets Manager invokes it four times per rotation (``Step``: createSecret, setSecret, testSecret,
+finishSecret) in the secret's primary region, and copies each new version to the replica itself.
+Every step is idempotent: Secrets Manager retries a failed step.
+
+How the password changes (README, "Database credentials"): ``ALTER ROLE`` on the writer, logged in
+as the master user, with a SCRAM-SHA-256 verifier made here (the password is never sent). Aurora
+replicates roles with the storage, so the secondary cluster accepts the new password within the
+replication lag; no RDS API is called (``rds:ModifyDBCluster`` would let this role change anything
+on the cluster, and applies the password asynchronously, so testSecret could not log in with it).
+The cluster is the one in this region (DB_HOST): when it is read-only (the secondary region writes,
+until failback), setSecret fails with that reason and AWSCURRENT keeps working; the next scheduled
+rotation tries again.
+
+Environment: SECRET_ARN (the only secret it rotates), DB_HOST, POWERTOOLS_SERVICE_NAME,
+ENVIRONMENT; DB_SSLMODE (``require`` unless set).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import string
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import boto3
+import psycopg2
+from aws_lambda_powertools import Logger, Tracer
+from common.database import is_read_only, set_password
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "rotation"))
+logger.append_keys(environment=os.environ.get("ENVIRONMENT", "unknown"))
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "rotation"))
+
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+PASSWORD_LENGTH = 32
+# What RDS accepts in a master password (no '/', '@', '"' or space), the set the stack's first
+# password is drawn from (components/aurora.py; a test keeps the two equal), so an operator can
+# still reset it through RDS.
+PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"  # noqa: S105 (the allowed characters, not a password)
+ALPHABET = string.ascii_letters + string.digits + PASSWORD_SPECIALS
+CONNECT_OPTIONS: Mapping[str, Any] = {"connect_timeout": 5, "options": "-c statement_timeout=10000"}
+
+Connect = Callable[[Mapping[str, Any]], Any]
+
+
+class RotationError(Exception):
+    """The rotation cannot go on; Secrets Manager marks it failed and AWSCURRENT stays as it was."""
+
+
+def new_password() -> str:
+    """32 characters from ALPHABET, with at least one lower, upper, digit and special."""
+    while True:
+        password = "".join(secrets.choice(ALPHABET) for _ in range(PASSWORD_LENGTH))
+        if all(
+            any(c in group for c in password)
+            for group in (string.ascii_lowercase, string.ascii_uppercase, string.digits, PASSWORD_SPECIALS)
+        ):
+            return password
+
+
+def _secret(client: Any, arn: str, stage: str, token: str | None = None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"SecretId": arn, "VersionStage": stage}
+    if token:
+        kwargs["VersionId"] = token
+    value = json.loads(client.get_secret_value(**kwargs)["SecretString"])
+    missing = {"username", "password", "dbname"} - value.keys()
+    if missing:
+        raise RotationError(f"secret {arn} ({stage}) lacks {sorted(missing)}")
+    return value
+
+
+def _can_log_in(credentials: Mapping[str, Any], connect: Connect) -> bool:
+    try:
+        connection = connect(credentials)
+    except psycopg2.OperationalError:
+        return False
+    connection.close()
+    return True
+
+
+def create_secret(client: Any, arn: str, token: str) -> None:
+    """Stage a new password as AWSPENDING under ``token``, unless that version exists."""
+    current = _secret(client, arn, "AWSCURRENT")
+    try:
+        _secret(client, arn, "AWSPENDING", token)
+        logger.info("createSecret: AWSPENDING already staged", extra={"token": token})
+        return
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    client.put_secret_value(
+        SecretId=arn,
+        ClientRequestToken=token,
+        SecretString=json.dumps({**current, "password": new_password()}),
+        VersionStages=["AWSPENDING"],
+    )
+
+
+def set_secret(client: Any, arn: str, token: str, connect: Connect) -> None:
+    """Make the writer accept the AWSPENDING password, logged in with AWSCURRENT (or AWSPREVIOUS,
+    when a rotation stopped after this step)."""
+    pending = _secret(client, arn, "AWSPENDING", token)
+    if _can_log_in(pending, connect):
+        logger.info("setSecret: the pending password is already active")
+        return
+    current = _secret(client, arn, "AWSCURRENT")
+    if (pending["username"], pending["dbname"]) != (current["username"], current["dbname"]):
+        raise RotationError("AWSPENDING names another user or database than AWSCURRENT")
+    candidates = [current]
+    with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+        candidates.append(_secret(client, arn, "AWSPREVIOUS"))
+    last_error: Exception | None = None
+    for credentials in candidates:
+        try:
+            connection = connect(credentials)
+        except psycopg2.OperationalError as exc:
+            last_error = exc
+            continue
+        try:
+            set_password(connection, psycopg2, pending["username"], pending["password"])
+        except psycopg2.Error as exc:
+            if is_read_only(exc):
+                raise RotationError(
+                    "setSecret: this region's cluster is read-only (not the global database's writer); "
+                    "AWSCURRENT still works, and the rotation succeeds after failback"
+                ) from exc
+            raise
+        finally:
+            connection.close()
+        return
+    raise RotationError(f"setSecret: cannot log in with AWSCURRENT or AWSPREVIOUS: {last_error}")
+
+
+def test_secret(client: Any, arn: str, token: str, connect: Connect) -> None:
+    pending = _secret(client, arn, "AWSPENDING", token)
+    try:
+        connection = connect(pending)
+    except psycopg2.OperationalError as exc:
+        raise RotationError(f"testSecret: AWSPENDING cannot log in: {exc}") from exc
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            if cursor.fetchone()[0] != pending["username"]:
+                raise RotationError("testSecret: logged in as another user")
+    finally:
+        connection.close()
+
+
+def finish_secret(client: Any, arn: str, token: str) -> None:
+    """Move AWSCURRENT to ``token``, naming the version that holds it now."""
+    versions = client.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    current = next((v for v, stages in versions.items() if "AWSCURRENT" in stages), None)
+    if current == token:
+        logger.info("finishSecret: already AWSCURRENT", extra={"token": token})
+        return
+    client.update_secret_version_stage(
+        SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current
+    )
+
+
+def rotate(client: Any, arn: str, token: str, step: str, connect: Connect) -> None:
+    metadata = client.describe_secret(SecretId=arn)
+    if not metadata.get("RotationEnabled"):
+        raise RotationError(f"secret {arn} is not enabled for rotation")
+    stages = metadata.get("VersionIdsToStages", {}).get(token)
+    if stages is None:
+        raise RotationError(f"secret version {token} has no stage for rotation of {arn}")
+    if "AWSCURRENT" in stages:
+        logger.info("version already AWSCURRENT", extra={"token": token})
+        return
+    if "AWSPENDING" not in stages:
+        raise RotationError(f"secret version {token} is not AWSPENDING for rotation of {arn}")
+    if step == "createSecret":
+        create_secret(client, arn, token)
+    elif step == "setSecret":
+        set_secret(client, arn, token, connect)
+    elif step == "testSecret":
+        test_secret(client, arn, token, connect)
+    elif step == "finishSecret":
+        finish_secret(client, arn, token)
+    else:
+        raise RotationError(f"unknown rotation step {step!r}; expected one of {STEPS}")
+
+
+def parse_event(event: Any, secret_arn: str) -> tuple[str, str, str]:
+    """(secret, token, step) of a Secrets Manager rotation event for the one secret this rotates."""
+    if not isinstance(event, dict):
+        raise RotationError("the event must be Secrets Manager's rotation event (an object)")
+    missing = {"SecretId", "ClientRequestToken", "Step"} - event.keys()
+    if missing:
+        raise RotationError(f"event lacks {sorted(missing)}")
+    if event["SecretId"] != secret_arn:
+        raise RotationError(f"this function rotates {secret_arn} only, not {event['SecretId']}")
+    if event["Step"] not in STEPS:
+        raise RotationError(f"unknown rotation step {event['Step']!r}; expected one of {STEPS}")
+    return event["SecretId"], event["ClientRequestToken"], event["Step"]
+
+
+def connect(credentials: Mapping[str, Any]) -> Any:
+    """The writer in this region (DB_HOST): a replicated secret cannot name one host for both."""
+    return psycopg2.connect(
+        host=os.environ["DB_HOST"],
+        port=int(credentials.get("port", 5432)),
+        dbname=credentials["dbname"],
+        user=credentials["username"],
+        password=credentials["password"],
+        sslmode=os.environ.get("DB_SSLMODE", "require"),
+        **CONNECT_OPTIONS,
+    )
+
+
+_client: Any = None
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> None:
+    global _client
+    if _client is None:
+        _client = boto3.client("secretsmanager")
+    arn, token, step = parse_event(event, os.environ["SECRET_ARN"])
+    logger.info("rotation step", extra={"step": step, "secret": arn})
+    rotate(_client, arn, token, step, connect)
