@@ -9,6 +9,7 @@ from typing import Any
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
 LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
+MAX_RESERVED_CONCURRENCY = 10  # per function, four functions: the account keeps >= 100 unreserved
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -66,6 +67,15 @@ class PaymentsConfig:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ConfigError(
                 f"log_retention_days: {self.log_retention_days} must be one of {LOG_RETENTION_DAYS}"
+            )
+        if self.lambda_reserved_concurrency is not None and not (
+            1 <= self.lambda_reserved_concurrency <= MAX_RESERVED_CONCURRENCY
+        ):
+            # 0 reserves nothing and throttles every invocation (the ALB answers 5XX to all).
+            raise ConfigError(
+                f"lambda_reserved_concurrency: {self.lambda_reserved_concurrency} must be "
+                f"1..{MAX_RESERVED_CONCURRENCY} (0 or less throttles every invocation, more starves the "
+                "account's unreserved pool); leave it unset for no reservation"
             )
         if self.blue_weight + self.green_weight == 0:
             raise ConfigError("blue_weight, green_weight: at least one must be positive")

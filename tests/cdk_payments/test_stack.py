@@ -322,6 +322,19 @@ def test_bad_context_is_refused_naming_the_key(kwargs, key):
         PaymentsConfig(**{"env": "dev", "alarm_email": "oncall@example.com", **kwargs})
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "11"])
+def test_reserved_concurrency_outside_one_to_ten_is_refused(value):
+    """Fix: reserved concurrency 0 throttles every invocation, a negative one fails the deploy, more
+    than 10 per function starves the account's unreserved pool; refused (as the fraud and
+    transactions stacks refuse them), naming the key; unset means no reservation."""
+    context = {"env": "dev", "alarm_email": "oncall@example.com", "lambda_reserved_concurrency": value}
+    with pytest.raises(ConfigError, match=r"lambda_reserved_concurrency: -?\d+ must be 1\.\.10"):
+        PaymentsConfig.from_context(context.get)
+    for unset in (None, ""):
+        config = PaymentsConfig.from_context({**context, "lambda_reserved_concurrency": unset}.get)
+        assert config.lambda_reserved_concurrency is None
+
+
 def test_context_strings_are_parsed():
     context = {
         "env": "qa",
