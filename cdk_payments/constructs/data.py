@@ -14,7 +14,7 @@ from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
 from cdk_payments.nag import CONTROL_TOWER, acknowledge
-from lambda_src.common.fraud import HISTORY_ATTRIBUTES
+from lambda_src.common.history import HISTORY_ATTRIBUTES  # not common.fraud: it imports boto3
 
 # The newest 16.x minor this aws-cdk-lib knows: old minors stop being creatable as Aurora
 # deprecates them, so bump this with aws-cdk-lib (a test keeps it on a 15.x/16.x line).

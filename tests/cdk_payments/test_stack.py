@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -347,6 +348,27 @@ def test_context_strings_are_parsed():
     assert (config.blue_weight, config.green_weight, config.lambda_reserved_concurrency) == (80, 20, 5)
     with pytest.raises(ConfigError, match="blue_weight"):
         PaymentsConfig.from_context({**context, "blue_weight": "lots"}.get)
+
+
+def test_the_cdk_app_imports_no_boto3():
+    """Fix: synthesizing imports no handler module that imports boto3 (the GSI's attributes come from
+    common.history, which imports nothing, not from common.fraud and its DynamoDB loader). Every
+    module of the app is imported in a fresh interpreter, as cdk.json runs it (-P, PYTHONPATH=..)."""
+    code = (
+        "import importlib, pkgutil, sys; import cdk_payments\n"
+        "for m in pkgutil.walk_packages(cdk_payments.__path__, 'cdk_payments.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
 
 
 def test_cfn_lint_finds_nothing(payments):
