@@ -30,6 +30,10 @@ from cdk_payments.constructs.observability import Observability
 from cdk_payments.nag import CONTROL_TOWER, SOURCE_ACCOUNT_IS_A_REFERENCE, acknowledge, arn_token
 
 ROTATION_INTERVAL = Duration.days(30)
+# Feature flags the stack relies on, set on the stack itself: it synthesizes the same in any app,
+# with or without cdk.json. S3 log delivery by bucket policy: the access-log bucket enforces
+# bucket-owner object ownership, so it has no ACLs to grant the log delivery group.
+FEATURE_FLAGS = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
 LOGS_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
@@ -91,6 +95,8 @@ def _cdk_handler_constructs(stack: Stack) -> list[Construct]:
 class PaymentsStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: PaymentsConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        for flag, value in FEATURE_FLAGS.items():
+            self.node.set_context(flag, value)  # before any child reads it
         tags = {"project": "payments", "environment": config.env, "managed-by": "aws-cdk"}
         for key, value in tags.items():
             Tags.of(self).add(key, value)
