@@ -50,7 +50,11 @@ class Observability(Construct):
         # Required config: an alarm nobody receives is no alarm (the recipient confirms by e-mail).
         self.alerts.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self._alarm_action = cw_actions.SnsAction(self.alerts)
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.name("payments"))
+        # Dashboard names are global per account, not per region: the region keeps the same env in
+        # two regions from colliding (the other per-account names are CloudFormation's own).
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"{config.name('payments')}-{Aws.REGION}"
+        )
 
     def log_handlers(self, handlers: Sequence[CfnResource], encryption: Encryption) -> logs.LogGroup:
         """aws-cdk-lib's own handler functions (S3 auto-delete objects, bucket notifications) log to

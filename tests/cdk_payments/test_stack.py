@@ -302,6 +302,35 @@ def test_names_carry_the_environment_and_paid_resources_are_tagged(dev, prod):
         assert names and all(n.endswith(f"-{env}") for n in names)
 
 
+# Names unique per account (or, for buckets, everywhere), whatever the region.
+GLOBAL_NAMES = {
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::IAM::InstanceProfile": "InstanceProfileName",
+    "AWS::IAM::User": "UserName",
+    "AWS::IAM::Group": "GroupName",
+    "AWS::S3::Bucket": "BucketName",
+}
+
+
+def test_the_same_env_in_two_regions_names_nothing_twice(payments):
+    """Fix: a resource whose name is global per account (a dashboard, an IAM role, a bucket) either
+    leaves the name to CloudFormation (unique per stack) or carries the region in it, so the same
+    env deployed in two regions does not collide."""
+    region = {"Ref": "AWS::Region"}
+    named = 0
+    for synth in payments.values():
+        for logical_id, resource in synth.json["Resources"].items():
+            key = GLOBAL_NAMES.get(resource["Type"])
+            name = resource.get("Properties", {}).get(key) if key else None
+            if name is not None:
+                named += 1
+                parts = name.get("Fn::Join", [None, []])[1] if isinstance(name, dict) else [name]
+                assert region in parts, f"{logical_id}: {name} is the same in every region"
+    assert named >= 3 * len(payments)  # the dashboard and both buckets of every variant
+
+
 def test_no_plaintext_secret_in_the_template(dev):
     text = json.dumps(dev.json)
     assert "MasterUserPassword" in text
