@@ -156,7 +156,8 @@ class Api(Construct):
             ]
         )
         if https:
-            # HTTPS only with a real ACM certificate; never an HTTPS listener without one (payments-02).
+            # HTTPS only with a certificate API Gateway trusts (an ACM public one) for the URI's host:
+            # it verifies the backend and refuses a self-signed one (payments-02).
             self.listener = self.alb.add_listener(
                 "Https",
                 port=443,

@@ -81,8 +81,9 @@ def test_blue_and_green_aliases_can_serve_different_versions(dev, https):
 
 @pytest.mark.catalogue("payments-02")
 def test_https_listener_only_with_a_certificate(dev, prod, https):
-    """Fix: HTTPS with an ACM certificate when one is configured, otherwise HTTP on the internal ALB;
-    prod requires the certificate (never a plain HTTP listener in prod)."""
+    """Fix: HTTPS with an ACM certificate when one is configured, for the host API Gateway calls and
+    verifies (no insecureSkipVerification: a self-signed certificate is no option), otherwise HTTP
+    on the internal ALB; prod requires the certificate (never a plain HTTP listener in prod)."""
     from aws_cdk.assertions import Match  # not at import: see conftest.payments
 
     for synth in (dev, prod, https):
@@ -104,6 +105,12 @@ def test_https_listener_only_with_a_certificate(dev, prod, https):
             "Certificates": [{"CertificateArn": Match.string_like_regexp("^arn:aws:acm:")}],
         },
     )
+    # API Gateway verifies the ALB's certificate (a self-signed one fails every request): against the
+    # name it covers, the URI's host, and never with verification skipped.
+    (method,) = https.resources("AWS::ApiGateway::Method").values()
+    integration = method["Properties"]["Integration"]
+    assert integration["Uri"] == "https://payments.internal.example.com/transactions"
+    assert integration.get("TlsConfig", {}).get("InsecureSkipVerification") in (None, False)
     (prod_listener,) = prod.resources("AWS::ElasticLoadBalancingV2::Listener").values()
     assert (prod_listener["Properties"]["Protocol"], prod_listener["Properties"]["Port"]) == ("HTTPS", 443)
     email = {"alarm_email": "oncall@example.com"}
