@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import Aws, CfnMapping, Stack, Token, aws_ec2 as ec2
 from constructs import Construct
 
-from cdk_payments.config import PaymentsConfig
+from cdk_payments.config import ConfigError, PaymentsConfig
 from cdk_payments.constructs.encryption import Encryption
 from cdk_payments.nag import INLINE_GRANTS, PCI_DSS, acknowledge
 
@@ -18,6 +18,33 @@ INTERFACE_ENDPOINTS = {
     "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
     "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
 }
+# The availability zones, by ID, where API Gateway supports VPC links V2 (AWS's "Availability by
+# Region", API Gateway developer guide). The link's subnets must lie in them; use1-az3, for one,
+# takes no link, and AZ letters name different zones in every account. The stack places its
+# subnets by ID, by default in the first two of its region (config zone_ids chooses others).
+VPC_LINK_V2_ZONE_IDS = {
+    "us-east-2": ("use2-az1", "use2-az2", "use2-az3"),
+    "us-east-1": ("use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6"),
+    "us-west-1": ("usw1-az1", "usw1-az3"),
+    "us-west-2": ("usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"),
+    "ap-east-1": ("ape1-az2", "ape1-az3"),
+    "ap-south-1": ("aps1-az1", "aps1-az2", "aps1-az3"),
+    "ap-northeast-2": ("apne2-az1", "apne2-az2", "apne2-az3"),
+    "ap-southeast-1": ("apse1-az1", "apse1-az2", "apse1-az3"),
+    "ap-southeast-2": ("apse2-az1", "apse2-az2", "apse2-az3"),
+    "ap-northeast-1": ("apne1-az1", "apne1-az2", "apne1-az4"),
+    "ca-central-1": ("cac1-az1", "cac1-az2"),
+    "eu-central-1": ("euc1-az1", "euc1-az2", "euc1-az3"),
+    "eu-west-1": ("euw1-az1", "euw1-az2", "euw1-az3"),
+    "eu-west-2": ("euw2-az1", "euw2-az2", "euw2-az3"),
+    "eu-west-3": ("euw3-az1", "euw3-az3"),
+    "eu-south-2": ("eus2-az1", "eus2-az2", "eus2-az3"),
+    "eu-north-1": ("eun1-az1", "eun1-az2", "eun1-az3"),
+    "me-south-1": ("mes1-az1", "mes1-az2", "mes1-az3"),
+    "sa-east-1": ("sae1-az1", "sae1-az2", "sae1-az3"),
+    "us-gov-west-1": ("usgw1-az1", "usgw1-az2", "usgw1-az3"),
+}
+ZONE_KEYS = ("Zone1", "Zone2")
 
 
 class Network(Construct):
@@ -45,6 +72,7 @@ class Network(Construct):
                 ),
             ],
         )
+        self._place_subnets_by_zone_id(config)
         flow_log_group = encryption.log_group(
             self, "FlowLogs", log_group_name=f"/payments/{config.env}/vpc-flow-logs"
         )
@@ -85,6 +113,41 @@ class Network(Construct):
                 security_groups=[self.endpoints_sg],
                 open=False,
             )
+
+    def _place_subnets_by_zone_id(self, config: PaymentsConfig) -> None:
+        """Each subnet in a zone by ID (AvailabilityZoneId), not by the account's zone names.
+
+        The VPC link, the ALB, the functions and the endpoints all sit in these subnets. Names
+        (us-east-1a) map to different zones in each account, so the first two names of one account
+        may be a zone without VPC links V2 (or without an endpoint service). An ID is the same zone
+        everywhere; the default pair is one VPC links V2 support in the region."""
+        zones: list[str]
+        region = Stack.of(self).region
+        if config.zone_ids is not None:
+            zones = list(config.zone_ids)
+        elif not Token.is_unresolved(region) and region not in VPC_LINK_V2_ZONE_IDS:
+            raise ConfigError(
+                f"zone_ids: required in {region}, where this stack knows no zones that take VPC links "
+                "V2; set -c zone_ids=<id>,<id> from API Gateway's list for the region"
+            )
+        else:
+            mapping = CfnMapping(
+                self,
+                "VpcLinkZones",
+                mapping={
+                    region: dict(zip(ZONE_KEYS, ids[:2], strict=True))
+                    for region, ids in VPC_LINK_V2_ZONE_IDS.items()
+                },
+            )
+            zones = [mapping.find_in_map(Aws.REGION, key) for key in ZONE_KEYS]
+        for group in (APP_SUBNETS, DATA_SUBNETS):
+            subnets = self.vpc.select_subnets(subnet_group_name=group).subnets
+            if len(subnets) != len(zones):
+                raise ValueError(f"{group}: {len(subnets)} subnets for {len(zones)} zones")
+            for subnet, zone in zip(subnets, zones, strict=True):
+                cfn: ec2.CfnSubnet = subnet.node.default_child  # type: ignore[assignment]
+                cfn.add_property_deletion_override("AvailabilityZone")
+                cfn.availability_zone_id = zone
 
     def _security_group(
         self, construct_id: str, config: PaymentsConfig, description: str

@@ -39,6 +39,7 @@ VARIANTS = {
         alb_domain_name="payments.internal.example.com",
         # A canary: blue keeps serving version 6, green takes the code this deployment publishes.
         blue_version=6,
+        zone_ids=("euw1-az3", "euw1-az1"),  # chosen zones, by ID
         blue_weight=90,
         green_weight=10,
     ),

@@ -59,6 +59,71 @@ def test_gateway_endpoints_for_dynamodb_and_s3_interface_for_the_rest(dev):
     }
 
 
+def subnet_zone_ids(synth) -> dict[str, object]:
+    """Subnet logical id -> its AvailabilityZoneId; a subnet placed by zone name fails here."""
+    zones = {}
+    for logical_id, subnet in synth.resources("AWS::EC2::Subnet").items():
+        assert "AvailabilityZone" not in subnet["Properties"], f"{logical_id} placed by zone name"
+        zones[logical_id] = subnet["Properties"]["AvailabilityZoneId"]
+    return zones
+
+
+def test_subnets_and_what_sits_in_them_are_placed_by_zone_id_where_vpc_links_work(dev, https):
+    """Fix: the subnets of the VPC link, the ALB, the functions and the endpoints are placed by zone
+    ID (a zone's name, us-east-1a, is another zone in every account): by default the region's first
+    two zones in API Gateway's list for VPC links V2 (use1-az3, for one, takes no link), or the
+    zone_ids given."""
+    from cdk_payments.constructs.network import VPC_LINK_V2_ZONE_IDS
+
+    zones = subnet_zone_ids(dev)
+    ((mapping_id, mapping),) = dev.json["Mappings"].items()
+    assert mapping == {r: {"Zone1": ids[0], "Zone2": ids[1]} for r, ids in VPC_LINK_V2_ZONE_IDS.items()}
+    assert "use1-az3" not in VPC_LINK_V2_ZONE_IDS["us-east-1"]
+    assert sorted(json.dumps(z) for z in zones.values()) == sorted(
+        json.dumps({"Fn::FindInMap": [mapping_id, {"Ref": "AWS::Region"}, key]})
+        for key in ("Zone1", "Zone2") * 2
+    )
+    assert sorted(subnet_zone_ids(https).values()) == ["euw1-az1", "euw1-az1", "euw1-az3", "euw1-az3"]
+
+    def subnets_of(resource) -> set[str]:
+        props = resource["Properties"]
+        ids = props.get("SubnetIds") or props.get("Subnets") or props.get("VpcConfig", {}).get("SubnetIds")
+        return {ref["Ref"] for ref in ids}
+
+    placed = [
+        *dev.resources("AWS::ApiGatewayV2::VpcLink").values(),
+        *dev.resources("AWS::ElasticLoadBalancingV2::LoadBalancer").values(),
+        *[e for e in dev.resources("AWS::EC2::VPCEndpoint").values() if "SubnetIds" in e["Properties"]],
+        *[fn for _, fn in dev.our_functions().values()],
+    ]
+    assert len(placed) == 9
+    for resource in placed:
+        assert subnets_of(resource) and subnets_of(resource) <= zones.keys()
+
+
+@pytest.mark.parametrize("zones", ["use1-az1", "use1-az1,use1-az1", "us-east-1a,us-east-1b", "a,b,c"])
+def test_zone_ids_must_be_two_distinct_zone_ids(zones):
+    with pytest.raises(ConfigError, match=r"zone_ids: .* two distinct availability-zone IDs"):
+        PaymentsConfig.from_context(
+            {"env": "dev", "alarm_email": "oncall@example.com", "zone_ids": zones}.get
+        )
+
+
+def test_a_region_without_known_vpc_link_zones_asks_for_zone_ids():
+    """Fix: where the stack's region is known and not in AWS's list, the synth stops and names
+    zone_ids instead of deploying subnets that a VPC link cannot use. (Constructing the network of a
+    stack bound to ca-west-1 is enough: nothing is synthesized.)"""
+    import aws_cdk as cdk
+
+    from cdk_payments.constructs.encryption import Encryption
+    from cdk_payments.constructs.network import Network
+
+    config = PaymentsConfig(env="dev", alarm_email="oncall@example.com")
+    stack = cdk.Stack(cdk.App(), "zones", env=cdk.Environment(account="123456789012", region="ca-west-1"))
+    with pytest.raises(ConfigError, match="zone_ids: required in ca-west-1"):
+        Network(stack, "Network", config=config, encryption=Encryption(stack, "Encryption", config=config))
+
+
 def test_no_security_group_admits_the_internet(dev):
     for rule in dev.resources("AWS::EC2::SecurityGroupIngress").values():
         assert "CidrIp" not in rule["Properties"]
