@@ -6,6 +6,7 @@ from aws_cdk import (
     Aws,
     Duration,
     RemovalPolicy,
+    aws_iam as iam,
     aws_kms as kms,
     aws_s3 as s3,
     aws_s3_notifications as s3n,
@@ -17,10 +18,18 @@ from cdk_payments.config import PaymentsConfig
 from cdk_payments.nag import CONTROL_TOWER, INLINE_GRANTS, PCI_DSS, acknowledge
 
 AUDIT_PREFIX = "audit/"
+# PCI DSS 10.7: a year of audit trail. In prod each record is locked that long (COMPLIANCE: no one,
+# root included, can delete or overwrite it before then).
+AUDIT_RETENTION = Duration.days(365)
 
 
 class Audit(Construct):
-    """Encrypted, versioned, TLS-only bucket; new objects under audit/ notify ``topic`` (payments-10)."""
+    """Encrypted, versioned, TLS-only bucket; new objects under audit/ notify ``topic`` (payments-10).
+
+    Records are written once: the bucket policy refuses a PUT under audit/ that does not carry
+    If-None-Match (S3 then refuses to replace an existing key), writers get s3:PutObject on audit/*
+    and nothing else (``grant_record_writes``), and prod locks every record for a year (Object Lock,
+    COMPLIANCE)."""
 
     def __init__(
         self,
@@ -57,10 +66,17 @@ class Audit(Construct):
             ],
             **common,
         )
+        self._key = key
         self.bucket = s3.Bucket(
             self,
             "Bucket",
             bucket_name=f"{config.name('payments-audit')}-{Aws.ACCOUNT_ID}-{Aws.REGION}",
+            # Object Lock needs versioning (on); S3 enables it on new and existing buckets. Other
+            # envs keep it off so that they can be destroyed.
+            object_lock_enabled=True if config.is_production else None,
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(AUDIT_RETENTION)
+            if config.is_production
+            else None,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,  # one data key per bucket, not one KMS call per record
@@ -89,13 +105,41 @@ class Audit(Construct):
             s3n.SnsDestination(topic),
             s3.NotificationKeyFilter(prefix=AUDIT_PREFIX),
         )
-        self._acknowledge()
-
-    def _acknowledge(self) -> None:
-        no_object_lock = (
-            "Records are written once (a conditional PUT) into a versioned bucket that keeps every "
-            "replaced or deleted version; Object Lock would stop sandboxes from being destroyed"
+        # Write-once is enforced, not a convention of the writer's code: a PUT (or the completion of
+        # a multipart upload) under audit/ without If-None-Match is refused for every principal.
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyAuditWritesWithoutIfNoneMatch",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(f"{AUDIT_PREFIX}*")],
+                conditions={
+                    "Null": {"s3:if-none-match": "true"},
+                    "Bool": {"s3:ObjectCreationOperation": "true"},
+                },
+            )
         )
+        self._acknowledge(config)
+
+    def grant_record_writes(self, grantee: iam.IGrantable) -> None:
+        """s3:PutObject on audit/* and the data key for S3 to encrypt the record, nothing else: no
+        read, no delete, no retention, legal-hold, tagging or multipart calls (CDK's grant_put has
+        them all)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[self.bucket.arn_for_objects(f"{AUDIT_PREFIX}*")]
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey"],  # a single-part PUT under SSE-KMS needs only this
+                resources=[self._key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+            )
+        )
+
+    def _acknowledge(self, config: PaymentsConfig) -> None:
         acknowledge(
             self,
             PCI_DSS,
@@ -108,8 +152,15 @@ class Audit(Construct):
             CONTROL_TOWER,
             s3_event_notifications_enabled_check="Object-created events go to the audit topic (payments-10) "
             "through CDK's Custom::S3BucketNotifications, which a template rule does not see",
-            s3_bucket_object_lock_enabled_check=no_object_lock,
         )
+        if not config.is_production:
+            acknowledge(
+                self.bucket,
+                CONTROL_TOWER,
+                s3_bucket_object_lock_enabled_check="Object Lock in prod only: locked records would "
+                "outlive a sandbox that must destroy cleanly. Here too the bucket policy refuses a PUT "
+                "without If-None-Match, and versioning keeps a deleted record's versions for a year",
+            )
         sse_s3 = "The server-access-log target: S3 log delivery writes with SSE-S3, no payment data inside"
         acknowledge(self.access_logs, PCI_DSS, S3DefaultEncryptionKMS=sse_s3)
         acknowledge(

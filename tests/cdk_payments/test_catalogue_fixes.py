@@ -14,6 +14,7 @@ from common.fraud import HISTORY_ATTRIBUTES
 from cdk_payments.config import ConfigError, PaymentsConfig
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
 from tests.cdk_payments.conftest import CERTIFICATE_ARN, REPOINTED
+from tests.cdk_payments.test_handler_permissions import role_statements
 
 OUR_FUNCTIONS = ("payment_validation", "fraud_detection", "transaction_processing", "secrets_rotation")
 
@@ -54,29 +55,108 @@ def test_blue_green_target_groups_target_processing_aliases_with_weighted_forwar
         assert by_name == {f"payments-blue-{env}": weights[0], f"payments-green-{env}": weights[1]}
 
 
+def processing_version_id(synth) -> str:
+    """The logical id of the version of transaction_processing this deployment publishes."""
+    processing_id, _ = synth.our_functions()[
+        f"payments-transaction-processing-{synth.stack.node.id.split('-', 1)[1]}"
+    ]
+    (version_id,) = [
+        logical_id
+        for logical_id, version in synth.resources("AWS::Lambda::Version").items()
+        if version["Properties"]["FunctionName"] == {"Ref": processing_id}
+    ]
+    return version_id
+
+
+def alias_versions(synth) -> dict[str, object]:
+    return {
+        a["Properties"]["Name"]: a["Properties"]["FunctionVersion"]
+        for a in synth.resources("AWS::Lambda::Alias").values()
+    }
+
+
 @pytest.mark.catalogue("payments-01")
-def test_blue_and_green_aliases_can_serve_different_versions(dev, https):
-    """Fix: each alias's version is an input (-c blue_version / green_version; unset: the version this
-    deployment publishes), so green can take new code while blue keeps serving the pinned one."""
+def test_each_target_group_targets_its_own_colour(dev, https):
+    """Fix (the guard): the blue target group invokes the alias named blue, the green one the alias
+    named green; both groups on one alias would make the weights split nothing."""
+    for synth in (dev, https):
+        env = synth.stack.node.id.split("-", 1)[1]
+        targets = {}
+        for group in target_groups(synth).values():
+            (target,) = group["Properties"]["Targets"]
+            targets[group["Properties"]["Name"]] = target["Id"]["Ref"]
+        assert len(set(targets.values())) == 2, f"both target groups on one alias: {targets}"
+        for colour in ("blue", "green"):
+            assert (
+                synth.json["Resources"][targets[f"payments-{colour}-{env}"]]["Properties"]["Name"] == colour
+            )
 
-    def alias_versions(synth):
-        aliases = synth.resources("AWS::Lambda::Alias").values()
-        return {a["Properties"]["Name"]: a["Properties"]["FunctionVersion"] for a in aliases}
 
-    def published(synth):
-        (version_id,) = synth.resources("AWS::Lambda::Version")
-        return {"Fn::GetAtt": [version_id, "Version"]}
-
-    assert alias_versions(dev) == {"blue": published(dev), "green": published(dev)}
-    assert alias_versions(https) == {"blue": "6", "green": published(https)}
-    # Versions are kept when a deployment publishes the next one: a pinned alias may still name it.
-    (version,) = https.resources("AWS::Lambda::Version").values()
-    assert version["DeletionPolicy"] == "Retain"
+@pytest.mark.catalogue("payments-01")
+def test_a_plain_deploy_keeps_blue_on_the_version_it_serves(dev, https):
+    """Fix: by default only green follows the version this deployment publishes; blue's alias takes
+    the version it serves now, read by a custom resource at deploy time (GetFunctionConfiguration
+    with the blue alias as qualifier; on the stack's creation, the version just published). A pinned
+    blue (-c blue_version) serves that version, and the pin is part of the lookup's properties, so
+    the deploy that drops it reads the alias again."""
+    published = processing_version_id(dev)
+    (lookup_id, lookup) = dev.one("Custom::LiveAliasVersion")
+    assert alias_versions(dev) == {
+        "blue": {"Fn::GetAtt": [lookup_id, "Version"]},
+        "green": {"Fn::GetAtt": [published, "Version"]},
+    }
+    props = lookup["Properties"]
+    update, create = (props[phase]["Fn::Join"][1] for phase in ("Update", "Create"))
+    assert '"action":"getFunctionConfiguration","service":"Lambda","outputPaths":["Version"]' in update[0]
+    assert '"Qualifier":"blue"' in update[2]
+    # Created with the stack: the version just published. Naming it makes every newly published
+    # version a change of the lookup's properties: it runs again on every deploy that publishes.
+    assert create[3] == {"Fn::GetAtt": [published, "Version"]} and create[2].endswith('"Qualifier":"')
+    assert props["PinnedVersion"] == "none" and props["InstallLatestAwsSdk"] is False
+    (_, pinned_lookup) = https.one("Custom::LiveAliasVersion")
+    assert pinned_lookup["Properties"]["PinnedVersion"] == "6"
+    assert alias_versions(https) == {
+        "blue": "6",
+        "green": {"Fn::GetAtt": [processing_version_id(https), "Version"]},
+    }
+    # Versions are kept when a deployment publishes the next one: an alias may still serve one.
+    assert https.json["Resources"][processing_version_id(https)]["DeletionPolicy"] == "Retain"
     context = {"env": "qa", "alarm_email": "qa@example.com", "green_version": "12", "blue_version": ""}
     config = PaymentsConfig.from_context(context.get)
     assert (config.blue_version, config.green_version) == (None, 12)
     with pytest.raises(ConfigError, match="green_version"):
         PaymentsConfig(env="qa", alarm_email="qa@example.com", green_version=0)
+
+
+@pytest.mark.catalogue("payments-01")
+def test_each_processing_version_calls_the_downstream_versions_published_with_it(dev):
+    """Fix: transaction_processing calls payment_validation and fraud_detection by version ARN
+    (part of its configuration, so of each of its versions), not unqualified ($LATEST): blue keeps
+    its downstream code while green runs the new one. Those versions are retained, and the role may
+    invoke versions only."""
+    functions = dev.our_functions()
+    processing_id, processing = functions["payments-transaction-processing-dev"]
+    variables = processing["Properties"]["Environment"]["Variables"]
+    granted = {
+        json.dumps(resource)
+        for statement in role_statements(dev, processing_id)
+        if statement["Action"] == "lambda:InvokeFunction"
+        for resource in (
+            [statement["Resource"]] if isinstance(statement["Resource"], dict) else statement["Resource"]
+        )
+    }
+    for variable, name in (
+        ("VALIDATION_FUNCTION", "payment-validation"),
+        ("FRAUD_FUNCTION", "fraud-detection"),
+    ):
+        downstream_id, _ = functions[f"payments-{name}-dev"]
+        version = dev.json["Resources"][variables[variable]["Ref"]]
+        assert version["Type"] == "AWS::Lambda::Version", f"{variable} is not a version"
+        assert version["Properties"]["FunctionName"] == {"Ref": downstream_id}
+        assert version["DeletionPolicy"] == "Retain"
+        qualified = {"Fn::Join": ["", [{"Fn::GetAtt": [downstream_id, "Arn"]}, ":*"]]}
+        assert json.dumps(qualified) in granted
+        assert json.dumps({"Fn::GetAtt": [downstream_id, "Arn"]}) not in granted
 
 
 @pytest.mark.catalogue("payments-02")

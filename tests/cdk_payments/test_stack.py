@@ -193,6 +193,64 @@ def test_audit_bucket_is_private_encrypted_versioned_tls_only_with_lifecycle(dev
         )
 
 
+def test_audit_records_are_write_once_by_bucket_policy_grant_and_prod_object_lock(dev, prod):
+    """Fix: write-once is enforced, not a convention: the bucket policy refuses, for every principal,
+    a PUT (or multipart completion) under audit/ without If-None-Match (the condition key
+    s3:if-none-match); transaction_processing may only s3:PutObject under audit/ (no read, delete,
+    retention, legal hold, tagging, multipart abort) with the data key through S3 only; prod locks each
+    record for a year (Object Lock, COMPLIANCE), other envs stay destroyable."""
+    from tests.cdk_payments.test_handler_permissions import role_statements
+
+    for synth in (dev, prod):
+        env = synth.stack.node.id.split("-", 1)[1]
+        audit = synth.stack.node.find_child("Audit")
+        bucket_id = synth.stack.get_logical_id(audit.bucket.node.default_child)
+        key_id = synth.stack.get_logical_id(
+            synth.stack.node.find_child("Encryption").data_key.node.default_child
+        )
+        records = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/audit/*"]]}
+        processing_id, _ = synth.our_functions()[f"payments-transaction-processing-{env}"]
+        statements = role_statements(synth, processing_id)
+        on_the_bucket = [s for s in statements if bucket_id in json.dumps(s["Resource"])]
+        assert on_the_bucket == [{"Action": "s3:PutObject", "Effect": "Allow", "Resource": records}]
+        (kms,) = [s for s in statements if key_id in json.dumps(s["Resource"])]
+        assert kms["Action"] == "kms:GenerateDataKey"
+        assert kms["Condition"] == {
+            "StringEquals": {
+                "kms:ViaService": {"Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+            }
+        }
+        (policy,) = [
+            p["Properties"]["PolicyDocument"]["Statement"]
+            for p in synth.resources("AWS::S3::BucketPolicy").values()
+            if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+        ]
+        assert {
+            "Sid": "DenyAuditWritesWithoutIfNoneMatch",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:PutObject",
+            "Resource": records,
+            "Condition": {
+                "Null": {"s3:if-none-match": "true"},
+                "Bool": {"s3:ObjectCreationOperation": "true"},
+            },
+        } in policy
+    locked = prod.json["Resources"][
+        prod.stack.get_logical_id(prod.stack.node.find_child("Audit").bucket.node.default_child)
+    ]
+    assert locked["Properties"]["ObjectLockEnabled"] is True
+    assert locked["Properties"]["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 365}},
+    }
+    assert locked["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}  # Object Lock needs it
+    unlocked = dev.json["Resources"][
+        dev.stack.get_logical_id(dev.stack.node.find_child("Audit").bucket.node.default_child)
+    ]
+    assert "ObjectLockEnabled" not in unlocked["Properties"]
+
+
 def test_topics_use_a_customer_managed_key_cloudwatch_can_use(dev):
     key = dev.stack.node.find_child("Observability").topic_key
     key_id = dev.stack.get_logical_id(key.node.default_child)
@@ -323,11 +381,13 @@ def test_functions_trace_log_with_retention_and_run_in_the_vpc(dev):
 
 def test_cdk_handler_functions_log_to_a_group_with_retention(dev, prod):
     """aws-cdk-lib's own handlers (auto-delete objects, bucket notifications, the default security
-    group's restriction) write to one group with the stack's retention, not to groups Lambda creates
-    that never expire and outlive the stack."""
+    group's restriction, AwsCustomResource's SDK calls) write to one group with the stack's retention,
+    not to groups Lambda creates that never expire and outlive the stack."""
     from aws_cdk.assertions import Match
 
-    for variant, expected in ((dev, 3), (prod, 2)):  # prod retains its buckets: no auto-delete handler
+    # Auto-delete objects, bucket notifications, the default SG's restriction, the live-version
+    # lookup; prod retains its buckets: no auto-delete handler.
+    for variant, expected in ((dev, 4), (prod, 3)):
         handlers = {
             logical_id: fn
             for logical_id, fn in variant.resources("AWS::Lambda::Function").items()
