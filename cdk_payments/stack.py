@@ -21,7 +21,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
-from cdk_payments.constructs.api import Api
+from cdk_payments.constructs.api import ALB_LOG_PREFIX, Api
 from cdk_payments.constructs.audit import Audit
 from cdk_payments.constructs.compute import Compute
 from cdk_payments.constructs.data import CUSTOMER_INDEX, PASSWORD_EXCLUDE_CHARACTERS, Data
@@ -238,6 +238,8 @@ class PaymentsStack(Stack):
             blue=blue,
             green=green,
             encryption=encryption,
+            access_logs=audit.access_logs,
+            access_log_policy=audit.admit_load_balancer_logs(ALB_LOG_PREFIX),
         )
 
         acknowledge(self, **{f"IAM4[Policy::{LOGS_POLICY}]": "AWS's policy for a function's own logs"})

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from aws_cdk import (
     Aws,
+    CfnCondition,
+    CfnMapping,
     Duration,
+    Fn,
     RemovalPolicy,
     aws_iam as iam,
     aws_kms as kms,
@@ -12,6 +15,7 @@ from aws_cdk import (
     aws_s3_notifications as s3n,
     aws_sns as sns,
 )
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
@@ -121,6 +125,46 @@ class Audit(Construct):
             )
         )
         self._acknowledge(config)
+
+    def admit_load_balancer_logs(self, prefix: str) -> s3.BucketPolicy:
+        """Let Elastic Load Balancing write access logs under ``prefix``/ of the access-log bucket
+        (SSE-S3, the only encryption ALB logs support); returns the bucket policy to depend on.
+
+        Who writes depends on the region (ELB's documentation): in regions opened before August
+        2022 ELB's own account for the region, in later ones the log delivery service principal.
+        CDK's ``log_access_logs`` needs the region at synth time; this template picks at deploy time
+        (a mapping of ELB's accounts, as aws-cdk-lib's region facts list them, and a condition)."""
+        accounts = {r.name: r.elbv2_account for r in RegionInfo.regions if r.elbv2_account}
+        mapping = CfnMapping(
+            self, "ElbAccounts", mapping={r: {"Account": a} for r, a in sorted(accounts.items())}
+        )
+        regions = [Fn.condition_equals(Aws.REGION, region) for region in sorted(accounts)]
+        # Fn::Or takes 2 to 10 conditions: an Or of Ors.
+        groups = [Fn.condition_or(*regions[i : i + 10]) for i in range(0, len(regions), 10)]
+        has_account = CfnCondition(self, "RegionHasElbAccount", expression=Fn.condition_or(*groups))
+        account = mapping.find_in_map(Aws.REGION, "Account")
+        self.access_logs.add_to_resource_policy(
+            iam.PolicyStatement.from_json(
+                {
+                    "Sid": "AllowLoadBalancerAccessLogs",
+                    "Effect": "Allow",
+                    "Principal": {
+                        "AWS": Fn.condition_if(
+                            has_account.logical_id, f"arn:{Aws.PARTITION}:iam::{account}:root", Aws.NO_VALUE
+                        ).to_string(),
+                        "Service": Fn.condition_if(
+                            has_account.logical_id,
+                            Aws.NO_VALUE,
+                            "logdelivery.elasticloadbalancing.amazonaws.com",
+                        ).to_string(),
+                    },
+                    "Action": "s3:PutObject",
+                    "Resource": self.access_logs.arn_for_objects(f"{prefix}/AWSLogs/{Aws.ACCOUNT_ID}/*"),
+                }
+            )
+        )
+        assert self.access_logs.policy is not None  # enforce_ssl made one
+        return self.access_logs.policy
 
     def grant_record_writes(self, grantee: iam.IGrantable) -> None:
         """s3:PutObject on audit/* and the data key for S3 to encrypt the record, nothing else: no
