@@ -28,7 +28,7 @@ from cdk_payments.constructs.data import CUSTOMER_INDEX, PASSWORD_EXCLUDE_CHARAC
 from cdk_payments.constructs.encryption import Encryption
 from cdk_payments.constructs.network import Network
 from cdk_payments.constructs.observability import Observability
-from cdk_payments.constructs.release import AWS_CUSTOM_RESOURCE_HANDLER, LiveAliasVersion
+from cdk_payments.constructs.release import AWS_CUSTOM_RESOURCE_HANDLER, XRAY_ACTIONS, LiveAliasVersion
 from cdk_payments.nag import CONTROL_TOWER, PCI_DSS, SOURCE_ACCOUNT_IS_A_REFERENCE, acknowledge, arn_token
 
 ROTATION_INTERVAL = Duration.days(30)
@@ -36,6 +36,12 @@ ROTATION_INTERVAL = Duration.days(30)
 # with or without cdk.json. S3 log delivery by bucket policy: the access-log bucket enforces
 # bucket-owner object ownership, so it has no ACLs to grant the log delivery group.
 FEATURE_FLAGS = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
+ROTATION_ACTIONS = [
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+]
 LOGS_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
@@ -53,6 +59,17 @@ class TagUntaggableFunctions:
             and not TagManager.is_taggable(node)
         ):
             node.add_property_override("Tags", self._tags)
+
+
+def _role(fn: lambda_.Function) -> iam.IRole:
+    assert fn.role is not None  # every function of ours has its own role
+    return fn.role
+
+
+def _grant(network: Network, fn: lambda_.Function, actions: list[str], resources: list[str]) -> None:
+    """Allow ``fn`` a call it makes: in its role, and in the policy of the VPC endpoint it takes."""
+    fn.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
+    network.admit([_role(fn)], actions, resources)
 
 
 def _cdk_handler_functions(stack: Stack) -> list[CfnResource]:
@@ -145,11 +162,7 @@ class PaymentsStack(Stack):
             ("FRAUD_FUNCTION", compute.fraud_detection),
         ):
             processing.add_environment(variable, downstream.current_version.function_arn)
-            processing.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["lambda:InvokeFunction"], resources=[f"{downstream.function_arn}:*"]
-                )
-            )
+            _grant(network, processing, ["lambda:InvokeFunction"], [f"{downstream.function_arn}:*"])
             acknowledge(
                 processing,
                 **{
@@ -159,13 +172,10 @@ class PaymentsStack(Stack):
                 },
             )
         # Exactly the calls the function makes: GetItem and a conditional PutItem on the table.
-        processing.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[data.transactions.table_arn]
-            )
-        )
+        _grant(network, processing, ["dynamodb:GetItem", "dynamodb:PutItem"], [data.transactions.table_arn])
         # Conditional PutObject (If-None-Match) only: the function never reads the bucket.
         audit.grant_record_writes(processing)
+        network.admit([_role(processing)], ["s3:PutObject"], [audit.records_arn])
         acknowledge(
             processing,
             **{
@@ -178,12 +188,7 @@ class PaymentsStack(Stack):
         fraud.add_environment("TRANSACTIONS_TABLE", data.transactions.table_name)
         fraud.add_environment("CUSTOMER_INDEX", CUSTOMER_INDEX)
         # The history query, on the customer index only (not the table, not the other indexes).
-        fraud.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:Query"],
-                resources=[f"{data.transactions.table_arn}/index/{CUSTOMER_INDEX}"],
-            )
-        )
+        _grant(network, fraud, ["dynamodb:Query"], [f"{data.transactions.table_arn}/index/{CUSTOMER_INDEX}"])
 
         # Our rotation function, attached to the cluster secret (payments-03); the network
         # construct lets it reach Aurora (5432) and the Secrets Manager endpoint (443).
@@ -195,6 +200,12 @@ class PaymentsStack(Stack):
         # The first rotation starts as soon as the schedule exists: not before there is a database.
         schedule.node.add_dependency(data.writer)
         _restrict_to_this_account(rotation, "secretsmanager.amazonaws.com")
+        # Through the Secrets Manager endpoint: the four rotation steps on this secret (CDK's rotation
+        # grants allow them), and a new password, which takes no resource.
+        network.admit([_role(rotation)], ROTATION_ACTIONS, [data.secret.secret_arn])
+        network.admit([_role(rotation)], ["secretsmanager:GetRandomPassword"], ["*"])
+        # Active tracing: the X-Ray daemon of each function sends its segments with the function's role.
+        network.admit([_role(fn) for fn in compute.all], XRAY_ACTIONS, ["*"])
         acknowledge(
             rotation,
             **{

@@ -104,6 +104,7 @@ class Audit(Construct):
             ],
             **common,
         )
+        self.records_arn = self.bucket.arn_for_objects(f"{AUDIT_PREFIX}*")
         self.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
             s3n.SnsDestination(topic),
@@ -117,7 +118,7 @@ class Audit(Construct):
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:PutObject"],
-                resources=[self.bucket.arn_for_objects(f"{AUDIT_PREFIX}*")],
+                resources=[self.records_arn],
                 conditions={
                     "Null": {"s3:if-none-match": "true"},
                     "Bool": {"s3:ObjectCreationOperation": "true"},
@@ -171,9 +172,7 @@ class Audit(Construct):
         read, no delete, no retention, legal-hold, tagging or multipart calls (CDK's grant_put has
         them all)."""
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[self.bucket.arn_for_objects(f"{AUDIT_PREFIX}*")]
-            )
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.records_arn])
         )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnMapping, Stack, Token, aws_ec2 as ec2
+from collections.abc import Sequence
+
+from aws_cdk import Aws, CfnMapping, Stack, Token, aws_ec2 as ec2, aws_iam as iam
 from constructs import Construct
 
 from cdk_payments.config import ConfigError, PaymentsConfig
@@ -18,6 +20,8 @@ INTERFACE_ENDPOINTS = {
     "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
     "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
 }
+# Each endpoint under the IAM prefix of the actions it carries.
+ENDPOINT_PREFIXES = {"SecretsManager": "secretsmanager", "Lambda": "lambda", "XRay": "xray"}
 # The availability zones, by ID, where API Gateway supports VPC links V2 (AWS's "Availability by
 # Region", API Gateway developer guide). The link's subnets must lie in them; use1-az3, for one,
 # takes no link, and AZ letters name different zones in every account. The stack places its
@@ -98,14 +102,19 @@ class Network(Construct):
         self.rotation_sg.add_egress_rule(self.database_sg, ec2.Port.tcp(5432), "PostgreSQL to Aurora")
         self.database_sg.add_ingress_rule(self.rotation_sg, ec2.Port.tcp(5432), "PostgreSQL from rotation")
 
-        self.vpc.add_gateway_endpoint(
-            "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets=[self.app_subnets]
-        )
-        self.vpc.add_gateway_endpoint(
-            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.app_subnets]
-        )
+        # Each endpoint's policy admits only what ``admit`` adds (the default admits anything).
+        self.endpoints: dict[str, ec2.GatewayVpcEndpoint | ec2.InterfaceVpcEndpoint] = {
+            "dynamodb": self.vpc.add_gateway_endpoint(
+                "DynamoDbEndpoint",
+                service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+                subnets=[self.app_subnets],
+            ),
+            "s3": self.vpc.add_gateway_endpoint(
+                "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.app_subnets]
+            ),
+        }
         for name, service in INTERFACE_ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
+            self.endpoints[ENDPOINT_PREFIXES[name]] = self.vpc.add_interface_endpoint(
                 f"{name}Endpoint",
                 service=service,
                 subnets=self.app_subnets,
@@ -113,6 +122,25 @@ class Network(Construct):
                 security_groups=[self.endpoints_sg],
                 open=False,
             )
+
+    def admit(self, roles: Sequence[iam.IRole], actions: Sequence[str], resources: Sequence[str]) -> None:
+        """Let ``roles`` call ``actions`` on ``resources`` through the endpoint of the actions'
+        service, and nothing else through it: the stack admits what its functions' grants allow.
+
+        Principal "*" with ``aws:PrincipalArn``: in a gateway endpoint's policy a principal ARN is
+        not matched against the caller's role (AWS: use that condition key), so both kinds say it
+        the same way."""
+        services = {action.split(":", 1)[0] for action in actions}
+        if len(services) != 1 or next(iter(services)) not in self.endpoints:
+            raise ValueError(f"no endpoint for {sorted(services)}: add one beside {sorted(self.endpoints)}")
+        self.endpoints[services.pop()].add_to_policy(
+            iam.PolicyStatement(
+                principals=[iam.AnyPrincipal()],
+                actions=list(actions),
+                resources=list(resources),
+                conditions={"ArnEquals": {"aws:PrincipalArn": [role.role_arn for role in roles]}},
+            )
+        )
 
     def _place_subnets_by_zone_id(self, config: PaymentsConfig) -> None:
         """Each subnet in a zone by ID (AvailabilityZoneId), not by the account's zone names.

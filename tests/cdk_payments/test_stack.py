@@ -124,6 +124,66 @@ def test_a_region_without_known_vpc_link_zones_asks_for_zone_ids():
         Network(stack, "Network", config=config, encryption=Encryption(stack, "Encryption", config=config))
 
 
+# Actions that take no resource ARN: the only ones an endpoint may admit on "*".
+NO_RESOURCE_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "secretsmanager:GetRandomPassword",
+}
+
+
+def test_each_endpoint_admits_only_the_calls_of_our_functions_on_this_stacks_resources(payments):
+    """Fix: the gateway (DynamoDB, S3) and interface (Secrets Manager, Lambda, X-Ray) endpoints carry
+    policies, not the default that admits anything: per endpoint, each function's role (by
+    aws:PrincipalArn, which gateway endpoints need) may make exactly the calls its handler makes to
+    that service (read from its code, tests/iam_calls.py; X-Ray's two for active tracing), on this
+    stack's table, index, bucket prefix, secret and function versions; "*" only for actions that
+    take no resource ARN."""
+    from lambda_src.build import functions
+    from tests.iam_calls import required_actions
+
+    required = {
+        f.name.replace("_", "-"): required_actions(f.source) for f in functions() if f.stack == "cdk_payments"
+    }
+    for synth in (payments["dev"], payments["prod"]):
+        env = synth.stack.node.id.split("-", 1)[1]
+        function_of_role = {
+            fn["Properties"]["Role"]["Fn::GetAtt"][0]: name.removeprefix("payments-").removesuffix(f"-{env}")
+            for name, (_, fn) in synth.our_functions().items()
+        }
+        admitted: dict[tuple[str, str], set[str]] = {}
+        for endpoint in synth.resources("AWS::EC2::VPCEndpoint").values():
+            service = json.dumps(endpoint["Properties"]["ServiceName"]).split(".")[-1].strip('"]}')
+            statements = endpoint["Properties"].get("PolicyDocument", {}).get("Statement")
+            assert statements, f"the {service} endpoint admits anything (no policy)"
+            for statement in statements:
+                assert statement["Effect"] == "Allow" and statement["Principal"] == {"AWS": "*"}
+                roles = statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                assert {a.split(":")[0] for a in actions} == {service}
+                if statement["Resource"] == "*":
+                    assert set(actions) <= NO_RESOURCE_ACTIONS, actions
+                else:
+                    resource_ids = set(
+                        re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"(\w+)"', json.dumps(statement["Resource"]))
+                    )
+                    assert resource_ids and resource_ids <= synth.json["Resources"].keys()
+                for role in roles:
+                    admitted.setdefault((function_of_role[role["Fn::GetAtt"][0]], service), set()).update(
+                        actions
+                    )
+        for function, actions in required.items():
+            for service in {a.split(":")[0] for a in actions} | {"xray"}:
+                expected = {a for a in actions if a.startswith(f"{service}:")}
+                expected |= (
+                    {a for a in NO_RESOURCE_ACTIONS if a.startswith("xray:")} if service == "xray" else set()
+                )
+                assert admitted.pop((function, service), set()) == expected, (function, service)
+        assert admitted == {}, f"admitted beyond what the handlers call: {admitted}"
+
+
 def test_no_security_group_admits_the_internet(dev):
     for rule in dev.resources("AWS::EC2::SecurityGroupIngress").values():
         assert "CidrIp" not in rule["Properties"]
