@@ -32,6 +32,7 @@ from constructs import Construct
 from cdk_payments.config import PaymentsConfig
 from cdk_payments.constructs.encryption import Encryption
 from cdk_payments.nag import CONTROL_TOWER, PCI_DSS, SOURCE_ACCOUNT_IS_A_REFERENCE, acknowledge
+from cdk_payments.replacement import fingerprints
 
 ALB_LOG_PREFIX = "alb"  # the ALB's access logs in the access-log bucket: alb/AWSLogs/<account>/...
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
@@ -272,8 +273,12 @@ class Api(Construct):
             request_models={"application/json": model},
         )
         self._integration: dict[str, str] = {}
+        # A new link or load balancer, or a replaced one, makes a new deployment (payments-04).
         self.rest_api.latest_deployment.add_to_logical_id(
-            {"PrivateIntegration": Lazy.any(_Produce(lambda: self._integration))}
+            {
+                "PrivateIntegration": Lazy.any(_Produce(lambda: self._integration)),
+                "Replacement": Lazy.any(_Produce(lambda: fingerprints(Stack.of(self), self._integration))),
+            }
         )
         self.integrate(connection_id=self.vpc_link.vpc_link_id, integration_target=self.alb.load_balancer_arn)
 
@@ -347,7 +352,9 @@ class Api(Construct):
         Set on the CloudFormation method (``Integration`` has no IntegrationTarget), and put into
         the deployment's logical id: CDK hashes the method before property overrides, so without
         that a new link or target would change the method but leave the stage on a deployment
-        that still routes to the old one.
+        that still routes to the old one. The references alone do not change when the link or the
+        load balancer is replaced: the deployment also hashes what replaces them
+        (``cdk_payments.replacement``).
         """
         cfn_method: apigw.CfnMethod = self.method.node.default_child  # type: ignore[assignment]
         self._integration = {

@@ -174,7 +174,7 @@ class Network(Construct):
                 raise ValueError(f"{group}: {len(subnets)} subnets for {len(zones)} zones")
             for subnet, zone in zip(subnets, zones, strict=True):
                 cfn: ec2.CfnSubnet = subnet.node.default_child  # type: ignore[assignment]
-                cfn.add_property_deletion_override("AvailabilityZone")
+                cfn.availability_zone = None  # type: ignore[assignment]
                 cfn.availability_zone_id = zone
 
     def _security_group(

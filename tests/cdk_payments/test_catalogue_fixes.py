@@ -13,7 +13,7 @@ from common.fraud import HISTORY_ATTRIBUTES
 
 from cdk_payments.config import ConfigError, PaymentsConfig
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
-from tests.cdk_payments.conftest import CERTIFICATE_ARN, REPOINTED
+from tests.cdk_payments.conftest import CERTIFICATE_ARN, REPLACED
 from tests.cdk_payments.test_handler_permissions import role_statements
 
 OUR_FUNCTIONS = ("payment_validation", "fraud_detection", "transaction_processing", "secrets_rotation")
@@ -337,11 +337,14 @@ def test_private_integration_targets_the_alb_through_a_vpc_link_v2(dev, https):
 
 
 @pytest.mark.catalogue("payments-04")
-@pytest.mark.parametrize("variant", sorted(REPOINTED))
-def test_a_new_vpc_link_or_load_balancer_makes_a_new_api_deployment(payments, variant):
-    """Fix: ConnectionId and IntegrationTarget are part of the deployment's logical id. They are
-    property overrides, which CDK does not hash: without this the method would change and the stage
-    would keep serving the deployment that routes to the old link or load balancer."""
+@pytest.mark.parametrize("variant", sorted(REPLACED))
+def test_a_replaced_vpc_link_or_load_balancer_makes_a_new_api_deployment(payments, variant):
+    """Fix: a deployment snapshots the integration, so when the VPC link or the load balancer is
+    replaced (a security group or subnet of the link replaced, the load balancer renamed) the stage
+    must get a new deployment, or it goes on routing to the deleted one. The method reads the same
+    (the same Refs: a replacement, not another construct); the deployment's logical id hashes what
+    replaces them (CloudFormation's createOnlyProperties, followed through references)."""
+    from cdk_payments.replacement import REPLACED_BY  # imports the CDK: not at collection
 
     def integration_and_deployment(synth):
         (method,) = synth.resources("AWS::ApiGateway::Method").values()
@@ -350,12 +353,36 @@ def test_a_new_vpc_link_or_load_balancer_makes_a_new_api_deployment(payments, va
         assert stage["Properties"]["DeploymentId"] == {"Ref": deployment_id}
         return method["Properties"]["Integration"], deployment_id
 
-    dev_integration, dev_deployment = integration_and_deployment(payments["dev"])
-    integration, deployment = integration_and_deployment(payments[variant])
-    key, value = REPOINTED[variant]
-    assert {k for k in dev_integration if dev_integration[k] != integration[k]} == {key}
-    assert integration[key] == value
-    assert deployment != dev_deployment
+    dev, replaced = payments["dev-baseline"], payments[variant]  # both without path metadata
+    dev_integration, dev_deployment = integration_and_deployment(dev)
+    integration, deployment = integration_and_deployment(replaced)
+    assert integration == dev_integration  # same ConnectionId and IntegrationTarget references
+    changed = {
+        logical_id
+        for logical_id, resource in replaced.json["Resources"].items()
+        if resource["Type"] in REPLACED_BY
+        and dev.json["Resources"][logical_id]["Properties"] != resource["Properties"]
+    }
+    assert changed, REPLACED[variant][0]
+    assert deployment != dev_deployment, f"{REPLACED[variant][0]}, and the stage keeps the old deployment"
+
+
+def test_replacing_properties_are_cloudformations_create_only_properties():
+    """REPLACED_BY is CloudFormation's own: each type's createOnlyProperties in the resource schemas
+    cfn-lint ships (a change to any of them replaces the resource)."""
+    import importlib.resources
+    import os
+
+    from cdk_payments.replacement import REPLACED_BY
+
+    schemas = importlib.resources.files("cfnlint.data.schemas")
+    index = json.loads((schemas / "providers" / "us-east-1.json").read_text())
+    resources = schemas / "resources"
+    for cfn_type, names in REPLACED_BY.items():
+        (schema,) = [f for f in os.listdir(str(resources)) if f.startswith(index[cfn_type])]
+        create_only = json.loads((resources / schema).read_text())["createOnlyProperties"]
+        top_level = {p.split("/")[2] for p in create_only}
+        assert set(names) == top_level, cfn_type
 
 
 @pytest.mark.catalogue("payments-05")
