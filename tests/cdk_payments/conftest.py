@@ -48,6 +48,7 @@ VARIANTS = {
 # The dev stack again (another stack id) with the VPC link or the load balancer *replaced*: one
 # property that forces CloudFormation to replace it (or a resource it sits on) changed, the construct,
 # its logical id and the method's Refs the same (payments-04).
+STAGE = "payments"  # the stage that holds them
 REPLACED = {  # variant -> (what is replaced and why, config changes, change made to the stack)
     "dev-link-sg": (
         "the VPC link: its security group is replaced (GroupDescription)",
@@ -115,11 +116,12 @@ def synthesize(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesize
     # The replaced stacks and dev again, in a stage without path metadata: the RestApi's path, which
     # names the stack, is part of every deployment's logical id, so stacks of different names would
     # never share one and the comparison would prove nothing.
-    stage = cdk.Stage(app, "replaced")
+    # (The stage's stacks are named payments-<variant>, like the app's, for the policy allowlist.)
+    stage = cdk.Stage(app, STAGE)
     stage.node.set_context("aws:cdk:enable-path-metadata", False)
-    staged = {"dev-baseline": PaymentsStack(stage, "payments-dev", config=VARIANTS["dev"])}
+    staged = {"dev-baseline": PaymentsStack(stage, "dev-baseline", config=VARIANTS["dev"])}
     for variant, (_, changes, change) in REPLACED.items():
-        stack = PaymentsStack(stage, f"payments-{variant}", config=replace(VARIANTS["dev"], **changes))
+        stack = PaymentsStack(stage, variant, config=replace(VARIANTS["dev"], **changes))
         change(stack)
         staged[variant] = stack
     assembly = app.synth()
