@@ -26,8 +26,8 @@ class PaymentsConfig:
     alb_domain_name: str | None = None  # the name the certificate covers; required with HTTPS
     blue_weight: int = 100  # blue/green split of the ALB listener (payments-01)
     green_weight: int = 0
-    # Published versions of transaction_processing behind each alias; None: the version this
-    # deployment publishes. Pin one to keep it serving while the other takes the new code.
+    # Published versions of transaction_processing behind each alias. None: blue keeps the version
+    # it serves (read at deploy time), green takes the one this deployment publishes.
     blue_version: int | None = None
     green_version: int | None = None
     log_retention_days: int = 365  # PCI DSS 10.7: a year of audit trail (CT.CLOUDWATCH.PR.2)
