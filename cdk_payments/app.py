@@ -3,8 +3,8 @@
 Context keys: alarm_email (required; cdk.json carries the example oncall@example.com), env
 (default dev), certificate_arn + alb_domain_name (HTTPS listener; required for env=prod),
 blue_weight / green_weight (default 100 / 0), blue_version / green_version (a published version
-of transaction_processing per alias; unset: the version this deployment publishes),
-log_retention_days, lambda_reserved_concurrency.
+of transaction_processing per alias; unset: blue keeps the version it serves, green takes the one
+this deployment publishes), log_retention_days, lambda_reserved_concurrency (1..10), zone_ids.
 App-level: control_tower_checks (cdk.json: true) adds AWS Control Tower's proactive controls
 (cfn-guard) to the synth's policy validation; the test session leaves them to ``make check``.
 The account and region come from the CLI's credentials (CDK_DEFAULT_ACCOUNT /

@@ -9,7 +9,9 @@ from typing import Any
 ENV_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,11}$")
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
 LOG_RETENTION_DAYS = (7, 14, 30, 90, 180, 365)
+MAX_RESERVED_CONCURRENCY = 10  # per function, four functions: the account keeps >= 100 unreserved
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ZONE_ID = re.compile(r"^[a-z]{2,5}[0-9]+-az[0-9]+$")  # an AZ ID (use1-az4), the same in every account
 
 
 class ConfigError(ValueError):
@@ -24,12 +26,15 @@ class PaymentsConfig:
     alb_domain_name: str | None = None  # the name the certificate covers; required with HTTPS
     blue_weight: int = 100  # blue/green split of the ALB listener (payments-01)
     green_weight: int = 0
-    # Published versions of transaction_processing behind each alias; None: the version this
-    # deployment publishes. Pin one to keep it serving while the other takes the new code.
+    # Published versions of transaction_processing behind each alias. None: blue keeps the version
+    # it serves (read at deploy time), green takes the one this deployment publishes.
     blue_version: int | None = None
     green_version: int | None = None
     log_retention_days: int = 365  # PCI DSS 10.7: a year of audit trail (CT.CLOUDWATCH.PR.2)
     lambda_reserved_concurrency: int | None = None  # None: share the account's unreserved pool
+    # The two availability zones by ID (a zone's letter names a different zone in every account);
+    # None: the region's first two zones that VPC links V2 support (constructs/network.py).
+    zone_ids: tuple[str, str] | None = None
     api_rate_limit: int = 100  # steady-state requests per second at the stage
     api_burst_limit: int = 200
     waf_rate_limit: int = 1000  # requests per 5 minutes per client IP before WAF blocks
@@ -66,6 +71,24 @@ class PaymentsConfig:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ConfigError(
                 f"log_retention_days: {self.log_retention_days} must be one of {LOG_RETENTION_DAYS}"
+            )
+        if self.lambda_reserved_concurrency is not None and not (
+            1 <= self.lambda_reserved_concurrency <= MAX_RESERVED_CONCURRENCY
+        ):
+            # 0 reserves nothing and throttles every invocation (the ALB answers 5XX to all).
+            raise ConfigError(
+                f"lambda_reserved_concurrency: {self.lambda_reserved_concurrency} must be "
+                f"1..{MAX_RESERVED_CONCURRENCY} (0 or less throttles every invocation, more starves the "
+                "account's unreserved pool); leave it unset for no reservation"
+            )
+        if self.zone_ids is not None and (
+            len(self.zone_ids) != 2
+            or len(set(self.zone_ids)) != 2
+            or not all(ZONE_ID.match(zone) for zone in self.zone_ids)
+        ):
+            raise ConfigError(
+                f"zone_ids: {','.join(self.zone_ids)!r} must be two distinct availability-zone IDs of the "
+                "region, such as use1-az1,use1-az4 (aws ec2 describe-availability-zones shows them)"
             )
         if self.blue_weight + self.green_weight == 0:
             raise ConfigError("blue_weight, green_weight: at least one must be positive")
@@ -106,4 +129,5 @@ class PaymentsConfig:
             green_version=optional_integer("green_version"),
             log_retention_days=integer("log_retention_days", 365),
             lambda_reserved_concurrency=optional_integer("lambda_reserved_concurrency"),
+            zone_ids=tuple(str(get("zone_ids")).split(",")) if get("zone_ids") else None,  # type: ignore[arg-type]
         )

@@ -15,21 +15,33 @@ from aws_cdk import (
     Tags,
     aws_cloudwatch as cloudwatch,
     aws_elasticloadbalancingv2 as elbv2,
+    aws_iam as iam,
     aws_lambda as lambda_,
 )
 from constructs import Construct
 
 from cdk_payments.config import PaymentsConfig
-from cdk_payments.constructs.api import Api
+from cdk_payments.constructs.api import ALB_LOG_PREFIX, Api
 from cdk_payments.constructs.audit import Audit
 from cdk_payments.constructs.compute import Compute
 from cdk_payments.constructs.data import CUSTOMER_INDEX, PASSWORD_EXCLUDE_CHARACTERS, Data
 from cdk_payments.constructs.encryption import Encryption
 from cdk_payments.constructs.network import Network
 from cdk_payments.constructs.observability import Observability
-from cdk_payments.nag import CONTROL_TOWER, SOURCE_ACCOUNT_IS_A_REFERENCE, acknowledge, arn_token
+from cdk_payments.constructs.release import AWS_CUSTOM_RESOURCE_HANDLER, XRAY_ACTIONS, LiveAliasVersion
+from cdk_payments.nag import CONTROL_TOWER, PCI_DSS, SOURCE_ACCOUNT_IS_A_REFERENCE, acknowledge, arn_token
 
 ROTATION_INTERVAL = Duration.days(30)
+# Feature flags the stack relies on, set on the stack itself: it synthesizes the same in any app,
+# with or without cdk.json. S3 log delivery by bucket policy: the access-log bucket enforces
+# bucket-owner object ownership, so it has no ACLs to grant the log delivery group.
+FEATURE_FLAGS = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
+ROTATION_ACTIONS = [
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+]
 LOGS_POLICY = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
@@ -47,6 +59,17 @@ class TagUntaggableFunctions:
             and not TagManager.is_taggable(node)
         ):
             node.add_property_override("Tags", self._tags)
+
+
+def _role(fn: lambda_.Function) -> iam.IRole:
+    assert fn.role is not None  # every function of ours has its own role
+    return fn.role
+
+
+def _grant(network: Network, fn: lambda_.Function, actions: list[str], resources: list[str]) -> None:
+    """Allow ``fn`` a call it makes: in its role, and in the policy of the VPC endpoint it takes."""
+    fn.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
+    network.admit([_role(fn)], actions, resources)
 
 
 def _cdk_handler_functions(stack: Stack) -> list[CfnResource]:
@@ -80,17 +103,19 @@ def _restrict_to_this_account(fn: lambda_.Function, principal: str) -> None:
 
 def _cdk_handler_constructs(stack: Stack) -> list[Construct]:
     """CDK's singleton handlers at the stack's root (auto-delete objects, bucket notifications,
-    the default security group's restriction)."""
+    the default security group's restriction, AwsCustomResource's SDK calls)."""
     return [
         child
         for child in stack.node.children
-        if child.node.id.startswith(("Custom::", "BucketNotificationsHandler"))
+        if child.node.id.startswith(("Custom::", "BucketNotificationsHandler", AWS_CUSTOM_RESOURCE_HANDLER))
     ]
 
 
 class PaymentsStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: PaymentsConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        for flag, value in FEATURE_FLAGS.items():
+            self.node.set_context(flag, value)  # before any child reads it
         tags = {"project": "payments", "environment": config.env, "managed-by": "aws-cdk"}
         for key, value in tags.items():
             Tags.of(self).add(key, value)
@@ -129,24 +154,41 @@ class PaymentsStack(Stack):
         processing = compute.transaction_processing
         processing.add_environment("TRANSACTIONS_TABLE", data.transactions.table_name)
         processing.add_environment("AUDIT_BUCKET", audit.bucket.bucket_name)
-        processing.add_environment("VALIDATION_FUNCTION", compute.payment_validation.function_name)
-        processing.add_environment("FRAUD_FUNCTION", compute.fraud_detection.function_name)
-        data.transactions.grant_read_write_data(processing)
+        # Each version of processing calls the versions of validation and fraud detection published
+        # with it (their version ARNs are part of its configuration): blue runs its downstream
+        # code, green the new one, instead of both calling $LATEST (payments-01).
+        for variable, downstream in (
+            ("VALIDATION_FUNCTION", compute.payment_validation),
+            ("FRAUD_FUNCTION", compute.fraud_detection),
+        ):
+            processing.add_environment(variable, downstream.current_version.function_arn)
+            _grant(network, processing, ["lambda:InvokeFunction"], [f"{downstream.function_arn}:*"])
+            acknowledge(
+                processing,
+                **{
+                    f"IAM5[Resource::{arn_token(downstream)}:*]": f"Published versions of "
+                    f"{downstream.node.id}: each version of processing calls the one published with it, "
+                    "and blue may run an older version of processing than green; $LATEST is not granted"
+                },
+            )
+        # Exactly the calls the function makes: GetItem and a conditional PutItem on the table.
+        _grant(network, processing, ["dynamodb:GetItem", "dynamodb:PutItem"], [data.transactions.table_arn])
         # Conditional PutObject (If-None-Match) only: the function never reads the bucket.
-        audit.bucket.grant_put(processing, "audit/*")
+        audit.grant_record_writes(processing)
+        network.admit([_role(processing)], ["s3:PutObject"], [audit.records_arn])
         acknowledge(
             processing,
             **{
-                f"IAM5[Action::kms:{action}]": "grant_put on the audit bucket's key: S3 encrypts each record"
-                for action in ("ReEncrypt*", "GenerateDataKey*")
+                f"IAM5[Resource::{arn_token(audit.bucket)}/audit/*]": "s3:PutObject of a new audit record, "
+                "one key per transaction, under the audit/ prefix only"
             },
         )
-        compute.payment_validation.grant_invoke(processing)
-        compute.fraud_detection.grant_invoke(processing)
 
-        compute.fraud_detection.add_environment("TRANSACTIONS_TABLE", data.transactions.table_name)
-        compute.fraud_detection.add_environment("CUSTOMER_INDEX", CUSTOMER_INDEX)
-        data.transactions.grant_read_data(compute.fraud_detection)
+        fraud = compute.fraud_detection
+        fraud.add_environment("TRANSACTIONS_TABLE", data.transactions.table_name)
+        fraud.add_environment("CUSTOMER_INDEX", CUSTOMER_INDEX)
+        # The history query, on the customer index only (not the table, not the other indexes).
+        _grant(network, fraud, ["dynamodb:Query"], [f"{data.transactions.table_arn}/index/{CUSTOMER_INDEX}"])
 
         # Our rotation function, attached to the cluster secret (payments-03); the network
         # construct lets it reach Aurora (5432) and the Secrets Manager endpoint (443).
@@ -158,15 +200,39 @@ class PaymentsStack(Stack):
         # The first rotation starts as soon as the schedule exists: not before there is a database.
         schedule.node.add_dependency(data.writer)
         _restrict_to_this_account(rotation, "secretsmanager.amazonaws.com")
+        # Through the Secrets Manager endpoint: the four rotation steps on this secret (CDK's rotation
+        # grants allow them), and a new password, which takes no resource.
+        network.admit([_role(rotation)], ROTATION_ACTIONS, [data.secret.secret_arn])
+        network.admit([_role(rotation)], ["secretsmanager:GetRandomPassword"], ["*"])
+        # Active tracing: the X-Ray daemon of each function sends its segments with the function's role.
+        network.admit([_role(fn) for fn in compute.all], XRAY_ACTIONS, ["*"])
+        acknowledge(
+            rotation,
+            **{
+                "IAM5[Resource::*]": "Actions that take no resource ARN: X-Ray's PutTraceSegments and "
+                "PutTelemetryRecords (active tracing) and secretsmanager:GetRandomPassword (the new password)"
+            },
+        )
 
-        # Blue/green: each target group invokes its own alias, each alias its own version (pinned
-        # with -c blue_version/green_version), traffic split by -c blue_weight/green_weight
-        # (payments-01, -07).
+        # Blue/green: each target group invokes its own alias, each alias its own version, traffic
+        # split by -c blue_weight/green_weight (payments-01, -07). Blue keeps the version it serves
+        # unless -c blue_version moves it; green takes what this deploy publishes unless
+        # -c green_version pins it (constructs/release.py).
+        served = LiveAliasVersion(
+            self,
+            "BlueServed",
+            function=processing,
+            alias_name="blue",
+            pinned=config.blue_version,
+            log_group=observability.handler_logs(encryption),
+        )
         blue = lambda_.Alias(
             self,
             "BlueAlias",
             alias_name="blue",
-            version=compute.processing_version("BlueVersion", config.blue_version),
+            version=compute.processing_version("BlueVersion", config.blue_version)
+            if config.blue_version is not None
+            else served.version,
         )
         green = lambda_.Alias(
             self,
@@ -183,22 +249,11 @@ class PaymentsStack(Stack):
             blue=blue,
             green=green,
             encryption=encryption,
+            access_logs=audit.access_logs,
+            access_log_policy=audit.admit_load_balancer_logs(ALB_LOG_PREFIX),
         )
 
         acknowledge(self, **{f"IAM4[Policy::{LOGS_POLICY}]": "AWS's policy for a function's own logs"})
-        # CDK grants, each scoped to one resource of this stack.
-        table, bucket = arn_token(data.transactions), arn_token(audit.bucket)
-        validation, fraud = arn_token(compute.payment_validation), arn_token(compute.fraud_detection)
-        acknowledge(
-            self,
-            **{
-                f"IAM5[Resource::{table}/index/*]": "The transactions table's own indexes",
-                f"IAM5[Resource::{bucket}/audit/*]": "Audit records: the audit/ prefix only",
-                "IAM5[Action::s3:Abort*]": "Aborting its own multipart uploads under audit/",
-                f"IAM5[Resource::{validation}:*]": "Any version of payment_validation",
-                f"IAM5[Resource::{fraud}:*]": "Any version of fraud_detection",
-            },
-        )
         observability.watch_functions(compute.all)
         observability.add_graph(
             "API requests and errors",
@@ -228,13 +283,14 @@ class PaymentsStack(Stack):
             )
         )
 
+        outside_the_vpc = (
+            "CDK's own deploy-time handler, invoked by CloudFormation only; in the isolated VPC its "
+            "answer to CloudFormation (a pre-signed S3 URL) would need the S3 endpoint opened to "
+            "CloudFormation's bucket, and its calls endpoints of their own"
+        )
         for handler in _cdk_handler_constructs(self):
-            acknowledge(
-                handler,
-                CONTROL_TOWER,
-                lambda_inside_vpc_check="CDK's own deploy-time handler (CDK offers no VPC placement), "
-                "invoked by CloudFormation only; in the isolated VPC it would need endpoints of its own",
-            )
+            acknowledge(handler, CONTROL_TOWER, lambda_inside_vpc_check=outside_the_vpc)
+            acknowledge(handler, PCI_DSS, LambdaInsideVPC=outside_the_vpc)
         observability.log_handlers(_cdk_handler_functions(self), encryption)
 
         for name, value in {

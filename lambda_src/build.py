@@ -50,6 +50,9 @@ PLATFORM_ARGS = (
     "--disable-pip-version-check",
     "--quiet",
 )
+# Files shipped beside the code besides *.py: the RDS CA bundle (common/rds-ca-bundle.pem) that
+# common/rds_tls.py names by its own path (/opt/python/common/ on Lambda).
+DATA_FILES = ("*.pem",)
 REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!-]+)$")
 
 
@@ -149,7 +152,8 @@ def bundled_requirements(function: Function) -> dict[str, str]:
 
 def _digest() -> str:
     h = hashlib.sha256()
-    for path in sorted([Path(__file__), *SRC.rglob("*.py"), *SRC.rglob("requirements.txt")]):
+    shipped = [path for pattern in ("*.py", *DATA_FILES) for path in SRC.rglob(pattern)]
+    for path in sorted([Path(__file__), *shipped, *SRC.rglob("requirements.txt")]):
         if "__pycache__" in path.parts:
             continue
         h.update(str(path.relative_to(ROOT)).encode())
@@ -169,8 +173,9 @@ def _pip_install(requirements: dict[str, str], target: Path) -> None:
 
 def _copy_sources(source: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    for path in source.glob("*.py"):
-        shutil.copy2(path, target / path.name)
+    for pattern in ("*.py", *DATA_FILES):
+        for path in source.glob(pattern):
+            shutil.copy2(path, target / path.name)
 
 
 def is_current() -> bool:

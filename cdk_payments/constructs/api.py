@@ -24,6 +24,7 @@ from aws_cdk import (
     aws_ec2 as ec2,
     aws_elasticloadbalancingv2 as elbv2,
     aws_lambda as lambda_,
+    aws_s3 as s3,
     aws_wafv2 as wafv2,
 )
 from constructs import Construct
@@ -31,7 +32,9 @@ from constructs import Construct
 from cdk_payments.config import PaymentsConfig
 from cdk_payments.constructs.encryption import Encryption
 from cdk_payments.nag import CONTROL_TOWER, PCI_DSS, SOURCE_ACCOUNT_IS_A_REFERENCE, acknowledge
+from cdk_payments.replacement import fingerprints
 
+ALB_LOG_PREFIX = "alb"  # the ALB's access logs in the access-log bucket: alb/AWSLogs/<account>/...
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 TRANSACTION_SCHEMA = apigw.JsonSchema(
     schema=apigw.JsonSchemaVersion.DRAFT4,
@@ -111,6 +114,8 @@ class Api(Construct):
         blue: lambda_.IFunction,
         green: lambda_.IFunction,
         encryption: Encryption,
+        access_logs: s3.IBucket,
+        access_log_policy: s3.BucketPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         https = config.certificate_arn is not None
@@ -147,6 +152,15 @@ class Api(Construct):
             drop_invalid_header_fields=True,
             deletion_protection=config.is_production,
         )
+        # Access logs (ALB's own record: target status, latency, errors) under alb/ of the access-log
+        # bucket, whose policy must admit ELB before the attribute is set (ELB checks it).
+        for key, value in {
+            "access_logs.s3.enabled": "true",
+            "access_logs.s3.bucket": access_logs.bucket_name,
+            "access_logs.s3.prefix": ALB_LOG_PREFIX,
+        }.items():
+            self.alb.set_attribute(key, value)
+        self.alb.node.add_dependency(access_log_policy)
         self.blue_target_group = self._target_group("Blue", config.name("payments-blue"), vpc, blue)
         self.green_target_group = self._target_group("Green", config.name("payments-green"), vpc, green)
         forward = elbv2.ListenerAction.weighted_forward(
@@ -156,7 +170,8 @@ class Api(Construct):
             ]
         )
         if https:
-            # HTTPS only with a real ACM certificate; never an HTTPS listener without one (payments-02).
+            # HTTPS only with a certificate API Gateway trusts (an ACM public one) for the URI's host:
+            # it verifies the backend and refuses a self-signed one (payments-02).
             self.listener = self.alb.add_listener(
                 "Https",
                 port=443,
@@ -258,8 +273,12 @@ class Api(Construct):
             request_models={"application/json": model},
         )
         self._integration: dict[str, str] = {}
+        # A new link or load balancer, or a replaced one, makes a new deployment (payments-04).
         self.rest_api.latest_deployment.add_to_logical_id(
-            {"PrivateIntegration": Lazy.any(_Produce(lambda: self._integration))}
+            {
+                "PrivateIntegration": Lazy.any(_Produce(lambda: self._integration)),
+                "Replacement": Lazy.any(_Produce(lambda: fingerprints(Stack.of(self), self._integration))),
+            }
         )
         self.integrate(connection_id=self.vpc_link.vpc_link_id, integration_target=self.alb.load_balancer_arn)
 
@@ -278,20 +297,13 @@ class Api(Construct):
 
     def _acknowledge_internal_alb(self, config: PaymentsConfig) -> None:
         """The ALB is internal, behind the API: what the scanners ask of an edge load balancer is
-        done at the API stage (WAF, access logs, TLS in prod)."""
-        no_access_logs = (
-            "ALB access logs need a region-bound log-delivery bucket policy (CDK refuses an "
-            "environment-agnostic stack); the API Gateway access logs record every request the ALB gets"
-        )
-        acknowledge(self.alb, ELB2=no_access_logs)
+        done at the API stage (WAF, TLS in prod)."""
         acknowledge(
             self.alb,
             PCI_DSS,
-            ELBLoggingEnabled=no_access_logs,
             ALBWAFEnabled="The WebACL guards the API stage, where the client's IP is known; at the internal "
             "ALB every request comes from the VPC link, so its per-IP rate limit would throttle all clients",
         )
-        acknowledge(self.alb, CONTROL_TOWER, elbv2_logging_enabled_check=no_access_logs)
         if not config.is_production:
             acknowledge(
                 self.alb,
@@ -340,7 +352,9 @@ class Api(Construct):
         Set on the CloudFormation method (``Integration`` has no IntegrationTarget), and put into
         the deployment's logical id: CDK hashes the method before property overrides, so without
         that a new link or target would change the method but leave the stage on a deployment
-        that still routes to the old one.
+        that still routes to the old one. The references alone do not change when the link or the
+        load balancer is replaced: the deployment also hashes what replaces them
+        (``cdk_payments.replacement``).
         """
         cfn_method: apigw.CfnMethod = self.method.node.default_child  # type: ignore[assignment]
         self._integration = {

@@ -77,9 +77,11 @@ class Compute(Construct):
             FunctionSpec("secrets_rotation", "Rotates the Aurora master secret", Duration.seconds(60)),
             rotation_sg,
         )
-        # Versions outlive the deployment that published them: an alias pinned to one keeps it
-        # (Lambda refuses to delete a version an alias names), and it is the rollback target.
-        self.transaction_processing.current_version.apply_removal_policy(RemovalPolicy.RETAIN)
+        # Versions outlive the deployment that published them: an alias may still serve one (Lambda
+        # refuses to delete a version an alias names), an older processing version still calls the
+        # validation and fraud versions published with it, and each is a rollback target.
+        for fn in (self.transaction_processing, self.payment_validation, self.fraud_detection):
+            fn.current_version.apply_removal_policy(RemovalPolicy.RETAIN)
         self.all = [
             self.payment_validation,
             self.fraud_detection,
@@ -92,8 +94,14 @@ class Compute(Construct):
             **{f"IAM4[Policy::{VPC_POLICY}]": "AWS's policy for a VPC function's ENI calls"},
         )
         acknowledge(self, PCI_DSS, IAMNoInlinePolicy=INLINE_GRANTS)
-        for fn in self.all:
-            acknowledge(fn, **{"IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords take no ARN"})
+        for fn in (self.payment_validation, self.fraud_detection, self.transaction_processing):
+            acknowledge(
+                fn,
+                **{
+                    "IAM5[Resource::*]": "Actions that take no resource ARN: X-Ray's PutTraceSegments and "
+                    "PutTelemetryRecords (active tracing)"
+                },
+            )  # secrets_rotation: acknowledged where its rotation grants are made (stack.py)
 
     def processing_version(self, construct_id: str, number: int | None) -> lambda_.IVersion:
         """A published version of transaction_processing, or (None) the one this deployment publishes."""

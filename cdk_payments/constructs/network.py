@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import aws_ec2 as ec2
+from collections.abc import Sequence
+
+from aws_cdk import Aws, CfnMapping, Stack, Token, aws_ec2 as ec2, aws_iam as iam
 from constructs import Construct
 
-from cdk_payments.config import PaymentsConfig
+from cdk_payments.config import ConfigError, PaymentsConfig
 from cdk_payments.constructs.encryption import Encryption
 from cdk_payments.nag import INLINE_GRANTS, PCI_DSS, acknowledge
 
@@ -18,6 +20,35 @@ INTERFACE_ENDPOINTS = {
     "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
     "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
 }
+# Each endpoint under the IAM prefix of the actions it carries.
+ENDPOINT_PREFIXES = {"SecretsManager": "secretsmanager", "Lambda": "lambda", "XRay": "xray"}
+# The availability zones, by ID, where API Gateway supports VPC links V2 (AWS's "Availability by
+# Region", API Gateway developer guide). The link's subnets must lie in them; use1-az3, for one,
+# takes no link, and AZ letters name different zones in every account. The stack places its
+# subnets by ID, by default in the first two of its region (config zone_ids chooses others).
+VPC_LINK_V2_ZONE_IDS = {
+    "us-east-2": ("use2-az1", "use2-az2", "use2-az3"),
+    "us-east-1": ("use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6"),
+    "us-west-1": ("usw1-az1", "usw1-az3"),
+    "us-west-2": ("usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"),
+    "ap-east-1": ("ape1-az2", "ape1-az3"),
+    "ap-south-1": ("aps1-az1", "aps1-az2", "aps1-az3"),
+    "ap-northeast-2": ("apne2-az1", "apne2-az2", "apne2-az3"),
+    "ap-southeast-1": ("apse1-az1", "apse1-az2", "apse1-az3"),
+    "ap-southeast-2": ("apse2-az1", "apse2-az2", "apse2-az3"),
+    "ap-northeast-1": ("apne1-az1", "apne1-az2", "apne1-az4"),
+    "ca-central-1": ("cac1-az1", "cac1-az2"),
+    "eu-central-1": ("euc1-az1", "euc1-az2", "euc1-az3"),
+    "eu-west-1": ("euw1-az1", "euw1-az2", "euw1-az3"),
+    "eu-west-2": ("euw2-az1", "euw2-az2", "euw2-az3"),
+    "eu-west-3": ("euw3-az1", "euw3-az3"),
+    "eu-south-2": ("eus2-az1", "eus2-az2", "eus2-az3"),
+    "eu-north-1": ("eun1-az1", "eun1-az2", "eun1-az3"),
+    "me-south-1": ("mes1-az1", "mes1-az2", "mes1-az3"),
+    "sa-east-1": ("sae1-az1", "sae1-az2", "sae1-az3"),
+    "us-gov-west-1": ("usgw1-az1", "usgw1-az2", "usgw1-az3"),
+}
+ZONE_KEYS = ("Zone1", "Zone2")
 
 
 class Network(Construct):
@@ -45,6 +76,7 @@ class Network(Construct):
                 ),
             ],
         )
+        self._place_subnets_by_zone_id(config)
         flow_log_group = encryption.log_group(
             self, "FlowLogs", log_group_name=f"/payments/{config.env}/vpc-flow-logs"
         )
@@ -70,14 +102,19 @@ class Network(Construct):
         self.rotation_sg.add_egress_rule(self.database_sg, ec2.Port.tcp(5432), "PostgreSQL to Aurora")
         self.database_sg.add_ingress_rule(self.rotation_sg, ec2.Port.tcp(5432), "PostgreSQL from rotation")
 
-        self.vpc.add_gateway_endpoint(
-            "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets=[self.app_subnets]
-        )
-        self.vpc.add_gateway_endpoint(
-            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.app_subnets]
-        )
+        # Each endpoint's policy admits only what ``admit`` adds (the default admits anything).
+        self.endpoints: dict[str, ec2.GatewayVpcEndpoint | ec2.InterfaceVpcEndpoint] = {
+            "dynamodb": self.vpc.add_gateway_endpoint(
+                "DynamoDbEndpoint",
+                service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+                subnets=[self.app_subnets],
+            ),
+            "s3": self.vpc.add_gateway_endpoint(
+                "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.app_subnets]
+            ),
+        }
         for name, service in INTERFACE_ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
+            self.endpoints[ENDPOINT_PREFIXES[name]] = self.vpc.add_interface_endpoint(
                 f"{name}Endpoint",
                 service=service,
                 subnets=self.app_subnets,
@@ -85,6 +122,60 @@ class Network(Construct):
                 security_groups=[self.endpoints_sg],
                 open=False,
             )
+
+    def admit(self, roles: Sequence[iam.IRole], actions: Sequence[str], resources: Sequence[str]) -> None:
+        """Let ``roles`` call ``actions`` on ``resources`` through the endpoint of the actions'
+        service, and nothing else through it: the stack admits what its functions' grants allow.
+
+        Principal "*" with ``aws:PrincipalArn``: in a gateway endpoint's policy a principal ARN is
+        not matched against the caller's role (AWS: use that condition key), so both kinds say it
+        the same way."""
+        services = {action.split(":", 1)[0] for action in actions}
+        if len(services) != 1 or next(iter(services)) not in self.endpoints:
+            raise ValueError(f"no endpoint for {sorted(services)}: add one beside {sorted(self.endpoints)}")
+        self.endpoints[services.pop()].add_to_policy(
+            iam.PolicyStatement(
+                principals=[iam.AnyPrincipal()],
+                actions=list(actions),
+                resources=list(resources),
+                conditions={"ArnEquals": {"aws:PrincipalArn": [role.role_arn for role in roles]}},
+            )
+        )
+
+    def _place_subnets_by_zone_id(self, config: PaymentsConfig) -> None:
+        """Each subnet in a zone by ID (AvailabilityZoneId), not by the account's zone names.
+
+        The VPC link, the ALB, the functions and the endpoints all sit in these subnets. Names
+        (us-east-1a) map to different zones in each account, so the first two names of one account
+        may be a zone without VPC links V2 (or without an endpoint service). An ID is the same zone
+        everywhere; the default pair is one VPC links V2 support in the region."""
+        zones: list[str]
+        region = Stack.of(self).region
+        if config.zone_ids is not None:
+            zones = list(config.zone_ids)
+        elif not Token.is_unresolved(region) and region not in VPC_LINK_V2_ZONE_IDS:
+            raise ConfigError(
+                f"zone_ids: required in {region}, where this stack knows no zones that take VPC links "
+                "V2; set -c zone_ids=<id>,<id> from API Gateway's list for the region"
+            )
+        else:
+            mapping = CfnMapping(
+                self,
+                "VpcLinkZones",
+                mapping={
+                    region: dict(zip(ZONE_KEYS, ids[:2], strict=True))
+                    for region, ids in VPC_LINK_V2_ZONE_IDS.items()
+                },
+            )
+            zones = [mapping.find_in_map(Aws.REGION, key) for key in ZONE_KEYS]
+        for group in (APP_SUBNETS, DATA_SUBNETS):
+            subnets = self.vpc.select_subnets(subnet_group_name=group).subnets
+            if len(subnets) != len(zones):
+                raise ValueError(f"{group}: {len(subnets)} subnets for {len(zones)} zones")
+            for subnet, zone in zip(subnets, zones, strict=True):
+                cfn: ec2.CfnSubnet = subnet.node.default_child  # type: ignore[assignment]
+                cfn.availability_zone = None  # type: ignore[assignment]
+                cfn.availability_zone_id = zone
 
     def _security_group(
         self, construct_id: str, config: PaymentsConfig, description: str

@@ -50,15 +50,27 @@ class Observability(Construct):
         # Required config: an alarm nobody receives is no alarm (the recipient confirms by e-mail).
         self.alerts.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self._alarm_action = cw_actions.SnsAction(self.alerts)
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.name("payments"))
+        self._handler_logs: logs.LogGroup | None = None
+        # Dashboard names are global per account, not per region: the region keeps the same env in
+        # two regions from colliding (the other per-account names are CloudFormation's own).
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"{config.name('payments')}-{Aws.REGION}"
+        )
+
+    def handler_logs(self, encryption: Encryption) -> logs.LogGroup:
+        """The one group aws-cdk-lib's own handler functions (S3 auto-delete objects, bucket
+        notifications, the live-version lookup) log to, with the stack's retention: left alone,
+        Lambda creates a group per handler that never expires and that destroying the stack leaves
+        behind."""
+        if self._handler_logs is None:
+            self._handler_logs = encryption.log_group(
+                self, "CdkHandlerLogs", log_group_name=f"/payments/{self._config.env}/cdk-handlers"
+            )
+        return self._handler_logs
 
     def log_handlers(self, handlers: Sequence[CfnResource], encryption: Encryption) -> logs.LogGroup:
-        """aws-cdk-lib's own handler functions (S3 auto-delete objects, bucket notifications) log to
-        one group with the stack's retention: left alone, Lambda creates a group per handler that
-        never expires and that destroying the stack leaves behind."""
-        group = encryption.log_group(
-            self, "CdkHandlerLogs", log_group_name=f"/payments/{self._config.env}/cdk-handlers"
-        )
+        """Point the handlers CDK adds as raw resources (no log_group option) at ``handler_logs``."""
+        group = self.handler_logs(encryption)
         for handler in handlers:
             # Their roles carry AWSLambdaBasicExecutionRole, which may write to any group.
             handler.add_property_override("LoggingConfig", {"LogGroup": group.log_group_name})

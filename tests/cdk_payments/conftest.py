@@ -1,5 +1,5 @@
 """The payments app, synthesized once per test session: dev (cdk.json's context), prod, an
-HTTPS/canary variant, and dev with its API integration re-pointed (two stacks).
+HTTPS/canary variant, and dev with its VPC link or load balancer replaced (three stacks).
 
 All the stacks live in one App with the context of cdk.json (as the CLI would pass it), and
 ``app.synth()`` runs once; tests read templates from that single cloud assembly.
@@ -8,7 +8,7 @@ All the stacks live in one App with the context of cdk.json (as the CLI would pa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,18 +39,33 @@ VARIANTS = {
         alb_domain_name="payments.internal.example.com",
         # A canary: blue keeps serving version 6, green takes the code this deployment publishes.
         blue_version=6,
+        zone_ids=("euw1-az3", "euw1-az1"),  # chosen zones, by ID
         blue_weight=90,
         green_weight=10,
     ),
 }
 
-# The dev stack again (same config, another stack id), its POST method re-pointed at another VPC
-# link or another load balancer: how the API's deployment sees an integration change (payments-04).
-REPOINTED = {  # variant -> (the integration property that changes, its new value)
-    "dev-new-link": ("ConnectionId", "a1b2c3d4e5"),
-    "dev-new-target": (
-        "IntegrationTarget",
-        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/payments-alb-dev/0123456789abcdef",
+# The dev stack again (another stack id) with the VPC link or the load balancer *replaced*: one
+# property that forces CloudFormation to replace it (or a resource it sits on) changed, the construct,
+# its logical id and the method's Refs the same (payments-04).
+STAGE = "payments"  # the stage that holds them
+REPLACED = {  # variant -> (what is replaced and why, config changes, change made to the stack)
+    "dev-link-sg": (
+        "the VPC link: its security group is replaced (GroupDescription)",
+        {},
+        lambda stack: setattr(
+            stack.api.node.find_child("VpcLinkSg").node.default_child, "group_description", "VPC link, v2"
+        ),
+    ),
+    "dev-zones": (
+        "the VPC link: its subnets are replaced (other zones, AvailabilityZoneId)",
+        {"zone_ids": ("use1-az4", "use1-az6")},
+        lambda stack: None,
+    ),
+    "dev-alb": (
+        "the load balancer (Name)",
+        {},
+        lambda stack: setattr(stack.api.alb.node.default_child, "name", "payments-alb-dev-2"),
     ),
 }
 
@@ -98,25 +113,25 @@ def synthesize(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesize
     context = {**CDK_CONTEXT, "aws:cdk:enable-path-metadata": True}
     app = add_checks(cdk.App(context=context, outdir=str(tmp_path_factory.mktemp("cdk_payments"))))
     stacks = {variant: payments_stack(app, config) for variant, config in VARIANTS.items()}
-    for variant, (key, value) in REPOINTED.items():
-        stack = PaymentsStack(app, f"payments-{variant}", config=VARIANTS["dev"])
-        target = {
-            "ConnectionId": stack.api.vpc_link.vpc_link_id,
-            "IntegrationTarget": stack.api.alb.load_balancer_arn,
-        }
-        target[key] = value
-        stack.api.integrate(
-            connection_id=target["ConnectionId"], integration_target=target["IntegrationTarget"]
-        )
-        stacks[variant] = stack
+    # The replaced stacks and dev again, in a stage without path metadata: the RestApi's path, which
+    # names the stack, is part of every deployment's logical id, so stacks of different names would
+    # never share one and the comparison would prove nothing.
+    # (The stage's stacks are named payments-<variant>, like the app's, for the policy allowlist.)
+    stage = cdk.Stage(app, STAGE)
+    stage.node.set_context("aws:cdk:enable-path-metadata", False)
+    staged = {"dev-baseline": PaymentsStack(stage, "dev-baseline", config=VARIANTS["dev"])}
+    for variant, (_, changes, change) in REPLACED.items():
+        stack = PaymentsStack(stage, variant, config=replace(VARIANTS["dev"], **changes))
+        change(stack)
+        staged[variant] = stack
     assembly = app.synth()
     result = {}
-    for variant, stack in stacks.items():
-        artifact = assembly.get_stack_by_name(stack.stack_name)
+    for variant, stack in [*stacks.items(), *staged.items()]:
+        artifact = (assembly if variant in stacks else stage.synth()).get_stack_by_name(stack.stack_name)
         result[variant] = Synthesized(
             stack=stack,
             template=Template.from_json(artifact.template),
-            path=Path(assembly.directory) / artifact.template_file,
+            path=Path(artifact.assembly.directory) / artifact.template_file,
         )
     return result
 

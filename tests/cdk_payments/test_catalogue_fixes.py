@@ -13,7 +13,8 @@ from common.fraud import HISTORY_ATTRIBUTES
 
 from cdk_payments.config import ConfigError, PaymentsConfig
 from lambda_src.build import LAYER_DIR, RUNTIME, function_dir
-from tests.cdk_payments.conftest import CERTIFICATE_ARN, REPOINTED
+from tests.cdk_payments.conftest import CERTIFICATE_ARN, REPLACED
+from tests.cdk_payments.test_handler_permissions import role_statements
 
 OUR_FUNCTIONS = ("payment_validation", "fraud_detection", "transaction_processing", "secrets_rotation")
 
@@ -54,24 +55,72 @@ def test_blue_green_target_groups_target_processing_aliases_with_weighted_forwar
         assert by_name == {f"payments-blue-{env}": weights[0], f"payments-green-{env}": weights[1]}
 
 
+def processing_version_id(synth) -> str:
+    """The logical id of the version of transaction_processing this deployment publishes."""
+    processing_id, _ = synth.our_functions()[
+        f"payments-transaction-processing-{synth.stack.node.id.split('-', 1)[1]}"
+    ]
+    (version_id,) = [
+        logical_id
+        for logical_id, version in synth.resources("AWS::Lambda::Version").items()
+        if version["Properties"]["FunctionName"] == {"Ref": processing_id}
+    ]
+    return version_id
+
+
+def alias_versions(synth) -> dict[str, object]:
+    return {
+        a["Properties"]["Name"]: a["Properties"]["FunctionVersion"]
+        for a in synth.resources("AWS::Lambda::Alias").values()
+    }
+
+
 @pytest.mark.catalogue("payments-01")
-def test_blue_and_green_aliases_can_serve_different_versions(dev, https):
-    """Fix: each alias's version is an input (-c blue_version / green_version; unset: the version this
-    deployment publishes), so green can take new code while blue keeps serving the pinned one."""
+def test_each_target_group_targets_its_own_colour(dev, https):
+    """Fix (the guard): the blue target group invokes the alias named blue, the green one the alias
+    named green; both groups on one alias would make the weights split nothing."""
+    for synth in (dev, https):
+        env = synth.stack.node.id.split("-", 1)[1]
+        targets = {}
+        for group in target_groups(synth).values():
+            (target,) = group["Properties"]["Targets"]
+            targets[group["Properties"]["Name"]] = target["Id"]["Ref"]
+        assert len(set(targets.values())) == 2, f"both target groups on one alias: {targets}"
+        for colour in ("blue", "green"):
+            assert (
+                synth.json["Resources"][targets[f"payments-{colour}-{env}"]]["Properties"]["Name"] == colour
+            )
 
-    def alias_versions(synth):
-        aliases = synth.resources("AWS::Lambda::Alias").values()
-        return {a["Properties"]["Name"]: a["Properties"]["FunctionVersion"] for a in aliases}
 
-    def published(synth):
-        (version_id,) = synth.resources("AWS::Lambda::Version")
-        return {"Fn::GetAtt": [version_id, "Version"]}
-
-    assert alias_versions(dev) == {"blue": published(dev), "green": published(dev)}
-    assert alias_versions(https) == {"blue": "6", "green": published(https)}
-    # Versions are kept when a deployment publishes the next one: a pinned alias may still name it.
-    (version,) = https.resources("AWS::Lambda::Version").values()
-    assert version["DeletionPolicy"] == "Retain"
+@pytest.mark.catalogue("payments-01")
+def test_a_plain_deploy_keeps_blue_on_the_version_it_serves(dev, https):
+    """Fix: by default only green follows the version this deployment publishes; blue's alias takes
+    the version it serves now, read by a custom resource at deploy time (GetFunctionConfiguration
+    with the blue alias as qualifier; on the stack's creation, the version just published). A pinned
+    blue (-c blue_version) serves that version, and the pin is part of the lookup's properties, so
+    the deploy that drops it reads the alias again."""
+    published = processing_version_id(dev)
+    (lookup_id, lookup) = dev.one("Custom::LiveAliasVersion")
+    assert alias_versions(dev) == {
+        "blue": {"Fn::GetAtt": [lookup_id, "Version"]},
+        "green": {"Fn::GetAtt": [published, "Version"]},
+    }
+    props = lookup["Properties"]
+    update, create = (props[phase]["Fn::Join"][1] for phase in ("Update", "Create"))
+    assert '"action":"getFunctionConfiguration","service":"Lambda","outputPaths":["Version"]' in update[0]
+    assert '"Qualifier":"blue"' in update[2]
+    # Created with the stack: the version just published. Naming it makes every newly published
+    # version a change of the lookup's properties: it runs again on every deploy that publishes.
+    assert create[3] == {"Fn::GetAtt": [published, "Version"]} and create[2].endswith('"Qualifier":"')
+    assert props["PinnedVersion"] == "none" and props["InstallLatestAwsSdk"] is False
+    (_, pinned_lookup) = https.one("Custom::LiveAliasVersion")
+    assert pinned_lookup["Properties"]["PinnedVersion"] == "6"
+    assert alias_versions(https) == {
+        "blue": "6",
+        "green": {"Fn::GetAtt": [processing_version_id(https), "Version"]},
+    }
+    # Versions are kept when a deployment publishes the next one: an alias may still serve one.
+    assert https.json["Resources"][processing_version_id(https)]["DeletionPolicy"] == "Retain"
     context = {"env": "qa", "alarm_email": "qa@example.com", "green_version": "12", "blue_version": ""}
     config = PaymentsConfig.from_context(context.get)
     assert (config.blue_version, config.green_version) == (None, 12)
@@ -79,10 +128,42 @@ def test_blue_and_green_aliases_can_serve_different_versions(dev, https):
         PaymentsConfig(env="qa", alarm_email="qa@example.com", green_version=0)
 
 
+@pytest.mark.catalogue("payments-01")
+def test_each_processing_version_calls_the_downstream_versions_published_with_it(dev):
+    """Fix: transaction_processing calls payment_validation and fraud_detection by version ARN
+    (part of its configuration, so of each of its versions), not unqualified ($LATEST): blue keeps
+    its downstream code while green runs the new one. Those versions are retained, and the role may
+    invoke versions only."""
+    functions = dev.our_functions()
+    processing_id, processing = functions["payments-transaction-processing-dev"]
+    variables = processing["Properties"]["Environment"]["Variables"]
+    granted = {
+        json.dumps(resource)
+        for statement in role_statements(dev, processing_id)
+        if statement["Action"] == "lambda:InvokeFunction"
+        for resource in (
+            [statement["Resource"]] if isinstance(statement["Resource"], dict) else statement["Resource"]
+        )
+    }
+    for variable, name in (
+        ("VALIDATION_FUNCTION", "payment-validation"),
+        ("FRAUD_FUNCTION", "fraud-detection"),
+    ):
+        downstream_id, _ = functions[f"payments-{name}-dev"]
+        version = dev.json["Resources"][variables[variable]["Ref"]]
+        assert version["Type"] == "AWS::Lambda::Version", f"{variable} is not a version"
+        assert version["Properties"]["FunctionName"] == {"Ref": downstream_id}
+        assert version["DeletionPolicy"] == "Retain"
+        qualified = {"Fn::Join": ["", [{"Fn::GetAtt": [downstream_id, "Arn"]}, ":*"]]}
+        assert json.dumps(qualified) in granted
+        assert json.dumps({"Fn::GetAtt": [downstream_id, "Arn"]}) not in granted
+
+
 @pytest.mark.catalogue("payments-02")
 def test_https_listener_only_with_a_certificate(dev, prod, https):
-    """Fix: HTTPS with an ACM certificate when one is configured, otherwise HTTP on the internal ALB;
-    prod requires the certificate (never a plain HTTP listener in prod)."""
+    """Fix: HTTPS with an ACM certificate when one is configured, for the host API Gateway calls and
+    verifies (no insecureSkipVerification: a self-signed certificate is no option), otherwise HTTP
+    on the internal ALB; prod requires the certificate (never a plain HTTP listener in prod)."""
     from aws_cdk.assertions import Match  # not at import: see conftest.payments
 
     for synth in (dev, prod, https):
@@ -104,6 +185,12 @@ def test_https_listener_only_with_a_certificate(dev, prod, https):
             "Certificates": [{"CertificateArn": Match.string_like_regexp("^arn:aws:acm:")}],
         },
     )
+    # API Gateway verifies the ALB's certificate (a self-signed one fails every request): against the
+    # name it covers, the URI's host, and never with verification skipped.
+    (method,) = https.resources("AWS::ApiGateway::Method").values()
+    integration = method["Properties"]["Integration"]
+    assert integration["Uri"] == "https://payments.internal.example.com/transactions"
+    assert integration.get("TlsConfig", {}).get("InsecureSkipVerification") in (None, False)
     (prod_listener,) = prod.resources("AWS::ElasticLoadBalancingV2::Listener").values()
     assert (prod_listener["Properties"]["Protocol"], prod_listener["Properties"]["Port"]) == ("HTTPS", 443)
     email = {"alarm_email": "oncall@example.com"}
@@ -250,11 +337,14 @@ def test_private_integration_targets_the_alb_through_a_vpc_link_v2(dev, https):
 
 
 @pytest.mark.catalogue("payments-04")
-@pytest.mark.parametrize("variant", sorted(REPOINTED))
-def test_a_new_vpc_link_or_load_balancer_makes_a_new_api_deployment(payments, variant):
-    """Fix: ConnectionId and IntegrationTarget are part of the deployment's logical id. They are
-    property overrides, which CDK does not hash: without this the method would change and the stage
-    would keep serving the deployment that routes to the old link or load balancer."""
+@pytest.mark.parametrize("variant", sorted(REPLACED))
+def test_a_replaced_vpc_link_or_load_balancer_makes_a_new_api_deployment(payments, variant):
+    """Fix: a deployment snapshots the integration, so when the VPC link or the load balancer is
+    replaced (a security group or subnet of the link replaced, the load balancer renamed) the stage
+    must get a new deployment, or it goes on routing to the deleted one. The method reads the same
+    (the same Refs: a replacement, not another construct); the deployment's logical id hashes what
+    replaces them (CloudFormation's createOnlyProperties, followed through references)."""
+    from cdk_payments.replacement import REPLACED_BY  # imports the CDK: not at collection
 
     def integration_and_deployment(synth):
         (method,) = synth.resources("AWS::ApiGateway::Method").values()
@@ -263,12 +353,36 @@ def test_a_new_vpc_link_or_load_balancer_makes_a_new_api_deployment(payments, va
         assert stage["Properties"]["DeploymentId"] == {"Ref": deployment_id}
         return method["Properties"]["Integration"], deployment_id
 
-    dev_integration, dev_deployment = integration_and_deployment(payments["dev"])
-    integration, deployment = integration_and_deployment(payments[variant])
-    key, value = REPOINTED[variant]
-    assert {k for k in dev_integration if dev_integration[k] != integration[k]} == {key}
-    assert integration[key] == value
-    assert deployment != dev_deployment
+    dev, replaced = payments["dev-baseline"], payments[variant]  # both without path metadata
+    dev_integration, dev_deployment = integration_and_deployment(dev)
+    integration, deployment = integration_and_deployment(replaced)
+    assert integration == dev_integration  # same ConnectionId and IntegrationTarget references
+    changed = {
+        logical_id
+        for logical_id, resource in replaced.json["Resources"].items()
+        if resource["Type"] in REPLACED_BY
+        and dev.json["Resources"][logical_id]["Properties"] != resource["Properties"]
+    }
+    assert changed, REPLACED[variant][0]
+    assert deployment != dev_deployment, f"{REPLACED[variant][0]}, and the stage keeps the old deployment"
+
+
+def test_replacing_properties_are_cloudformations_create_only_properties():
+    """REPLACED_BY is CloudFormation's own: each type's createOnlyProperties in the resource schemas
+    cfn-lint ships (a change to any of them replaces the resource)."""
+    import importlib.resources
+    import os
+
+    from cdk_payments.replacement import REPLACED_BY
+
+    schemas = importlib.resources.files("cfnlint.data.schemas")
+    index = json.loads((schemas / "providers" / "us-east-1.json").read_text())
+    resources = schemas / "resources"
+    for cfn_type, names in REPLACED_BY.items():
+        (schema,) = [f for f in os.listdir(str(resources)) if f.startswith(index[cfn_type])]
+        create_only = json.loads((resources / schema).read_text())["createOnlyProperties"]
+        top_level = {p.split("/")[2] for p in create_only}
+        assert set(names) == top_level, cfn_type
 
 
 @pytest.mark.catalogue("payments-05")

@@ -30,15 +30,8 @@ def run_steps(client, arn, token, steps=rotation.STEPS, connect=None):
 
 
 def pg_connect(secret):
-    return psycopg2.connect(
-        host=secret["host"],
-        port=secret["port"],
-        dbname=secret["dbname"],
-        user=secret["username"],
-        password=secret["password"],
-        connect_timeout=5,
-        sslmode="disable",
-    )
+    """The function's own connect, with the one option the local server needs: it has no TLS."""
+    return rotation.connect(secret, tls={"sslmode": "disable"})
 
 
 @pytest.fixture
@@ -178,6 +171,35 @@ def test_test_secret_fails_when_pending_password_does_not_log_in(secret, postgre
     with pytest.raises(rotation.RotationError, match="testSecret"):
         rotation.rotate(client, arn, token, "testSecret", pg_connect)  # setSecret skipped
     assert can_log_in(postgres, original["password"])
+
+
+def test_the_deployed_connection_verifies_the_server_against_the_rds_cas(monkeypatch):
+    """Fix: rotation sends the master passwords over TLS that verifies Aurora: by default connect
+    asks libpq for verify-full (certificate chain and host name) with the RDS CA bundle the layer
+    ships, not sslmode=require (which takes any certificate); nothing in the environment lowers it."""
+    from common.rds_tls import BUNDLE
+
+    seen = {}
+    monkeypatch.setattr(rotation.psycopg2, "connect", lambda **kwargs: seen.update(kwargs))
+    monkeypatch.setenv("DB_SSLMODE", "disable")  # the old override: no longer read
+    rotation.connect(
+        {
+            "host": "payments-aurora-dev.cluster-x.us-east-1.rds.amazonaws.com",
+            "username": "u",
+            "password": "p",
+        }
+    )
+    assert (seen["sslmode"], seen["sslrootcert"]) == ("verify-full", str(BUNDLE))
+    assert BUNDLE.is_file()
+
+
+def test_the_default_connection_refuses_a_server_without_tls(secret, postgres):
+    """Fix: against a server that offers no TLS (the local one) the default options fail instead
+    of falling back to plain text; the injected options of the tests are what reach it."""
+    _, _, value = secret
+    with pytest.raises(psycopg2.OperationalError, match="SSL"):
+        rotation.connect(value)
+    pg_connect(value).close()
 
 
 @pytest.mark.catalogue("payments-08")

@@ -253,6 +253,8 @@ CONDITIONAL_PUT = {
     "Body": ANY,
     "ContentType": "application/json",
     "IfNoneMatch": "*",
+    # Object Lock (prod) refuses a PUT without a checksum or Content-MD5 (Stubber checks each call).
+    "ChecksumAlgorithm": "SHA256",
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import psycopg2
 from aws_lambda_powertools import Logger
+from common.rds_tls import verify_full_options
 from psycopg2 import sql
 
 logger = Logger(service="secrets_rotation")
@@ -37,8 +38,13 @@ class RotationError(Exception):
 Connect = Callable[[dict[str, Any]], Any]
 
 
-def connect(secret: dict[str, Any]) -> Any:
-    """Open a connection with the credentials in ``secret``; raises psycopg2.Error on failure."""
+def connect(secret: dict[str, Any], tls: dict[str, str] | None = None) -> Any:
+    """Open a connection with the credentials in ``secret``; raises psycopg2.Error on failure.
+
+    TLS verifies the server (``verify-full`` against the RDS CA bundle): the function sends the
+    master password, the old one and the new one, to whatever answers at ``host``. Tests pass
+    their own options (or their own ``connect``) to reach a local server without TLS.
+    """
     return psycopg2.connect(
         host=secret["host"],
         port=int(secret.get("port", 5432)),
@@ -46,7 +52,7 @@ def connect(secret: dict[str, Any]) -> Any:
         user=secret["username"],
         password=secret["password"],
         connect_timeout=5,
-        sslmode=os.environ.get("DB_SSLMODE", "require"),
+        **(verify_full_options() if tls is None else tls),
     )
 
 

@@ -87,7 +87,9 @@ def ensure_audit_record(deps: Dependencies, item: dict[str, Any]) -> None:
 
     No HeadObject first: without s3:ListBucket, S3 answers a read of a missing key with 403, not
     404. ``If-None-Match: *`` makes S3 refuse the write with 412 when the key exists (already
-    audited), and with 409 when a concurrent write of the same key is in flight (retried).
+    audited), and with 409 when a concurrent write of the same key is in flight (retried); the
+    bucket policy refuses a PUT under audit/ without it. A checksum goes with every PUT: S3 requires
+    one (or Content-MD5) where Object Lock retains objects by default (prod).
     """
     body = dumps({"event": "transaction.recorded", "record": item}).encode()
     for attempt in range(AUDIT_WRITE_ATTEMPTS):
@@ -98,6 +100,7 @@ def ensure_audit_record(deps: Dependencies, item: dict[str, Any]) -> None:
                 Body=body,
                 ContentType="application/json",
                 IfNoneMatch="*",
+                ChecksumAlgorithm="SHA256",
             )
             return
         except ClientError as exc:
