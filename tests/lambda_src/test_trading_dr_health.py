@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import psycopg2
 import pytest
+from common import rds_tls
 from common.database import Database, secret_reader
 
 from lambda_src.pulumi_trading_dr.canary import health_check as canary
@@ -266,7 +267,8 @@ def test_default_dependencies_come_from_the_environment(aws, monkeypatch):
     assert deps.settings.queue_name == "trading-orders-dev-primary" and deps.settings.cache_seconds == 10
     options = deps.database.options
     assert options["connect_timeout"] <= 2 and "statement_timeout=1500" in options["options"]
-    assert options["sslmode"] == "require"
+    # TLS that verifies the server: the RDS certificate authorities, the host name (rds_tls)
+    assert (options["sslmode"], options["sslrootcert"]) == ("verify-full", str(rds_tls.BUNDLE))
     # One try, short timeouts: an AWS check must not hold the answer past Route 53's 2 s.
     assert deps.sqs.meta.config.retries["total_max_attempts"] == 1 and deps.sqs.meta.config.read_timeout <= 2
 

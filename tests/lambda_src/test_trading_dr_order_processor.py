@@ -393,7 +393,9 @@ def test_default_dependencies_come_from_the_environment(aws, monkeypatch):
     deps = op._default_deps()
     assert deps.table.name == "orders-table" and deps.region == REGION
     assert deps.ledger.host == "ledger.cluster-abc.us-east-1.rds.amazonaws.com"
-    assert deps.ledger.options["sslmode"] == "require"  # TLS to Aurora unless a test says otherwise
+    # TLS that verifies the server against the RDS certificate authorities and its host name.
+    assert deps.ledger.options["sslmode"] == "verify-full"
+    assert deps.ledger.options["sslrootcert"].endswith("common/rds-ca-bundle.pem")
     assert deps.ledger.connect is psycopg2.connect
 
 

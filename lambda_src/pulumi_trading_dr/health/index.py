@@ -17,7 +17,7 @@ locations every 30 s); a database check is bounded by short connect and statemen
 answer comes before Route 53's checker gives up (2 s after connecting).
 
 Environment: DB_HOST, DB_SECRET_ARN, QUEUE_NAME, DLQ_URL, CACHE_SECONDS, MAX_QUEUE_AGE_SECONDS,
-AWS_REGION, REGION_ROLE, POWERTOOLS_SERVICE_NAME, ENVIRONMENT; DB_SSLMODE (``require`` unless set).
+AWS_REGION, REGION_ROLE, POWERTOOLS_SERVICE_NAME, ENVIRONMENT.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import psycopg2
 from aws_lambda_powertools import Logger, Tracer
 from botocore.config import Config
 from common.database import Database, is_read_only, secret_reader
+from common.rds_tls import verify_full_options
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "health"))
 logger.append_keys(
@@ -222,7 +223,7 @@ def _default_deps() -> Dependencies:
             database=Database(
                 read_secret=secret_reader(boto3.client("secretsmanager"), os.environ["DB_SECRET_ARN"]),
                 host=os.environ["DB_HOST"],
-                options={**CONNECT_OPTIONS, "sslmode": os.environ.get("DB_SSLMODE", "require")},
+                options={**CONNECT_OPTIONS, **verify_full_options()},
                 driver=psycopg2,
             ),
             sqs=boto3.client("sqs", config=AWS_CONFIG),

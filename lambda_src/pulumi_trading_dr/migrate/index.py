@@ -24,7 +24,7 @@ new invocation). Answer: ``{"migration": ..., "changes": [...]}``, kept in the P
 carries no secret. Any failure is a function error, which fails ``pulumi up``.
 
 Environment: DB_HOST (the writer's cluster endpoint), MASTER_SECRET_ARN, APP_SECRET_ARN,
-POWERTOOLS_SERVICE_NAME, ENVIRONMENT; DB_SSLMODE (``require`` unless set).
+POWERTOOLS_SERVICE_NAME, ENVIRONMENT.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import boto3
 import psycopg2
 from aws_lambda_powertools import Logger, Tracer
 from common.database import is_read_only, set_password
+from common.rds_tls import verify_full_options
 from psycopg2 import sql
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "migrate"))
@@ -290,7 +291,7 @@ def connect(credentials: Mapping[str, Any]) -> Any:
         dbname=credentials["dbname"],
         user=credentials["username"],
         password=credentials["password"],
-        sslmode=os.environ.get("DB_SSLMODE", "require"),
+        **verify_full_options(),  # TLS that verifies the server against the RDS CAs
         **CONNECT_OPTIONS,
     )
 

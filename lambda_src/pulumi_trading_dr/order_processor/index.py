@@ -19,8 +19,7 @@ ledger without its tables (the migration has not run) fails the record with that
 connection is reused across invocations and re-opened when broken (common/database.py).
 
 Environment: ORDERS_TABLE, DB_SECRET_ARN, DB_HOST, READ_ONLY_RETRY_SECONDS, POWERTOOLS_SERVICE_NAME,
-ENVIRONMENT, REGION_ROLE (``primary`` | ``secondary``, for logs) and optionally DB_SSLMODE
-(``require`` unless set).
+ENVIRONMENT, REGION_ROLE (``primary`` | ``secondary``, for logs).
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 from common.database import DEFAULT_CONNECT_OPTIONS, Database, SchemaMissing, is_read_only, secret_reader
+from common.rds_tls import verify_full_options
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "order_processor"))
 logger.append_keys(
@@ -252,7 +252,7 @@ def _default_deps() -> Dependencies:
             ledger=Ledger(
                 read_secret=secret_reader(boto3.client("secretsmanager"), os.environ["DB_SECRET_ARN"]),
                 host=os.environ["DB_HOST"],
-                options={**DEFAULT_CONNECT_OPTIONS, "sslmode": os.environ.get("DB_SSLMODE", "require")},
+                options={**DEFAULT_CONNECT_OPTIONS, **verify_full_options()},
             ),
             region=os.environ.get("AWS_REGION", "unknown"),
             sqs=boto3.client("sqs"),

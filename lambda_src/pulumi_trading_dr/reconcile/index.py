@@ -16,8 +16,8 @@ Event: ``{"since": "<ISO 8601 with a time zone>", "repair": false}`` (``repair``
 false: report only). The windows are matched by id, not by time: an order on one side of
 ``since`` in one store and the other side in the other is found by looking it up.
 
-Environment: ORDERS_TABLE, DB_SECRET_ARN, DB_HOST, AWS_REGION, POWERTOOLS_SERVICE_NAME, ENVIRONMENT;
-DB_SSLMODE (``require`` unless set).
+Environment: ORDERS_TABLE, DB_SECRET_ARN, DB_HOST, AWS_REGION, POWERTOOLS_SERVICE_NAME, ENVIRONMENT.
+The connection verifies the server against the RDS certificate authorities (common/rds_tls.py).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from aws_lambda_powertools import Logger, Tracer
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 from common.database import DEFAULT_CONNECT_OPTIONS, Database, is_read_only, secret_reader
+from common.rds_tls import verify_full_options
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reconcile"))
 logger.append_keys(environment=os.environ.get("ENVIRONMENT", "unknown"))
@@ -241,7 +242,7 @@ def _default_deps() -> Dependencies:
             database=Database(
                 read_secret=secret_reader(boto3.client("secretsmanager"), os.environ["DB_SECRET_ARN"]),
                 host=os.environ["DB_HOST"],
-                options={**DEFAULT_CONNECT_OPTIONS, "sslmode": os.environ.get("DB_SSLMODE", "require")},
+                options={**DEFAULT_CONNECT_OPTIONS, **verify_full_options()},
                 driver=psycopg2,
             ),
         )

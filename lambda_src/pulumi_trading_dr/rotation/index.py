@@ -14,7 +14,7 @@ until failback), setSecret fails with that reason and AWSCURRENT keeps working; 
 rotation tries again.
 
 Environment: SECRET_ARN (the only secret it rotates), DB_HOST, POWERTOOLS_SERVICE_NAME,
-ENVIRONMENT; DB_SSLMODE (``require`` unless set).
+ENVIRONMENT.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import boto3
 import psycopg2
 from aws_lambda_powertools import Logger, Tracer
 from common.database import is_read_only, set_password
+from common.rds_tls import verify_full_options
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "rotation"))
 logger.append_keys(environment=os.environ.get("ENVIRONMENT", "unknown"))
@@ -208,7 +209,7 @@ def connect(credentials: Mapping[str, Any]) -> Any:
         dbname=credentials["dbname"],
         user=credentials["username"],
         password=credentials["password"],
-        sslmode=os.environ.get("DB_SSLMODE", "require"),
+        **verify_full_options(),  # TLS that verifies the server against the RDS CAs
         **CONNECT_OPTIONS,
     )
 
