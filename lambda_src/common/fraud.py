@@ -22,9 +22,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import boto3
-from boto3.dynamodb.conditions import Key
-
 HISTORY_WINDOW = timedelta(hours=24)
 BURST_WINDOW = timedelta(minutes=10)
 # Non-key attributes the history query reads; the GSI projects exactly these (payments-11).
@@ -84,12 +81,14 @@ def dynamodb_history(table: Any, index_name: str, partition_key: str = "customer
     def load(key_value: str, since: datetime) -> list[PastTransaction]:
         kwargs: dict[str, Any] = {
             "IndexName": index_name,
-            "KeyConditionExpression": Key(partition_key).eq(key_value)
-            & Key("created_at").gte(since.isoformat()),
+            # A string expression, not boto3's Key(): importing this module (the stacks read
+            # HISTORY_ATTRIBUTES at synth) must not import boto3.
+            "KeyConditionExpression": "#key = :key AND created_at >= :since",
             # Key attributes (transaction_id, created_at) are always in a GSI; the rest is projected.
             "ProjectionExpression": "transaction_id, created_at, "
             + ", ".join(f"#{a}" for a in HISTORY_ATTRIBUTES),
-            "ExpressionAttributeNames": {f"#{a}": a for a in HISTORY_ATTRIBUTES},
+            "ExpressionAttributeNames": {"#key": partition_key, **{f"#{a}": a for a in HISTORY_ATTRIBUTES}},
+            "ExpressionAttributeValues": {":key": key_value, ":since": since.isoformat()},
         }
         items: list[dict[str, Any]] = []
         while True:
@@ -118,6 +117,8 @@ def evaluate(transaction: dict[str, Any], load_history: HistoryLoader, now: date
 
 def customer_history_from_env() -> HistoryLoader:
     """The customer history of the table named by TRANSACTIONS_TABLE, through CUSTOMER_INDEX."""
+    import boto3  # here, not at module level: see dynamodb_history
+
     table = boto3.resource("dynamodb").Table(os.environ["TRANSACTIONS_TABLE"])
     return dynamodb_history(table, os.environ["CUSTOMER_INDEX"])
 
