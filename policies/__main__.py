@@ -139,8 +139,8 @@ def render_rules(fmt: str) -> str:
             lines.append(f"| `{r.id}` | {r.title} | {r.severity} | {default} | {r.rationale} | {catalogue} |")
         return "\n".join(lines)
     return "\n".join(
-        f"{r.id:<26} {r.severity!s:<8} {r.title}{OFF if r.convention else ''}\n{'':<35}{r.rationale}\n{'':<35}catalogue: "
-        f"{', '.join(r.catalogue) or '-'}"
+        f"{r.id:<26} {r.severity!s:<8} {r.title}{OFF if r.convention else ''}\n"
+        f"{'':<35}{r.rationale}\n{'':<35}catalogue: {', '.join(r.catalogue) or '-'}"
         for r in rules
     )
 

@@ -15,7 +15,7 @@ from policies.__main__ import main
 from policies.loaders import InputError, load
 from policies.model import get_path
 from policies.rules import FAIL, PASS, RULES, UNKNOWN, all_rules
-from tests.policies.docs import cfn, pulumi, pulumi_export, tf
+from tests.policies.docs import cfn, pulumi, tf
 
 all_rules()
 SARIF_SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
@@ -43,7 +43,9 @@ FN = {"Timeout": 10, "TracingConfig": {"Mode": "Active"}, "Role": "arn:aws:iam::
 def test_both_branches_encrypted_is_decided() -> None:
     """Fn::If whose branches are both encrypted passes; branches that differ stay unknown."""
     key = {"Fn::If": ["Prod", "alias/prod", "alias/aws/sns"]}
-    assert statuses("encrypted-at-rest", cfn({"T": ("AWS::SNS::Topic", {"KmsMasterKeyId": key})}), "T") == [PASS]
+    assert statuses("encrypted-at-rest", cfn({"T": ("AWS::SNS::Topic", {"KmsMasterKeyId": key})}), "T") == [
+        PASS
+    ]
     half = {"Fn::If": ["Prod", "alias/prod", {"Ref": "AWS::NoValue"}]}
     assert statuses("encrypted-at-rest", cfn({"T": ("AWS::SNS::Topic", {"KmsMasterKeyId": half})}), "T") == [
         UNKNOWN
@@ -249,18 +251,24 @@ def test_encrypted_at_rest_covers_neptune_documentdb_redshift_opensearch(kind, p
     assert statuses("encrypted-at-rest", cfn({"Store": (kind, props)}), "Store") == [expected]
 
 
-@pytest.mark.parametrize("cidr", ["0.0.0.0/0", "::/0", "0::/0", "0:0:0:0:0:0:0:0/0", "192.168.1.0/0", " 0.0.0.0/0"])
+@pytest.mark.parametrize(
+    "cidr", ["0.0.0.0/0", "::/0", "0::/0", "0:0:0:0:0:0:0:0/0", "192.168.1.0/0", " 0.0.0.0/0"]
+)
 def test_every_spelling_of_slash_zero_is_open(cidr: str) -> None:
     rule = {"GroupId": "sg-1", "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22}
     rule["CidrIpv6" if ":" in cidr else "CidrIp"] = cidr
-    assert statuses("no-open-admin-ingress", cfn({"In": ("AWS::EC2::SecurityGroupIngress", rule)}), "In") == [FAIL]
+    assert statuses("no-open-admin-ingress", cfn({"In": ("AWS::EC2::SecurityGroupIngress", rule)}), "In") == [
+        FAIL
+    ]
 
 
 # 5. Conventions are opt-in -----------------------------------------------------------------------
 
 
 def test_conventions_are_off_by_default_and_the_output_says_so(tmp_path: Path, capsys) -> None:
-    path = write(tmp_path, {"Resources": {"T": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": "k"}}}})
+    path = write(
+        tmp_path, {"Resources": {"T": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": "k"}}}}
+    )
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "off: name-has-environment, required-tags (conventions, not defects" in out
@@ -272,7 +280,7 @@ def test_conventions_are_off_by_default_and_the_output_says_so(tmp_path: Path, c
 
 @pytest.mark.parametrize(
     "content",
-    ['[rules.no-such-rule]\nenabled = true\n', '[rules.required-tags]\ntag = ["x"]\n', "[other]\n", "nope ["],
+    ["[rules.no-such-rule]\nenabled = true\n", '[rules.required-tags]\ntag = ["x"]\n', "[other]\n", "nope ["],
 )
 def test_a_bad_config_is_unreadable_input(tmp_path: Path, capsys, content: str) -> None:
     config = tmp_path / "policies.toml"
