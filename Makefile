@@ -141,7 +141,8 @@ diagrams: bootstrap ## architecture diagrams from out/ (runs synth-all): out/<st
 # Anyone's outputs: python -m policies check PATH ... (README: the policy suite).
 POLICIES_ARGS ?=
 policies: synth-all ## the cross-framework policy suite over out/ (POLICIES_ARGS="--min-severity high --format json")
-	@$(STAGE) "policies" -- $(BIN)/python -m policies check --allowlist policies/allowlist.toml $(POLICIES_ARGS) \
+	@$(STAGE) "policies" -- $(BIN)/python -m policies check --config policies/config.toml \
+	  --allowlist policies/allowlist.toml $(POLICIES_ARGS) \
 	  out/cdk_payments out/cdktf_transactions out/pulumi_fraud_pipeline/resources.json \
 	  out/pulumi_trading_dr/resources.json
 

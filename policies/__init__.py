@@ -15,11 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from policies.allowlist import Exemption, apply, load_allowlist
+from policies.config import Config, load_config
 from policies.loaders import InputError, load
 from policies.model import Document, Severity
 from policies.rules import FAIL, PASS, UNKNOWN, Result, Rule, all_rules
 
-__all__ = ["Document", "InputError", "Report", "Severity", "check", "check_documents", "load"]
+__all__ = [
+    "Config",
+    "Document",
+    "InputError",
+    "Report",
+    "Severity",
+    "check",
+    "check_documents",
+    "load",
+    "load_config",
+]
+READ_RULE = "input-read"
 
 
 @dataclass
@@ -29,6 +41,10 @@ class Report:
     min_severity: Severity = Severity.LOW
     fail_on_unknown: bool = True
     unused_exemptions: list[Exemption] = field(default_factory=list)
+    fail_on_unread: bool = True
+    rules: list[Rule] = field(default_factory=list)  # what ran
+    disabled: list[Rule] = field(default_factory=list)  # what did not (the conventions, unless turned on)
+    unused_suppressions: list[tuple[None, str, str]] = field(default_factory=list)
 
     def at_or_above(self) -> list[Result]:
         return [r for r in self.results if r.rule.severity >= self.min_severity]
@@ -44,7 +60,12 @@ class Report:
         return [
             r
             for r in self.findings
-            if r.allowed_because is None and (r.status == FAIL or self.fail_on_unknown)
+            if r.allowed_because is None
+            and (
+                self.fail_on_unread
+                if r.rule.id == READ_RULE  # not read at all: --allow-unread, not --allow-unknown
+                else r.status == FAIL or self.fail_on_unknown
+            )
         ]
 
     def count(self, status: str, *, allowed: bool = False) -> int:
@@ -64,12 +85,37 @@ def check_documents(
     min_severity: Severity = Severity.LOW,
     exemptions: list[Exemption] | None = None,
     fail_on_unknown: bool = True,
+    fail_on_unread: bool = True,
+    config: Config | None = None,
 ) -> Report:
-    results = [
-        result for document in documents for rule in rules or all_rules() for result in rule.run(document)
-    ]
-    results, unused = apply(results, exemptions or [])
-    return Report(documents, results, min_severity, fail_on_unknown, unused)
+    """Run ``rules`` (else the config's, else every rule but the conventions) over ``documents``."""
+    config = config or Config.default()
+    if rules is None:
+        rules = config.rules()
+    for document in documents:
+        document.settings.update(config.settings)
+        if "environment" in config.settings:
+            document.environment = config.settings["environment"]
+    known = {r.id for r in all_rules()}
+    for document in documents:
+        for resource in document.resources:
+            for rule_id in resource.suppressions:
+                if rule_id not in known:
+                    raise InputError(f"{document.path}: {resource.label()} suppresses no rule {rule_id!r}")
+    results = [result for document in documents for rule in rules for result in rule.run(document)]
+    results, unused, unused_suppressions = apply(results, exemptions or [])
+    ran = {r.id for r in rules}
+    return Report(
+        documents,
+        results,
+        min_severity,
+        fail_on_unknown,
+        unused,
+        fail_on_unread,
+        rules,
+        [r for r in all_rules() if r.id not in ran],
+        unused_suppressions,
+    )
 
 
 def check(
@@ -80,20 +126,31 @@ def check(
     environment: str | None = None,
     required_tags: tuple[str, ...] | None = None,
     fail_on_unknown: bool = True,
+    fail_on_unread: bool = True,
+    config: str | Path | Config | None = None,
+    enable: tuple[str, ...] = (),
+    disable: tuple[str, ...] = (),
 ) -> Report:
-    """Load every path and run every rule; raises InputError on unreadable input."""
+    """Load every path and run the configured rules; raises InputError on unreadable input.
+    ``environment`` and ``required_tags`` turn on the convention they set."""
+    settings = config if isinstance(config, Config) else load_config(config) if config else Config.default()
+    for rule_id in enable:
+        settings.enable(rule_id)
+    for rule_id in disable:
+        settings.disable(rule_id)
+    if environment:
+        settings.settings["environment"] = environment
+        settings.enable("name-has-environment")
+    if required_tags is not None:
+        settings.settings["required_tags"] = required_tags
+        settings.enable("required-tags")
     documents = [document for path in paths for document in load(path)]
-    for document in documents:
-        if environment:
-            document.environment = environment
-        if required_tags is not None:
-            document.settings["required_tags"] = required_tags
-    rules = all_rules()
-    exemptions = load_allowlist(allowlist, {r.id for r in rules}) if allowlist else []
+    exemptions = load_allowlist(allowlist, {r.id for r in all_rules()}) if allowlist else []
     return check_documents(
         documents,
-        rules=rules,
         min_severity=min_severity,
         exemptions=exemptions,
         fail_on_unknown=fail_on_unknown,
+        fail_on_unread=fail_on_unread,
+        config=settings,
     )

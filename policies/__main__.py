@@ -1,4 +1,4 @@
-"""``python -m policies check PATH ...`` and ``python -m policies rules``.
+"""``policies check PATH ...`` (or ``python -m policies``) and ``policies rules``.
 
 Exit codes: 0 nothing at or above the severity, 1 findings, 2 unreadable input.
 """
@@ -8,12 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import metadata
 from typing import Any
 
 from policies import FAIL, UNKNOWN, InputError, Report, Severity, check
 from policies.rules import Result, all_rules
+from policies.sarif import render_sarif
 
 SEVERITIES = [str(s) for s in sorted(Severity)]
+OFF = " (off unless turned on)"
 
 
 def _finding(result: Result) -> dict[str, Any]:
@@ -39,7 +42,8 @@ def _summary(report: Report) -> dict[str, Any]:
     return {
         "stacks": len(report.documents),
         "resources": sum(len(d.resources) for d in report.documents),
-        "rules": len(all_rules()),
+        "rules": len(report.rules),
+        "off": [r.id for r in report.disabled],
         "passed": report.passed,
         "failed": report.count(FAIL),
         "unknown": report.count(UNKNOWN),
@@ -65,6 +69,7 @@ def render_json(report: Report) -> str:
             ],
             "findings": [_finding(r) for r in report.findings],
             "unused_exceptions": [str(e) for e in report.unused_exemptions],
+            "unused_suppressions": [f"{where} {rule}" for _, where, rule in report.unused_suppressions],
             "summary": _summary(report),
         },
         indent=2,
@@ -89,6 +94,17 @@ def render_text(report: Report) -> str:
                 lines.append(f"           allowed: {result.allowed_because}")
     for exemption in report.unused_exemptions:
         lines.append(f"warning: the exception {exemption} matched nothing")
+    for _, where, rule_id in report.unused_suppressions:
+        lines.append(f"warning: the suppression of {rule_id} on {where} matched nothing")
+    conventions = [r.id for r in report.disabled if r.convention]
+    if conventions:
+        lines.append(
+            f"off: {', '.join(conventions)} (conventions, not defects: "
+            "turn on with --config FILE or --enable)"
+        )
+    others = [r.id for r in report.disabled if not r.convention]
+    if others:
+        lines.append(f"off by config: {', '.join(others)}")
     s = _summary(report)
     lines.append(
         f"{s['stacks']} stacks, {s['resources']} resources, {s['rules']} rules "
@@ -109,26 +125,35 @@ def render_rules(fmt: str) -> str:
                     "severity": str(r.severity),
                     "rationale": r.rationale,
                     "catalogue": list(r.catalogue),
+                    "default": "off (a convention)" if r.convention else "on",
                 }
                 for r in rules
             ],
             indent=2,
         )
     if fmt == "markdown":
-        lines = ["| id | checks | severity | rationale | catalogue |", "|---|---|---|---|---|"]
+        lines = ["| id | checks | severity | default | rationale | catalogue |", "|---|---|---|---|---|---|"]
         for r in rules:
             catalogue = ", ".join(r.catalogue) or "-"
-            lines.append(f"| `{r.id}` | {r.title} | {r.severity} | {r.rationale} | {catalogue} |")
+            default = "off" if r.convention else "on"
+            lines.append(f"| `{r.id}` | {r.title} | {r.severity} | {default} | {r.rationale} | {catalogue} |")
         return "\n".join(lines)
     return "\n".join(
-        f"{r.id:<26} {r.severity!s:<8} {r.title}\n{'':<35}{r.rationale}\n{'':<35}catalogue: "
-        f"{', '.join(r.catalogue) or '-'}"
+        f"{r.id:<26} {r.severity!s:<8} {r.title}{OFF if r.convention else ''}\n"
+        f"{'':<35}{r.rationale}\n{'':<35}catalogue: {', '.join(r.catalogue) or '-'}"
         for r in rules
     )
 
 
+def version() -> str:
+    try:
+        return metadata.version("aws-iac-reference")
+    except metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return "0.1.0"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m policies", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="policies", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser(
         "check",
@@ -139,23 +164,33 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--min-severity", choices=SEVERITIES, default="low", help="report and fail from here (low)"
     )
-    run.add_argument("--format", choices=("text", "json"), default="text")
+    run.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    run.add_argument(
+        "--config", metavar="FILE", help="TOML: rules on/off, severities, settings (policies/config.py)"
+    )
+    run.add_argument("--enable", action="append", default=[], metavar="RULE", help="turn a rule on (repeat)")
+    run.add_argument(
+        "--disable", action="append", default=[], metavar="RULE", help="turn a rule off (repeat)"
+    )
     run.add_argument(
         "--allowlist", metavar="FILE", help="TOML file of deliberate exceptions (policies/allowlist.py)"
     )
-    run.add_argument(
-        "--env", help="the environment names must carry (default: environment tag, Pulumi stack)"
-    )
+    run.add_argument("--env", help="the environment names must carry (turns name-has-environment on)")
     run.add_argument(
         "--require-tag",
         action="append",
         metavar="KEY",
-        help="a tag every taggable resource must carry (repeat; default: environment, project)",
+        help="a tag every taggable resource must carry (repeat; turns required-tags on)",
     )
     run.add_argument(
         "--allow-unknown",
         action="store_true",
         help="report what a rule cannot decide without failing the run",
+    )
+    run.add_argument(
+        "--allow-unread",
+        action="store_true",
+        help="report what was not read (SAM types, transforms, modules) without failing the run",
     )
     rules = commands.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
@@ -172,11 +207,16 @@ def main(argv: list[str] | None = None) -> int:
             environment=args.env,
             required_tags=tuple(args.require_tag) if args.require_tag else None,
             fail_on_unknown=not args.allow_unknown,
+            fail_on_unread=not args.allow_unread,
+            config=args.config,
+            enable=tuple(args.enable),
+            disable=tuple(args.disable),
         )
     except InputError as error:
         print(f"policies: {error}", file=sys.stderr)
         return 2
-    print(render_json(report) if args.format == "json" else render_text(report))
+    renderers = {"json": render_json, "text": render_text, "sarif": lambda r: render_sarif(r, version())}
+    print(renderers[args.format](report))
     return 1 if report.blocking else 0
 
 

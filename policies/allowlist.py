@@ -60,22 +60,41 @@ def load_allowlist(path: str | Path, known_rules: set[str]) -> list[Exemption]:
     return exemptions
 
 
-def apply(results: list[Result], exemptions: list[Exemption]) -> tuple[list[Result], list[Exemption]]:
-    """Results with the exceptions applied, and the exceptions that matched nothing."""
+def apply(
+    results: list[Result], exemptions: list[Exemption]
+) -> tuple[list[Result], list[Exemption], list[tuple[Result | None, str, str]]]:
+    """Results with in-input suppressions and the exceptions applied; the exceptions that matched
+    nothing; and the suppressions that matched nothing, as (None, resource label, rule id)."""
     used: set[Exemption] = set()
+    suppressed: set[tuple[int, str]] = set()
     applied = []
     for result in results:
         if result.status in (FAIL, UNKNOWN):
-            exemption = next((e for e in exemptions if e.matches(result)), None)
-            if exemption is not None:
-                used.add(exemption)
+            reason = None
+            resource = result.resource
+            if resource is not None and result.rule.id in resource.suppressions:
+                suppressed.add((id(resource), result.rule.id))
+                reason = f"suppressed in the input: {resource.suppressions[result.rule.id]}"
+            else:
+                exemption = next((e for e in exemptions if e.matches(result)), None)
+                if exemption is not None:
+                    used.add(exemption)
+                    reason = exemption.reason
+            if reason is not None:
                 result = Result(
                     result.rule,
                     result.document,
                     result.resource,
                     result.status,
                     result.message,
-                    allowed_because=exemption.reason,
+                    allowed_because=reason,
                 )
         applied.append(result)
-    return applied, [e for e in exemptions if e not in used]
+    unused_suppressions = []
+    seen_documents = {id(r.document): r.document for r in results}
+    for document in seen_documents.values():
+        for resource in document.resources:
+            for rule_id in resource.suppressions:
+                if (id(resource), rule_id) not in suppressed:
+                    unused_suppressions.append((None, f"{document.stack}: {resource.label()}", rule_id))
+    return applied, [e for e in exemptions if e not in used], unused_suppressions

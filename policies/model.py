@@ -9,7 +9,7 @@ format's own form; each format's ``Document`` resolves them (``target``, ``text`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -51,7 +51,57 @@ def is_unresolved(value: Any) -> bool:
     return isinstance(value, Unresolved)
 
 
-MISSING = object()  # a property the resource does not set
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()  # a property the resource does not set
+
+
+class Choice(Unresolved):
+    """A value set under a condition (CloudFormation ``Fn::If``): one option per branch, MISSING for
+    ``AWS::NoValue``. Unresolved to code that does not look further; ``decide`` judges each branch."""
+
+    def __init__(self, why: str, options: list[Any]) -> None:
+        super().__init__(why)
+        self.options = options
+
+    def __repr__(self) -> str:
+        return f"Choice({self.why!r}, {self.options!r})"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, Unresolved) or isinstance(b, Unresolved):
+        return a is b
+    try:
+        return a is b or (type(a) is type(b) and a == b)
+    except Exception:  # values that cannot be compared are not the same
+        return False
+
+
+def choice(why: str, options: list[Any]) -> Any:
+    """A Choice of ``options``, or the one value when every branch gives the same."""
+    flat: list[Any] = []
+    for option in options:
+        flat.extend(option.options if isinstance(option, Choice) else [option])
+    if all(_same(option, flat[0]) for option in flat[1:]):
+        return flat[0]
+    return Choice(why, flat)
+
+
+def decide(value: Any, judge: Callable[[Any], Any]) -> Any:
+    """``judge(value)``; for a Choice, the answer every branch gives (an Unresolved when they differ
+    or one branch cannot be judged)."""
+    if not isinstance(value, Choice):
+        return judge(value)
+    answers = [decide(option, judge) for option in value.options]
+    doubt = next((a for a in answers if isinstance(a, Unresolved)), None)
+    if doubt is not None:
+        return doubt
+    if all(_same(a, answers[0]) for a in answers[1:]):
+        return answers[0]
+    return Unresolved(f"{value.why}: the branches differ")
 
 
 def _norm(key: str) -> str:
@@ -81,22 +131,32 @@ def computed(value: Any) -> bool:
     return isinstance(value, str) and ("${" in value or value == "04da6b54-80e4-46f7-96ec-b56ff0331ba9")
 
 
-def get_path(value: Any, path: str) -> Any:
-    """``value`` at the dotted ``path``, any key spelling; MISSING when a step is absent,
-    Unresolved when a step is computed."""
-    walked = []
-    for key in path.split("."):
-        if computed(value):
-            return Unresolved(f"{'.'.join(walked) or 'the value'} is computed")
-        walked.append(key)
-        value = _lookup(value, key)
-        if value is MISSING:
-            return MISSING
+def _as_is(value: Any) -> Any:
     return value
 
 
-def present(value: Any) -> bool | Unresolved:
-    """Whether a property is set to something (a reference counts; a condition or secret may be nothing)."""
+def get_path(value: Any, path: str, expand: Callable[[Any], Any] = _as_is) -> Any:
+    """``value`` at the dotted ``path``, any key spelling; MISSING when a step is absent,
+    Unresolved when a step is computed. ``expand`` is the format's evaluation of a value it can
+    settle (a condition into a Choice of its branches, a parameter into its default)."""
+    return _walk(value, path.split("."), 0, expand)
+
+
+def _walk(value: Any, keys: list[str], index: int, expand: Callable[[Any], Any]) -> Any:
+    value = expand(value)
+    if isinstance(value, Choice):
+        return choice(value.why, [_walk(option, keys, index, expand) for option in value.options])
+    if index == len(keys):
+        return value
+    if computed(value):
+        return Unresolved(f"{'.'.join(keys[:index]) or 'the value'} is computed")
+    value = _lookup(value, keys[index])
+    if value is MISSING:
+        return MISSING
+    return _walk(value, keys, index + 1, expand)
+
+
+def _present(value: Any) -> bool | Unresolved:
     if isinstance(value, Unresolved):
         return value
     if value is MISSING or value is None or value == "" or value == []:
@@ -108,6 +168,12 @@ def present(value: Any) -> bool | Unresolved:
     return True
 
 
+def present(value: Any) -> bool | Unresolved:
+    """Whether a property is set to something (a reference counts; a secret may be nothing); under a
+    condition, what every branch says."""
+    return decide(value, _present)
+
+
 @dataclass(eq=False)  # identity: resources refer to each other through the document
 class Resource:
     address: str  # the format's own id: logical id, ``aws_x.name``, URN
@@ -116,6 +182,7 @@ class Resource:
     document: Document = field(repr=False)
     tags: dict[str, Any] | Unresolved = field(default_factory=dict)  # effective tags, defaults included
     display: str = ""  # what a reader recognizes (construct path, URN name)
+    suppressions: dict[str, str] = field(default_factory=dict)  # rule id -> reason, written in the input
 
     @property
     def kind(self) -> Kind | None:
@@ -127,7 +194,7 @@ class Resource:
     def get(self, *paths: str) -> Any:
         """The first of ``paths`` the resource sets, MISSING if none."""
         for path in paths:
-            value = get_path(self.properties, path)
+            value = get_path(self.properties, path, self.document.expand)
             if value is not MISSING:
                 return value
         return MISSING
@@ -165,25 +232,48 @@ class Document:
     environment: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     input_defaults: dict[str, Any] = field(default_factory=dict)  # parameter/variable -> default
-    notes: list[str] = field(default_factory=list)  # what the loader could not read
+    notes: list[str] = field(default_factory=list)  # what the loader could not read, and why
+    unread: list[str] = field(default_factory=list)  # parts not read at all (judged by input-read)
     settings: dict[str, Any] = field(default_factory=dict)  # options of the run (required tags)
     resources: list[Resource] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
 
+    def memo(self, key: str, build: Callable[[], Any]) -> Any:
+        """``build()`` once per document (an index a rule needs): every lookup after is O(1), so a
+        rule costs linear time in the resources, never a rescan per resource."""
+        cache = self.__dict__.setdefault("_memo", {})
+        stamp = len(self.resources)
+        if key not in cache or cache[key][0] != stamp:
+            cache[key] = (stamp, build())
+        return cache[key][1]
+
     def of(self, *kinds: str) -> list[Resource]:
-        return [r for r in self.resources if r.is_(*kinds)]
+        """The resources of ``kinds``, in document order (from an index built once)."""
+        index = self.memo("kinds", self._kind_index)
+        if len(kinds) == 1:
+            return list(index.get(kinds[0], ()))
+        found = [r for kind in kinds for r in index.get(kind, ())]
+        if len({r.kind.id for r in found if r.kind}) > 1:
+            order = self.memo("positions", lambda: {id(r): i for i, r in enumerate(self.resources)})
+            found.sort(key=lambda r: order[id(r)])
+        return found
+
+    def _kind_index(self) -> dict[str, list[Resource]]:
+        index: dict[str, list[Resource]] = {}
+        for resource in self.resources:
+            kind = resource.kind
+            if kind is not None:
+                index.setdefault(kind.id, []).append(resource)
+        return index
 
     def by_address(self, address: str) -> Resource | None:
-        return self._addresses().get(address)
+        return self.memo("addresses", lambda: {r.address: r for r in self.resources}).get(address)
 
-    def _addresses(self) -> dict[str, Resource]:
-        cache = self.__dict__.get("_address_cache")
-        if cache is None or len(cache) != len(self.resources):
-            cache = {r.address: r for r in self.resources}
-            self.__dict__["_address_cache"] = cache
-        return cache
+    def expand(self, value: Any) -> Any:
+        """A value the document settles itself (a condition's branches, a parameter's default)."""
+        return value
 
     # Format-specific: what a property value refers to, and its value as text.
     def target(self, value: Any, *kinds: str) -> Resource | Unresolved | None:
@@ -211,7 +301,10 @@ class Document:
         return set()
 
 
-ARN = re.compile(r"^arn:[^:]+:(?P<service>[^:]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)$")
+_PART = r"(?:«[^»]*»|[^:«])"  # a placeholder («AWS::Partition») is one opaque piece, colons and all
+ARN = re.compile(
+    rf"^arn:{_PART}+:(?P<service>{_PART}+):(?P<region>{_PART}*):(?P<account>{_PART}*):(?P<resource>.+)$"
+)
 
 
 def arn_parts(value: str) -> dict[str, str] | None:
@@ -220,7 +313,11 @@ def arn_parts(value: str) -> dict[str, str] | None:
 
 
 def truthy(value: Any) -> bool | Unresolved:
-    """A boolean as the formats write it (true, "true", "True")."""
+    """A boolean as the formats write it (true, "true", "True"); under a condition, what every branch says."""
+    return decide(value, _truthy)
+
+
+def _truthy(value: Any) -> bool | Unresolved:
     if isinstance(value, Unresolved):
         return value
     if isinstance(value, bool):
@@ -241,7 +338,10 @@ def as_list(value: Any) -> list[Any]:
 def walk(value: Any, path: str = "") -> Iterable[tuple[str, Any]]:
     """Every (path, leaf or container) pair under ``value``."""
     yield path, value
-    if isinstance(value, dict):
+    if isinstance(value, Choice):
+        for option in value.options:
+            yield from walk(option, path)
+    elif isinstance(value, dict):
         for key, item in value.items():
             yield from walk(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):

@@ -19,13 +19,19 @@ Prints the README's tables ("Performance"), rows ready to paste; progress goes t
   bundle, the layer and the runtime's boto3 on the path, as Lambda has them (python3.12: the
   bundles hold cp312 wheels).
 
-    python -m tools.bench [--runs N] [--no-test]
+- The policy suite: ``python -m policies check`` over a generated template of 5,000 and of 20,000
+  resources (``tools/policy_scale.py``: functions, log groups, queues, alarms, buckets and their
+  policies referring to each other), every rule run; four times the input may cost at most five
+  times the time.
+
+    python -m tools.bench [--runs N] [--no-test] [--policies-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import platform
 import resource
@@ -45,7 +51,8 @@ from tools.synth import STACKS
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = os.sysconf("SC_PAGE_SIZE")
-TARGETS = {"synth-all ratio": 1.3, "make test s": 90.0, "peak MB": 2048.0}
+TARGETS = {"synth-all ratio": 1.3, "make test s": 90.0, "peak MB": 2048.0, "policies 4x input": 5.0}
+POLICY_SIZES = (5_000, 20_000)
 # The Lambda python3.12 runtime ships these; a handler imports them from there, not from its bundle.
 RUNTIME_MODULES = ("boto3", "botocore", "jmespath", "s3transfer", "urllib3", "dateutil", "six")
 
@@ -333,6 +340,39 @@ def ratio(value: float, floor: float) -> str:
     return f"{value / floor:.2f}x" if floor else "-"
 
 
+def bench_policies(runs: int) -> list[tuple[int, Measured]]:
+    """The policy suite over generated templates of POLICY_SIZES resources (every rule runs; exit 0:
+    --min-severity critical only filters the report)."""
+    from tools.policy_scale import template
+
+    measured = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in POLICY_SIZES:
+            path = Path(scratch) / f"scale-{size}.template.json"
+            path.write_text(json.dumps(template(size)))
+            progress(f"policies: {size} resources")
+            argv = [sys.executable, "-m", "policies", "check", str(path), "--min-severity", "critical"]
+            measured.append((size, median([measure([*argv, "--allow-unknown"]) for _ in range(runs)])))
+    return measured
+
+
+def report_policies(measured: list[tuple[int, Measured]]) -> str:
+    lines = [
+        "| policy suite over | wall s | CPU s | peak MB | ratio to the smallest | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    (small, first), *_ = measured
+    for size, run in measured:
+        growth = run.seconds / first.seconds if first.seconds else 0.0
+        limit = TARGETS["policies 4x input"] * (size / small) / 4
+        target = "" if size == small else f"<= {limit:.1f}x: {'met' if growth <= limit else 'NOT met'}"
+        lines.append(
+            f"| {size:,} resources | {run.seconds:.2f} | {run.cpu_seconds:.2f} | {run.peak_mb:.0f} | "
+            f"{growth:.2f}x | {target} |"
+        )
+    return "\n".join(lines)
+
+
 def report(stacks, make, lambdas, runs: int) -> str:
     cores = os.cpu_count() or 1
     lines = [
@@ -402,12 +442,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="runs per measurement (the median is reported)")
     parser.add_argument("--no-test", action="store_true", help="leave `make test` out (it takes a minute)")
+    parser.add_argument("--policies-only", action="store_true", help="only the policy suite's table")
     args = parser.parse_args(argv)
+    policies = report_policies(bench_policies(args.runs))
+    if args.policies_only:
+        print(policies)
+        return 0
     env = environment()
     stacks = bench_stacks(args.runs, env)
     make = bench_make(args.runs, env, with_test=not args.no_test)
     lambdas = bench_lambdas(max(args.runs, 3))
     print(report(stacks, make, lambdas, args.runs))
+    print()
+    print(policies)
     return 1 if any(package.duplicates for package in lambdas) else 0
 
 

@@ -51,6 +51,14 @@ def identifiers(resource: Resource) -> set[str]:
     return found
 
 
+def _identifier_index(document: Document) -> dict[str, list[Resource]]:
+    index: dict[str, list[Resource]] = {}
+    for resource in document.resources:
+        for identifier in identifiers(resource):
+            index.setdefault(identifier, []).append(resource)
+    return index
+
+
 def match_literal(document: Document, value: str, kinds: tuple[str, ...]) -> Resource | Unresolved | None:
     """The resource of ``kinds`` whose name, id or ARN is ``value``; None when nothing here is."""
     wanted = [value]
@@ -61,8 +69,12 @@ def match_literal(document: Document, value: str, kinds: tuple[str, ...]) -> Res
             return None
         kinds = tuple(k for k in arn_kinds if not kinds or k in kinds)
         wanted.append(name)
-    candidates = [r for r in document.resources if (not kinds or r.is_(*kinds))]
-    found = [r for r in candidates if identifiers(r) & set(wanted)]
+    index = document.memo("identifiers", lambda: _identifier_index(document))
+    found: list[Resource] = []
+    for identifier in wanted:
+        for resource in index.get(identifier, ()):
+            if (not kinds or resource.is_(*kinds)) and all(r is not resource for r in found):
+                found.append(resource)
     if len(found) > 1:
         return Unresolved(f"{value} matches {len(found)} resources")
     return found[0] if found else None
@@ -84,6 +96,25 @@ def tag_map(raw: Any) -> dict[str, Any] | Unresolved | None:
             tags[item["Key"]] = item.get("Value")
         return tags
     return Unresolved(f"tags are computed ({str(raw)[:60]})")
+
+
+def suppressions_of(raw: Any, where: str) -> dict[str, str]:
+    """In-template suppressions: ``{"suppress": [{"rule": ..., "reason": ...}]}`` (CloudFormation
+    ``Metadata.policies``, Terraform ``//.policies``, a Pulumi stack output); a reason is required."""
+    if raw is None or raw is MISSING:
+        return {}
+    entries = raw.get("suppress") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        raise InputError(f"{where}: policies metadata wants {{'suppress': [{{'rule': ..., 'reason': ...}}]}}")
+    found: dict[str, str] = {}
+    for entry in entries:
+        rule, reason = (entry.get("rule"), entry.get("reason")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(rule, str) or not rule.strip():
+            raise InputError(f"{where}: a suppression without a rule")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InputError(f"{where}: the suppression of {rule} has no reason")
+        found[rule] = reason.strip()
+    return found
 
 
 ENVIRONMENT_TAGS = ("environment", "env")

@@ -12,13 +12,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-from policies.loaders.base import InputError, environment_from_tags, match_literal, merge_tags, tag_map
+from policies.loaders.base import (
+    InputError,
+    environment_from_tags,
+    match_literal,
+    merge_tags,
+    suppressions_of,
+    tag_map,
+)
 from policies.model import MISSING, Document, Resource, Unresolved
 
 SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 (the engine's secret signature)
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 STACK_TYPE = "pulumi:pulumi:Stack"
+SUPPRESS_OUTPUT = "policies_suppress"  # pulumi.export(SUPPRESS_OUTPUT, {"<resource name>": [{rule, reason}]})
 
 
 def is_secret(value: Any) -> bool:
@@ -36,7 +44,9 @@ def _special(value: Any) -> Unresolved | None:
 class PulumiDocument(Document):
     def __init__(self, *, path: str, deployment: dict[str, Any]):
         entries = deployment.get("resources") or []
-        if not isinstance(entries, list) or not all(isinstance(e, dict) and "urn" in e for e in entries):
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("urn"), str) for e in entries
+        ):
             raise InputError(f"{path}: deployment.resources is not a list of resources with URNs")
         stack_entry = next((e for e in entries if e.get("type") == STACK_TYPE), None)
         urn = entries[0]["urn"].split("::") if entries else ["urn:pulumi:?", "?"]
@@ -46,11 +56,16 @@ class PulumiDocument(Document):
         self.providers = {
             e["urn"]: e for e in entries if str(e.get("type", "")).startswith("pulumi:providers:")
         }
+        suppress = self.outputs.get(SUPPRESS_OUTPUT, {})
+        if not isinstance(suppress, dict):
+            raise InputError(f"{path}: the {SUPPRESS_OUTPUT} output maps resource names to suppressions")
         self.extra: dict[str, dict[str, Any]] = {}  # address -> {id, outputs, region}
         environments = set()
         for entry in entries:
             if not entry.get("custom") or str(entry.get("type", "")).startswith("pulumi:providers:"):
                 continue
+            if not isinstance(entry.get("type", ""), str) or not isinstance(entry.get("inputs") or {}, dict):
+                raise InputError(f"{path}: {entry['urn']} has a type or inputs of the wrong shape")
             inputs = {k: v for k, v in (entry.get("inputs") or {}).items() if not k.startswith("__")}
             provider = self._provider(entry)
             defaults = self._default_tags(provider)
@@ -60,6 +75,10 @@ class PulumiDocument(Document):
                 properties=inputs,
                 document=self,
                 display=entry["urn"].rsplit("::", 1)[-1],
+            )
+            resource.suppressions = suppressions_of(
+                {"suppress": suppress[resource.display]} if resource.display in suppress else None,
+                f"{path}: {SUPPRESS_OUTPUT}.{resource.display}",
             )
             own = inputs.get("tags", MISSING)
             special = _special(own)
@@ -72,6 +91,14 @@ class PulumiDocument(Document):
                 "region": inputs.get("region") or ((provider or {}).get("inputs") or {}).get("region"),
             }
             self.resources.append(resource)
+        pending = deployment.get("pending_operations") or []
+        if pending:
+            note = (
+                f"{len(pending)} pending operation(s): what an interrupted update was changing"
+                " is not in the export"
+            )
+            self.notes.append(note)
+            self.unread.append(note)
         environments.discard(None)
         # The stack is the environment when no provider tags say otherwise (dev, prod ...).
         self.environment = environments.pop() if len(environments) == 1 else stack_name

@@ -13,7 +13,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from policies.loaders.base import InputError, environment_from_tags, match_literal, merge_tags, tag_map
+from policies.loaders.base import (
+    InputError,
+    environment_from_tags,
+    match_literal,
+    merge_tags,
+    suppressions_of,
+    tag_map,
+)
 from policies.model import MISSING, Document, Resource, Unresolved
 
 _REFERENCE = re.compile(
@@ -85,16 +92,33 @@ class TerraformDocument(Document):
             for name, spec in (config.get("variable") or {}).items()
             if isinstance(spec, dict) and "default" in spec
         }
-        for native_type, instances in (config.get("resource") or {}).items():
-            for name, body in (instances or {}).items():
+        for module in config.get("module") or {}:
+            self.notes.append(f"module {module}: its resources are not read")
+            self.unread.append(f"module {module}: its resources are not read")
+        blocks = config.get("resource") or {}
+        if not isinstance(blocks, dict):
+            raise InputError(f"{path}: resource is not an object of types")
+        for native_type, instances in blocks.items():
+            if not isinstance(instances, dict):
+                raise InputError(f"{path}: resource.{native_type} is not an object of named resources")
+            for name, body in instances.items():
+                if not isinstance(body, dict):
+                    raise InputError(f"{path}: {native_type}.{name} is not an object")
+                comment = body.get("//") if isinstance(body.get("//"), dict) else {}
                 properties = {k: v for k, v in body.items() if k not in _IGNORED}
                 resource = Resource(
                     address=f"{native_type}.{name}",
                     native_type=native_type,
                     properties=properties,
                     document=self,
-                    display=((body.get("//") or {}).get("metadata") or {}).get("path", ""),
+                    display=str((comment.get("metadata") or {}).get("path", "")),
                 )
+                resource.suppressions = suppressions_of(
+                    comment.get("policies"), f"{path}: {resource.address}"
+                )
+                for meta in ("count", "for_each"):
+                    if meta in body:
+                        self.notes.append(f"{resource.address}: {meta} is not expanded, it is judged once")
                 alias = str(body.get("provider", "")).removeprefix("aws.")
                 defaults = providers.get(alias if alias != "aws" else "", {})
                 resource.tags = merge_tags(defaults, tag_map(properties.get("tags", MISSING)))
@@ -192,11 +216,13 @@ class TerraformDocument(Document):
                 return [_iam_statement(s) for s in document.get("statement") or []]
             return Unresolved(f"the policy is {address}.{attribute}")
         if isinstance(value, str):
-            if "${" in value:
-                return Unresolved("the policy is an expression (jsonencode or interpolation)")
+            # JSON text whose ${...} stand inside its strings (an ARN) parses as it is; the rules
+            # read those strings with ``text``. A whole expression (jsonencode) does not.
             try:
                 value = json.loads(value)
             except json.JSONDecodeError:
+                if "${" in value:
+                    return Unresolved("the policy is an expression (jsonencode or interpolation)")
                 return Unresolved("the policy is not JSON")
         if not isinstance(value, dict):
             return Unresolved("the policy document is computed")

@@ -44,6 +44,8 @@ class Rule:
     severity: Severity
     catalogue: tuple[str, ...]
     check: Check = field(repr=False)
+    # A convention of one team (tags, names), not a defect anywhere: off unless a config turns it on.
+    convention: bool = False
 
     def run(self, document: Document) -> Iterator[Result]:
         try:
@@ -63,12 +65,18 @@ RULES: dict[str, Rule] = {}
 
 
 def rule(
-    id: str, *, title: str, rationale: str, severity: Severity, catalogue: tuple[str, ...] = ()
+    id: str,
+    *,
+    title: str,
+    rationale: str,
+    severity: Severity,
+    catalogue: tuple[str, ...] = (),
+    convention: bool = False,
 ) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         if id in RULES:
             raise ValueError(f"rule {id} registered twice")
-        RULES[id] = Rule(id, title, rationale, severity, catalogue, check)
+        RULES[id] = Rule(id, title, rationale, severity, catalogue, check, convention)
         return check
 
     return register
@@ -86,7 +94,17 @@ def unknown(resource: Resource | None, why: str | Unresolved) -> tuple[Resource 
     return resource, UNKNOWN, why.why if isinstance(why, Unresolved) else why
 
 
-MODULES = ("encryption", "network", "secrets", "compute", "observability", "api", "buckets", "hygiene")
+MODULES = (
+    "input",
+    "encryption",
+    "network",
+    "secrets",
+    "compute",
+    "observability",
+    "api",
+    "buckets",
+    "hygiene",
+)
 
 
 def all_rules() -> list[Rule]:

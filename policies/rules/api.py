@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from policies.model import MISSING, Document, Resource, Severity, Unresolved, as_list, computed, present
@@ -99,17 +100,41 @@ def _stage_throttling(document: Document, stage: Resource) -> str | Unresolved |
     if isinstance(api, Unresolved):
         return api
     stage_name = document.scalar(stage.get("stage_name"))
+    index = document.memo("method-settings", lambda: _method_settings(document))
+    api_keys = [api.address] if isinstance(api, Resource) else []
+    for key in (
+        (api_key, stage_key)
+        for api_key in [*api_keys, _raw(raw_api)]
+        for stage_key in (("stage", stage.address), ("name", _raw(stage_name)))
+    ):
+        if key in index:
+            return _limits(
+                document, index[key].get("settings"), "throttling_rate_limit", "throttling_burst_limit"
+            )
+    return "no method settings for */* with throttling on this stage"
+
+
+def _raw(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _method_settings(document: Document) -> dict[tuple[str, tuple[str, str]], Resource]:
+    """Stage-wide (``*/*``) method settings by (API, stage), once: the API's address (or its value
+    as written), the stage's address or its name."""
+    index: dict[tuple[str, tuple[str, str]], Resource] = {}
     for settings in document.of("apigw.method_settings"):
-        their_api = settings.get("rest_api_id", "rest_api")
-        if their_api != raw_api and (api is None or document.target(their_api, "apigw.rest_api") is not api):
-            continue
-        named = settings.get("stage_name")
-        if document.target(named, "apigw.stage") is not stage and document.scalar(named) != stage_name:
-            continue
         if document.scalar(settings.get("method_path")) != "*/*":
             continue
-        return _limits(document, settings.get("settings"), "throttling_rate_limit", "throttling_burst_limit")
-    return "no method settings for */* with throttling on this stage"
+        their_api = settings.get("rest_api_id", "rest_api")
+        found_api = document.target(their_api, "apigw.rest_api")
+        api_keys = [found_api.address] if isinstance(found_api, Resource) else []
+        named = settings.get("stage_name")
+        found_stage = document.target(named, "apigw.stage")
+        for api_key in [*api_keys, _raw(their_api)]:
+            if isinstance(found_stage, Resource):
+                index.setdefault((api_key, ("stage", found_stage.address)), settings)
+            index.setdefault((api_key, ("name", _raw(document.scalar(named)))), settings)
+    return index
 
 
 @rule(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.model import MISSING, Document, Resource, Severity, Unresolved, as_list, truthy
+from policies.model import MISSING, Document, Resource, Severity, Unresolved, as_list, decide, truthy
 from policies.rules import fail, ok, rule, unknown
 
 SETTINGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
@@ -40,23 +40,28 @@ def bucket_public_access_block(document: Document):
             for bucket in document.of("s3.bucket"):
                 yield ok(bucket, f"the account-level block {account_block.label()}")
             return
-    blocks = document.of("s3.public_access_block")
+    blocks, block_doubt = document.memo("blocks", lambda: _by_bucket(document, "s3.public_access_block"))
     for bucket in document.of("s3.bucket"):
         holders: list[Resource | dict[str, Any]] = []
-        doubt: Unresolved | None = None
+        doubt: Unresolved | None = block_doubt
         inline = bucket.get("public_access_block_configuration")
-        if isinstance(inline, dict):
-            holders.append(inline)
-        for block in blocks:
-            found = document.target(block.get("bucket"), "s3.bucket")
-            if isinstance(found, Unresolved):
-                doubt = doubt if doubt is not None else Unresolved(f"{block.label()}: {found.why}")
-            elif found is bucket:
-                holders.append(block)
-        if not holders:
+        problems: list[str | Unresolved | None] = []
+        if isinstance(inline, (dict, Unresolved)):  # under a condition: what each branch says
+            problems.append(
+                decide(
+                    inline,
+                    lambda block: (
+                        _block_problem(document, block)
+                        if isinstance(block, dict)
+                        else "no public access block"
+                    ),
+                )
+            )
+        holders.extend(blocks.get(bucket.address, []))
+        if not holders and not problems:
             yield (unknown(bucket, doubt) if doubt is not None else fail(bucket, "no public access block"))
             continue
-        problems = [_block_problem(document, holder) for holder in holders]
+        problems += [_block_problem(document, holder) for holder in holders]
         if any(p is None for p in problems):
             yield ok(bucket)
         elif any(isinstance(p, Unresolved) for p in problems):
@@ -99,16 +104,10 @@ def _denies_plain_http(document: Document, statement: dict[str, Any]) -> bool:
     severity=Severity.HIGH,
 )
 def bucket_tls_only(document: Document):
-    policies = document.of("s3.bucket_policy")
+    policies, doubt = document.memo("policies", lambda: _by_bucket(document, "s3.bucket_policy"))
     for bucket in document.of("s3.bucket"):
         verdict: tuple[str, str] | None = None
-        for policy in policies:
-            found = document.target(policy.get("bucket"), "s3.bucket")
-            if isinstance(found, Unresolved):
-                verdict = verdict or ("unknown", f"{policy.label()}: {found.why}")
-                continue
-            if found is not bucket:
-                continue
+        for policy in policies.get(bucket.address, []):
             statements = document.policy_statements(policy.get("policy_document", "policy"))
             if isinstance(statements, Unresolved):
                 verdict = ("unknown", f"{policy.label()}: {statements.why}")
@@ -116,9 +115,25 @@ def bucket_tls_only(document: Document):
             if any(_denies_plain_http(document, s) for s in statements if isinstance(s, dict)):
                 verdict = ("pass", policy.label())
                 break
+        if verdict is None and doubt is not None:
+            verdict = ("unknown", f"no policy of this bucket denies plain HTTP, and {doubt.why}")
         if verdict is None:
             yield fail(bucket, "no bucket policy denies aws:SecureTransport=false")
         elif verdict[0] == "pass":
             yield ok(bucket, verdict[1])
         else:
             yield unknown(bucket, verdict[1])
+
+
+def _by_bucket(document: Document, kind: str) -> tuple[dict[str, list[Resource]], Unresolved | None]:
+    """Resources of ``kind`` by the bucket they are for, once; and a doubt when one names a bucket
+    this document cannot tell (it may be any of them)."""
+    found: dict[str, list[Resource]] = {}
+    doubt = None
+    for resource in document.of(kind):
+        bucket = document.target(resource.get("bucket"), "s3.bucket")
+        if isinstance(bucket, Unresolved):
+            doubt = doubt or Unresolved(f"{resource.label()} is for a bucket it names as {bucket.why}")
+        elif isinstance(bucket, Resource):
+            found.setdefault(bucket.address, []).append(resource)
+    return found, doubt

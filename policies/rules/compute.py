@@ -127,8 +127,23 @@ def lambda_tracing(document: Document):
             yield fail(function, f"tracing mode {mode!r}, not Active")
 
 
+def _log_groups(document: Document) -> tuple[dict[str, Resource], list[Resource]]:
+    """Log groups (and aws-cdk-lib's LogRetention) by name, once; and those whose name is computed."""
+    named: dict[str, Resource] = {}
+    computed_names: list[Resource] = []
+    for group in document.of("logs.log_group", "logs.retention"):
+        raw = group.get("log_group_name", "name")
+        name = document.text(raw)
+        if isinstance(name, str):
+            named.setdefault(name, group)
+        elif raw is not MISSING:
+            computed_names.append(group)
+    return named, computed_names
+
+
 def _log_group_of(document: Document, function: Resource) -> tuple[Resource | None, str] | Unresolved:
     """The log group the function writes to, and how it was found."""
+    named, computed_names = document.memo("log-groups", lambda: _log_groups(document))
     configured = function.get("logging_config.log_group")
     if configured is not MISSING:
         found = document.target(configured, "logs.log_group")
@@ -145,19 +160,20 @@ def _log_group_of(document: Document, function: Resource) -> tuple[Resource | No
         if name is None:
             placeholder = document.text(_self_reference(function))
             if isinstance(placeholder, Unresolved):
+                # A generated name: only a group under /aws/lambda/ or with a computed name can be it.
+                candidates = [g for n, g in named.items() if n.startswith("/aws/lambda/")] + computed_names
+                if not candidates:
+                    return None, "/aws/lambda/<generated name>"
                 return Unresolved("the function's name is generated and its log group cannot be matched")
             name = placeholder
         if isinstance(name, Unresolved):
             return name
         expected = f"/aws/lambda/{name}"
-    doubt = None
-    for group in document.of("logs.log_group", "logs.retention"):
-        group_name = document.text(group.get("log_group_name", "name"))
-        if group_name == expected:
-            return group, expected
-        if isinstance(group_name, Unresolved) and group.get("log_group_name", "name") is not MISSING:
-            doubt = Unresolved(f"{expected} may be {group.label()}, whose name is computed")
-    return (None, expected) if doubt is None else doubt
+    if expected in named:
+        return named[expected], expected
+    if computed_names:
+        return Unresolved(f"{expected} may be {computed_names[0].label()}, whose name is computed")
+    return None, expected
 
 
 def _self_reference(function: Resource) -> Any:
@@ -253,6 +269,21 @@ def _async_sources(document: Document) -> tuple[dict[str, list[str]], list[tuple
     return sources, unclear
 
 
+def _invoke_configs(
+    document: Document,
+) -> tuple[dict[str, list[Resource]], list[tuple[Resource, Unresolved]]]:
+    """Event invoke configs by the function they configure, once; and those whose function is unclear."""
+    by_function: dict[str, list[Resource]] = {}
+    unclear: list[tuple[Resource, Unresolved]] = []
+    for config in document.of("lambda.event_invoke_config"):
+        configured = function_of(document, config.get("function_name"))
+        if isinstance(configured, Unresolved):
+            unclear.append((config, configured))
+        elif isinstance(configured, Resource):
+            by_function.setdefault(configured.address, []).append(config)
+    return by_function, unclear
+
+
 def _on_failure(document: Document, function: Resource) -> str | Unresolved | None:
     """Where the function's failed asynchronous events go, if anywhere."""
     doubt = None
@@ -261,15 +292,16 @@ def _on_failure(document: Document, function: Resource) -> str | Unresolved | No
         return "a dead-letter queue"
     if isinstance(dead_letter, Unresolved):
         doubt = dead_letter
-    for config in document.of("lambda.event_invoke_config"):
-        configured = function_of(document, config.get("function_name"))
+    by_function, unclear = document.memo("invoke-configs", lambda: _invoke_configs(document))
+    for config in by_function.get(function.address, []):
         destination = present(config.get("destination_config.on_failure.destination"))
-        if isinstance(configured, Unresolved) and destination is not False:
-            doubt = Unresolved(f"{config.label()} may configure it ({configured.why})")
-        elif configured is function and destination is True:
+        if destination is True:
             return "an on-failure destination"
-        elif configured is function and isinstance(destination, Unresolved):
+        if isinstance(destination, Unresolved):
             doubt = destination
+    for config, why in unclear:
+        if present(config.get("destination_config.on_failure.destination")) is not False:
+            doubt = Unresolved(f"{config.label()} may configure it ({why.why})")
     return doubt
 
 
@@ -288,15 +320,25 @@ def _redrive_target(document: Document, queue: Resource) -> Any:
         return policy.get("deadLetterTargetArn", MISSING)
     if policy is not MISSING:
         return Unresolved("the redrive policy is computed")
+    targets, urls = document.memo("redrive-policies", lambda: _separate_redrive_policies(document))
     name = queue.name
+    if queue.address in targets or (isinstance(name, str) and name in urls):
+        return "set"
+    return MISSING
+
+
+def _separate_redrive_policies(document: Document) -> tuple[set[str], set[str]]:
+    """Queues with a redrive policy of their own resource: by address, and by the name ending a URL."""
+    targets, names = set(), set()
     for separate in document.of("sqs.redrive_policy"):
         url = separate.get("queue_url")
-        if document.target(url, "sqs.queue") is queue:
-            return "set"
+        found = document.target(url, "sqs.queue")
+        if isinstance(found, Resource):
+            targets.add(found.address)
         text = document.text(url)
-        if isinstance(text, str) and isinstance(name, str) and text.rstrip("/").endswith(f"/{name}"):
-            return "set"
-    return MISSING
+        if isinstance(text, str):
+            names.add(text.rstrip("/").rsplit("/", 1)[-1])
+    return targets, names
 
 
 @rule(

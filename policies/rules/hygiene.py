@@ -9,6 +9,7 @@ from policies.rules import fail, ok, rule, unknown
 
 DEFAULT_REQUIRED_TAGS = ("environment", "project")
 _TOKENS = re.compile(r"[^a-z0-9]+")
+_MAY_CARRY = re.compile(r"«(?!AWS::(?:Region|AccountId|Partition|URLSuffix)»)")
 
 
 @rule(
@@ -18,6 +19,7 @@ _TOKENS = re.compile(r"[^a-z0-9]+")
     "region.",
     severity=Severity.LOW,
     catalogue=("fraud-10",),
+    convention=True,
 )
 def name_has_environment(document: Document):
     named = [r for r in document if r.kind is not None and r.name is not None]
@@ -36,6 +38,8 @@ def name_has_environment(document: Document):
             yield unknown(resource, f"name: {name.why}")
         elif wanted in _TOKENS.split(name.lower()):
             yield ok(resource)
+        elif _MAY_CARRY.search(name):  # a parameter, the stack name or a generated value may carry it
+            yield unknown(resource, f"name {name!r} takes a value made at deployment")
         else:
             yield fail(resource, f"name {name!r} does not carry the environment {environment!r}")
 
@@ -47,6 +51,7 @@ def name_has_environment(document: Document):
     "shared account.",
     severity=Severity.LOW,
     catalogue=("fraud-22",),
+    convention=True,
 )
 def required_tags(document: Document):
     required = document.settings.get("required_tags", DEFAULT_REQUIRED_TAGS)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
 from policies.model import MISSING, Document, Resource, Severity, Unresolved, as_list
 from policies.rules import fail, ok, rule, unknown
 
-ANYWHERE = {"0.0.0.0/0", "::/0"}
+
+def anywhere(cidr: Any) -> bool:
+    """Whether a CIDR admits every address: any /0, however written (0.0.0.0/0, ::/0, 0::/0, 10.0.0.0/0)."""
+    if not isinstance(cidr, str) or "/" not in cidr:
+        return False
+    try:
+        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
 SENSITIVE_PORTS = {
     22: "SSH",
     23: "Telnet",
@@ -103,7 +114,7 @@ def no_open_admin_ingress(document: Document):
             sources, protocol, low, high = entry
             texts = [document.scalar(source) for source in sources]
             unresolved = [t for t in texts if isinstance(t, Unresolved)]
-            open_to_all = [t for t in texts if isinstance(t, str) and t in ANYWHERE]
+            open_to_all = [t for t in texts if anywhere(t)]
             if not open_to_all and not unresolved:
                 continue
             ports = _ports(document, protocol, low, high)

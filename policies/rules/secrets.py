@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -48,7 +49,25 @@ def secret_key(key: str) -> bool:
 def _literal(document: Document, value: Any) -> bool:
     """Whether ``value`` is written out in the document (not a reference, a secret or a placeholder)."""
     text = document.text(value) if not isinstance(value, str) else value
-    return isinstance(text, str) and bool(text.strip()) and not _HARMLESS.match(text.strip())
+    if not isinstance(text, str) or not text.strip() or "«" in text:  # «...»: a value made at deployment
+        return False
+    return not _HARMLESS.match(text.strip())
+
+
+def _secret_string(document: Document, at: str, value: Any) -> list[str]:
+    """A secret's value: JSON of fields is judged field by field (a host and a port are no secret)."""
+    text = document.text(value) if not isinstance(value, str) else value
+    try:
+        fields = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        fields = None
+    if isinstance(fields, dict):
+        return [
+            f"{at}.{key}: a literal value"
+            for key, item in fields.items()
+            if isinstance(item, str) and secret_key(key) and _literal(document, item)
+        ]
+    return [f"{at}: a literal value"] if _literal(document, value) else []
 
 
 def _findings(document: Document, where: str, value: Any) -> list[str]:
@@ -62,7 +81,9 @@ def _findings(document: Document, where: str, value: Any) -> list[str]:
             found.extend(f"{at}: {what}" for what, pattern in _PATTERNS.items() if pattern.search(item))
         key = path.rsplit(".", 1)[-1].split("[", 1)[0]
         literal_value = item is not None and not isinstance(item, (bool, int, float, list))
-        if key and literal_value and secret_key(key) and _literal(document, item):
+        if key.replace("_", "").lower() == "secretstring" and literal_value:
+            found.extend(_secret_string(document, at, item))
+        elif key and literal_value and secret_key(key) and _literal(document, item):
             found.append(f"{at}: a literal value")
     return found
 

@@ -773,3 +773,35 @@ def _(defect):
         [("aws:sqs/queue:Queue", "jobs", {"name": "jobs-dev", "tags": {"component": "jobs"}})],
         tags={"project": "demo"} if defect else None,
     )  # fraud-22
+
+
+# input-read --------------------------------------------------------------------------------------
+
+
+@case("input-read", "cloudformation", "sam-type-not-expanded", "stack demo-dev")
+def _(defect):
+    api = ("AWS::Serverless::GraphQLApi", {"Name": "api"}) if defect else ("AWS::SNS::Topic", {})
+    return cfn({"Api": api}, Transform="AWS::Serverless-2016-10-31")
+
+
+@case("input-read", "terraform", "module", "stack demo-dev")
+def _(defect):
+    return tf(
+        {"aws_sqs_queue": {"q": {"name": "q-dev"}}},
+        **({"module": {"vpc": {"source": "./vpc"}}} if defect else {}),
+    )
+
+
+@case("input-read", "pulumi", "pending-operations", "stack demo/dev")
+def _(defect):
+    from policies.loaders.pulumi import from_export
+    from tests.policies.docs import pulumi_export
+
+    export = pulumi_export([("aws:sqs/queue:Queue", "q", {"name": "q-dev"})])
+    if defect:
+        pending = {
+            "resource": {"urn": "urn:pulumi:dev::demo::aws:sqs/queue:Queue::r", "type": "x"},
+            "type": "creating",
+        }
+        export["deployment"]["pending_operations"] = [pending]
+    return from_export(json.loads(json.dumps(export)))

@@ -138,7 +138,10 @@ def test_a_bad_allowlist_is_unreadable_input(capsys, tmp_path: Path, untraced: P
 
 def test_unknown_fails_unless_allowed(capsys, tmp_path: Path) -> None:
     export = pulumi_export(
-        [("aws:lambda/function:Function", "fn", {"timeout": 3, "tracingConfig": {"mode": "Active"}})]
+        [
+            ("aws:lambda/function:Function", "fn", {"timeout": 3, "tracingConfig": {"mode": "Active"}}),
+            ("aws:cloudwatch/logGroup:LogGroup", "logs", {"name": "/aws/lambda/fn-3f2a1b0"}),
+        ]
     )
     (tmp_path / "resources.json").write_text(json.dumps(export))
     code, out, _ = run(capsys, "check", tmp_path / "resources.json")

@@ -143,8 +143,9 @@ def test_cloudformation_references_and_text() -> None:
     assert document.text({"Fn::Join": ["", ["/aws/lambda/", {"Ref": "Fn"}]]}) == "/aws/lambda/fn-dev"
     assert document.text({"Fn::Sub": "/aws/lambda/${Unnamed}"}) == "/aws/lambda/«Unnamed»"
     assert document.text({"Fn::Sub": ["${A}-${AWS::Region}", {"A": "x"}]}) == "x-«AWS::Region»"
-    assert isinstance(document.text({"Fn::Sub": "${Env}-x"}), Unresolved)
+    assert document.text({"Fn::Sub": "${Env}-x"}) == "«Env»-x"  # the same parameter, the same text
     assert isinstance(document.text({"Fn::If": ["C", "a", "b"]}), Unresolved)
+    assert document.text({"Fn::If": ["C", "a", "a"]}) == "a"
     assert document.notes == ["nested stack Nested: its template is not read"]
 
 

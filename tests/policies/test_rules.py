@@ -74,7 +74,15 @@ UNDECIDABLE = {
             {
                 "Stage": (
                     "AWS::ApiGateway::Stage",
-                    {"AccessLogSetting": {"Fn::If": ["Prod", {}, {"Ref": "AWS::NoValue"}]}},
+                    {
+                        "AccessLogSetting": {
+                            "Fn::If": [
+                                "Prod",
+                                {"DestinationArn": "arn:aws:logs:us-east-1:1:log-group:a", "Format": "$x"},
+                                {"Ref": "AWS::NoValue"},
+                            ]
+                        }
+                    },
                 )
             }
         ),
@@ -84,7 +92,7 @@ UNDECIDABLE = {
         "encrypted-at-rest",
         lambda: cfn(
             {"Cluster": ("AWS::RDS::DBCluster", {"StorageEncrypted": {"Ref": "Encrypt"}})},
-            Parameters={"Encrypt": {"Type": "String", "Default": "true"}},
+            Parameters={"Encrypt": {"Type": "String"}},  # no default: only the deployment tells
         ),
         "Cluster",
     ),
@@ -126,7 +134,12 @@ UNDECIDABLE = {
     ),
     "lambda-log-retention/generated-pulumi-name": (
         "lambda-log-retention",
-        lambda: pulumi([("aws:lambda/function:Function", "fn", {"timeout": 3})]),
+        lambda: pulumi(
+            [
+                ("aws:lambda/function:Function", "fn", {"timeout": 3}),
+                ("aws:cloudwatch/logGroup:LogGroup", "logs", {"name": "/aws/lambda/fn-3f2a1b0"}),
+            ]
+        ),
         "fn",
     ),
     "no-open-admin-ingress/computed-source": (
@@ -191,7 +204,7 @@ def test_secret_keys(key: str, secret: bool) -> None:
 
 
 COMPUTED = {
-    "cloudformation": {"Fn::If": ["Cond", "a", "b"]},
+    "cloudformation": {"Fn::ImportValue": "shared-value"},  # only the deployment tells
     "terraform": "${var.anything}",
     "pulumi": SECRET,
 }

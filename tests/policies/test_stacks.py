@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from policies import Report, check_documents
+from policies import Report, check_documents, load_config
 from policies.__main__ import render_text
 from policies.allowlist import load_allowlist
 from policies.model import Document
 from policies.rules import PASS, all_rules
 
 ALLOWLIST = Path(__file__).resolve().parents[2] / "policies" / "allowlist.toml"
+CONFIG = Path(__file__).resolve().parents[2] / "policies" / "config.toml"  # our conventions on
 EVERY_RULE = {rule.id for rule in all_rules()}
 # Rules with nothing to judge in a stack: it has no such resources (asserted, so a loader that
 # reads nothing cannot pass as a clean stack).
@@ -33,7 +34,9 @@ NOTHING_TO_JUDGE = {
 
 
 def report_of(documents: list[Document]) -> Report:
-    return check_documents(documents, exemptions=load_allowlist(ALLOWLIST, EVERY_RULE))
+    return check_documents(
+        documents, exemptions=load_allowlist(ALLOWLIST, EVERY_RULE), config=load_config(CONFIG)
+    )
 
 
 def assert_clean(stack: str, documents: list[Document]) -> None:
