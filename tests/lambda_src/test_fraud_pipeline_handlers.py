@@ -405,8 +405,9 @@ def published(sns) -> list[dict]:
 
 
 # What an alert e-mail must not carry: a name, an e-mail address, a card number (13-19 digits,
-# spaces or dashes between), a full account id.
-CARD_NUMBER = re.compile(r"\d(?:[ -]?\d){12,18}")
+# spaces or dashes between, standing alone: not the digits inside a UUID such as an SQS message id,
+# "...c233-4510-9734-56150...", which a bare pattern took for one now and then), a full account id.
+CARD_NUMBER = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 E_MAIL = re.compile(r"[^@\s\"]+@[^@\s\"]+\.[a-z]+")
 
 
