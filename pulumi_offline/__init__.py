@@ -132,7 +132,11 @@ class FakeAws(pulumi.runtime.Mocks):
             },
             "aws:rds/cluster:Cluster": {
                 "arn": f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{cluster}",
-                "endpoint": f"{cluster}.cluster-mock.{region}.rds.amazonaws.com",
+                # A global database's secondary (it joins without a master user) has an inactive
+                # writer endpoint, which the provider records empty, as AWS answers it.
+                "endpoint": ""
+                if state.get("globalClusterIdentifier") and not state.get("masterUsername")
+                else f"{cluster}.cluster-mock.{region}.rds.amazonaws.com",
                 "readerEndpoint": f"{cluster}.cluster-ro-mock.{region}.rds.amazonaws.com",
             },
             "aws:rds/globalCluster:GlobalCluster": {

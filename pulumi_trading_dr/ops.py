@@ -11,9 +11,10 @@ and act with the caller's AWS credentials.
   with the operator's command. It switches over when the old writer still answers, and fails over
   with data loss only when it does not (or with --force-data-loss).
 - failback: after a failover, moves the writer back to the primary region without losing data:
-  ``pulumi refresh`` (the state learns what the failover changed), a check that the old primary
-  cluster has rejoined and is in sync, a managed switchover to it, a wait until it writes, a wait
-  until the gates have moved order processing back. Then ``pulumi up`` is safe again.
+  a check that the old primary cluster has rejoined and is in sync, a managed switchover to it, a
+  wait until it writes, a wait until the gates have moved order processing back, then ``pulumi
+  refresh`` (the state learns what the failover changed, now that the topology is the program's
+  again). Then ``pulumi up`` is safe.
 - reconcile: runs the reconciliation function in the region whose cluster writes (a repair writes
   the ledger) and prints its report.
 
@@ -123,10 +124,7 @@ def failover(ctx: Context, confirm: str, reason: str, force_data_loss: bool = Fa
 def failback(ctx: Context, skip_refresh: bool = False, timeout: float = 1800) -> None:
     outputs = ctx.outputs()
     primary, secondary = outputs["regions"]["primary"], outputs["regions"]["secondary"]
-    if not skip_refresh:
-        ctx.say(f"1/5 pulumi refresh --stack {ctx.stack} (the state learns what the failover changed)")
-        ctx.runner(["pulumi", "refresh", "--yes", "--skip-preview", "--stack", ctx.stack])
-    ctx.say("2/5 checking that the primary region's cluster is back, in sync, and not the writer")
+    ctx.say("1/5 checking that the primary region's cluster is back, in sync, and not the writer")
     cluster = global_cluster(ctx, secondary)
     home = member_in(cluster, primary)
     if home is None:
@@ -144,20 +142,25 @@ def failback(ctx: Context, skip_refresh: bool = False, timeout: float = 1800) ->
         sync = home.get("SynchronizationStatus", "connected")
         if sync != "connected":
             raise OpsError(f"{home['DBClusterArn']} is {sync}, not connected: a switchover needs it in sync")
-        ctx.say(f"3/5 switchover_global_cluster to {home['DBClusterArn']} (no data loss)")
+        ctx.say(f"2/5 switchover_global_cluster to {home['DBClusterArn']} (no data loss)")
         ctx.client("rds", region_name=secondary).switchover_global_cluster(
             GlobalClusterIdentifier=outputs["global_cluster_id"],
             TargetDbClusterIdentifier=home["DBClusterArn"],
         )
-        ctx.say("4/5 waiting until it writes")
+        ctx.say("3/5 waiting until it writes")
         _wait(ctx, timeout, lambda: _writes(ctx, secondary, primary), "the primary cluster to write")
-    ctx.say("5/5 waiting until the gates have moved order processing back")
+    ctx.say("4/5 waiting until the gates have moved order processing back")
     _wait(
         ctx,
         timeout,
         lambda: _processing_in(ctx, primary, secondary),
         "order processing in the primary region",
     )
+    if not skip_refresh:
+        # After the switch back, not before: the state then reads the topology the program
+        # describes again (the primary writes), and nothing in it pulls against RDS.
+        ctx.say(f"5/5 pulumi refresh --stack {ctx.stack} (the state learns what the failover changed)")
+        ctx.runner(["pulumi", "refresh", "--yes", "--skip-preview", "--stack", ctx.stack])
     ctx.say(f"done: the primary region writes and processes orders; now run `pulumi up --stack {ctx.stack}`")
 
 

@@ -175,8 +175,8 @@ def build(config: TradingConfig) -> dict[str, Any]:
         "primary_api_endpoint": api.of(primary).stage.invoke_url,
         "secondary_api_endpoint": api.of(secondary).stage.invoke_url,
         "api_url": route53.url,
-        "aurora_primary_endpoint": aurora.cluster(primary).endpoint,
-        "aurora_secondary_endpoint": aurora.cluster(secondary).endpoint,
+        "aurora_primary_endpoint": aurora.writer_endpoint(primary),
+        "aurora_secondary_endpoint": aurora.writer_endpoint(secondary),  # active once promoted
         "global_cluster_id": aurora.global_cluster.global_cluster_identifier,
         "db_secret_arn": aurora.secret.arn,  # the master's: the migration and the rotation read it
         "db_app_secret_arn": migration.app_secret.arn,  # what the functions log in with

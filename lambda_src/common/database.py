@@ -98,6 +98,7 @@ class Database:
     options: Mapping[str, Any]
     driver: ModuleType
     connect: Callable[..., Any] | None = None
+    port: int | None = None  # instead of the secret's (another endpoint of the same cluster)
     _credentials: Mapping[str, Any] | None = field(default=None, init=False, repr=False)
     _connection: Any = field(default=None, init=False, repr=False)
 
@@ -105,7 +106,7 @@ class Database:
         connect = self.connect or self.driver.connect
         return connect(
             host=self.host,
-            port=int(credentials.get("port", 5432)),
+            port=self.port or int(credentials.get("port", 5432)),
             dbname=credentials["dbname"],
             user=credentials["username"],
             password=credentials["password"],

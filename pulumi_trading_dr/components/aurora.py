@@ -105,8 +105,13 @@ class Aurora(pulumi.ComponentResource):
             opts=primary.opts(self),
         )
         self.clusters: dict[str, aws.rds.Cluster] = {}
+        # Both members: after a switchover or failover RDS changes which cluster replicates from
+        # which; a pulumi up must not "correct" it (pulumi-aws: removing the attribute promotes a
+        # replica to a standalone cluster).
+        managed_by_rds = ["replicationSourceIdentifier"]
         primary_cluster = self._cluster(
             primary,
+            ignore_changes=managed_by_rds,
             master_username=config.master_username,
             master_password=password.result,
             database_name=config.database_name,
@@ -117,7 +122,7 @@ class Aurora(pulumi.ComponentResource):
         secondary_cluster = self._cluster(
             secondary,
             depends_on=primary_instances,
-            ignore_changes=["replicationSourceIdentifier"],  # RDS manages it for global members
+            ignore_changes=managed_by_rds,
         )
         self._instances(secondary, secondary_cluster)
         for region in regions:
@@ -134,12 +139,28 @@ class Aurora(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "global_cluster": self.global_cluster.id,
-                **{f"{role}_endpoint": c.endpoint for role, c in self.clusters.items()},
+                **{f"{r.role}_endpoint": self.writer_endpoint(r) for r in regions},
             }
         )
 
     def cluster(self, region: Region) -> aws.rds.Cluster:
         return self.clusters[region.role]
+
+    def writer_endpoint(self, region: Region) -> pulumi.Output[str]:
+        """The region's cluster (writer) endpoint, derived from its reader endpoint.
+
+        A global database's secondary cluster has a writer endpoint that is inactive (it does not
+        resolve) until the cluster is promoted, and the provider may record it empty
+        (terraform-provider-aws#14219: a secondary "will only have a ReaderEndpoint"). Both
+        endpoints share the cluster's name and suffix (``<id>.cluster-ro-<x>`` and
+        ``<id>.cluster-<x>``), so the writer's name is known before it is active: a function
+        configured with it reaches its region's writer as soon as the promotion makes it one,
+        without a pulumi up (which is not run while the secondary writes).
+        """
+        return self.cluster(region).reader_endpoint.apply(writer_of)
+
+    def reader_endpoint(self, region: Region) -> pulumi.Output[str]:
+        return self.cluster(region).reader_endpoint
 
     def _cluster(
         self,
@@ -238,3 +259,10 @@ def _in_region(arn: str, region: str) -> str:
     parts = arn.split(":")
     parts[3] = region
     return ":".join(parts)
+
+
+def writer_of(reader_endpoint: str) -> str:
+    """``<id>.cluster-ro-<x>.<region>.rds.amazonaws.com`` -> ``<id>.cluster-<x>.<region>...``."""
+    if ".cluster-ro-" not in reader_endpoint:
+        raise ValueError(f"not an Aurora reader endpoint: {reader_endpoint!r}")
+    return reader_endpoint.replace(".cluster-ro-", ".cluster-", 1)

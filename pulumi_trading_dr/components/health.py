@@ -94,7 +94,8 @@ class Health(pulumi.ComponentResource):
                     {"Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"},
                 ],
                 environment={
-                    "DB_HOST": args.aurora.cluster(region).endpoint,
+                    "DB_HOST": args.aurora.writer_endpoint(region),  # resolves only where it writes
+                    "DB_READER_HOST": args.aurora.reader_endpoint(region),  # a standby answers here
                     "DB_SECRET_ARN": args.migration.app_secret_arn(region),
                     "QUEUE_NAME": orders.queue.name,
                     "DLQ_URL": orders.dlq.url,

@@ -133,7 +133,7 @@ class Migration(pulumi.ComponentResource):
                     },
                 ],
                 environment={
-                    "DB_HOST": aurora.cluster(primary).endpoint,
+                    "DB_HOST": aurora.writer_endpoint(primary),
                     "MASTER_SECRET_ARN": aurora.secret_arns["primary"],
                     "APP_SECRET_ARN": self.app_secret_arns["primary"],
                 },

@@ -156,7 +156,7 @@ class Orders(pulumi.ComponentResource):
                 environment={
                     "ORDERS_TABLE": args.dynamodb.table.name,
                     "DB_SECRET_ARN": args.migration.app_secret_arn(region),
-                    "DB_HOST": args.aurora.cluster(region).endpoint,
+                    "DB_HOST": args.aurora.writer_endpoint(region),
                     "READ_ONLY_RETRY_SECONDS": str(READ_ONLY_RETRY_SECONDS),
                 },
             ),
@@ -216,7 +216,7 @@ class Orders(pulumi.ComponentResource):
                 environment={
                     "ORDERS_TABLE": args.dynamodb.table.name,
                     "DB_SECRET_ARN": args.migration.app_secret_arn(region),
-                    "DB_HOST": args.aurora.cluster(region).endpoint,
+                    "DB_HOST": args.aurora.writer_endpoint(region),
                 },
             ),
             config,

@@ -95,7 +95,7 @@ class Rotation(pulumi.ComponentResource):
                 ],
                 environment={
                     "SECRET_ARN": secret_arn,
-                    "DB_HOST": aurora.cluster(primary).endpoint,
+                    "DB_HOST": aurora.writer_endpoint(primary),
                 },
             ),
             config,

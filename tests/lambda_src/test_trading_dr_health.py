@@ -31,7 +31,9 @@ def route53_healthy(response) -> bool:
 class Region:
     """One region's health function, wired as _default_deps wires it, against moto and the server."""
 
-    def __init__(self, database, port=None):
+    def __init__(self, database, port=None, writer_port=None):
+        """``port``: where both endpoints are (1: nothing listens); ``writer_port``: the writer
+        endpoint's alone (a secondary's inactive writer endpoint, while its reader answers)."""
         self.database = database
         secrets = boto3.client("secretsmanager", region_name=REGION)
         secret = {
@@ -40,9 +42,10 @@ class Region:
             "dbname": database.name,
             "port": port or database.server.port,
         }
-        arn = secrets.create_secret(Name=f"db-{database.name}", SecretString=json.dumps(secret))["ARN"]
+        name = f"db-{database.name}-{writer_port or port or 'ok'}"
+        arn = secrets.create_secret(Name=name, SecretString=json.dumps(secret))["ARN"]
         self.sqs = boto3.client("sqs", region_name=REGION)
-        self.queue = self.sqs.create_queue(QueueName="trading-orders-dev-primary")["QueueUrl"]
+        self.queue = self.sqs.create_queue(QueueName="trading-orders-dev-primary")["QueueUrl"]  # idempotent
         self.dlq = self.sqs.create_queue(QueueName="trading-orders-dlq-dev-primary")["QueueUrl"]
         self.cloudwatch = boto3.client("cloudwatch", region_name=REGION)
         self.secret_reads = 0
@@ -53,13 +56,11 @@ class Region:
             return read()
 
         self.clock = 1000.0
+        options = {**health.CONNECT_OPTIONS, "sslmode": "disable"}  # the local server has no TLS
+        host = database.server.host
         self.deps = health.Dependencies(
-            database=Database(
-                read_secret=counting_read,
-                host=database.server.host,
-                options={**health.CONNECT_OPTIONS, "sslmode": "disable"},  # the local server has no TLS
-                driver=psycopg2,
-            ),
+            database=Database(counting_read, host, options, psycopg2, port=writer_port),
+            reader=Database(counting_read, host, options, psycopg2),
             sqs=self.sqs,
             cloudwatch=self.cloudwatch,
             settings=health.Settings(
@@ -105,6 +106,7 @@ class Region:
 
     def close(self):
         self.deps.database.discard()
+        self.deps.reader.discard()
 
 
 @pytest.fixture
@@ -154,6 +156,23 @@ def test_an_unreachable_database_is_down_for_both_forms(aws, database):
             assert (response["statusCode"], body["status"]) == (503, "down")
             assert body["checks"]["database"].startswith("down: OperationalError")
             region.later(11)
+    finally:
+        region.close()
+
+
+def test_a_secondary_whose_writer_endpoint_is_inactive_is_a_standby_read_through_its_reader(aws, database):
+    """Before its promotion a global database secondary's writer endpoint does not resolve; its
+    reader endpoint answers: standby (503 for traffic, 200 alive), never down."""
+    setup = Region(database)
+    setup.get()  # a heartbeat row: the schema works
+    setup.close()
+    region = Region(database, writer_port=1)  # the writer endpoint: nothing answers
+    try:
+        response, body = region.get()
+        assert (response["statusCode"], body["status"]) == (503, "standby")
+        region.later(11)
+        response, body = region.get(role="any")
+        assert (response["statusCode"], body["status"]) == (200, "standby")
     finally:
         region.close()
 
@@ -256,6 +275,7 @@ def test_default_dependencies_come_from_the_environment(aws, monkeypatch):
     for name, value in {
         "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
         "DB_HOST": "trading-db-dev-primary.cluster-abc.us-east-1.rds.amazonaws.com",
+        "DB_READER_HOST": "trading-db-dev-primary.cluster-ro-abc.us-east-1.rds.amazonaws.com",
         "QUEUE_NAME": "trading-orders-dev-primary",
         "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/trading-orders-dlq-dev-primary",
         "AWS_REGION": REGION,

@@ -22,6 +22,7 @@ CREDENTIALS = {"username": "trading_admin", "password": "x", "dbname": "trading"
 def environment(monkeypatch):
     for name, value in {
         "DB_HOST": "trading-db-dev-primary.cluster-abc.us-east-1.rds.amazonaws.com",
+        "DB_READER_HOST": "trading-db-dev-primary.cluster-ro-abc.us-east-1.rds.amazonaws.com",
         "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:trading-db-app-dev-AbCdEf",
         "ORDERS_TABLE": "trading-orders-dev",
         "QUEUE_NAME": "trading-orders-dev-primary",
@@ -50,9 +51,10 @@ def test_the_master_users_connections_verify_the_server(module, environment, mon
     [
         (processor, lambda deps: deps.ledger),
         (health, lambda deps: deps.database),
+        (health, lambda deps: deps.reader),
         (reconcile, lambda deps: deps.database),
     ],
-    ids=["order_processor", "health", "reconcile"],
+    ids=["order_processor", "health-writer", "health-reader", "reconcile"],
 )
 def test_the_application_roles_connections_verify_the_server(module, database, environment, aws, monkeypatch):
     monkeypatch.setattr(module, "_deps", None)

@@ -198,7 +198,8 @@ def test_failback_refreshes_switches_over_and_waits_for_the_writer_and_the_gates
                 break  # the first check stops at the primary's
     ops.failback(world.context())
     world.done()
-    assert world.commands[1] == ["pulumi", "refresh", "--yes", "--skip-preview", "--stack", "dev"]
+    # The refresh comes last, after the switch back (not before, while the primary replicates).
+    assert world.commands[-1] == ["pulumi", "refresh", "--yes", "--skip-preview", "--stack", "dev"]
     assert world.lines[-1].startswith("done:") and "pulumi up --stack dev" in world.lines[-1]
     assert world.now == 3 * ops.POLL_SECONDS  # one wait for the writer, two for the gates
 

@@ -2,11 +2,12 @@
 
 What Route 53's failover records, the canaries and the failover quorum read about a region:
 
-- ``active``: a heartbeat row was written to this region's cluster (it is the writer and
-  reachable). 200.
-- ``standby``: the cluster is reachable and read-only (a global database secondary). 503, or 200
-  with ``?role=any`` (the liveness form: alive in its role).
-- ``down``: the database could not be reached or answered an error. 503 always.
+- ``active``: a heartbeat row was written through this region's writer endpoint (the cluster is
+  the writer and reachable). 200.
+- ``standby``: the writer endpoint refused the write as read-only, or does not answer (a global
+  database secondary's writer endpoint is inactive until it is promoted) while the region's reader
+  endpoint does. 503, or 200 with ``?role=any`` (the liveness form: alive in its role).
+- ``down``: neither endpoint could be reached, or they answered an error. 503 always.
 
 Beside the status, ``degraded`` lists what pages through its own alarm but must never move
 traffic or promote a database: dead letters waiting, the oldest queued order older than
@@ -16,8 +17,10 @@ One evaluation per container is reused for CACHE_SECONDS (Route 53 checks from s
 locations every 30 s); a database check is bounded by short connect and statement timeouts, so the
 answer comes before Route 53's checker gives up (2 s after connecting).
 
-Environment: DB_HOST, DB_SECRET_ARN, QUEUE_NAME, DLQ_URL, CACHE_SECONDS, MAX_QUEUE_AGE_SECONDS,
-AWS_REGION, REGION_ROLE, POWERTOOLS_SERVICE_NAME, ENVIRONMENT.
+The database and queue checks run side by side.
+
+Environment: DB_HOST (the writer endpoint), DB_READER_HOST, DB_SECRET_ARN, QUEUE_NAME, DLQ_URL,
+CACHE_SECONDS, MAX_QUEUE_AGE_SECONDS, AWS_REGION, REGION_ROLE, POWERTOOLS_SERVICE_NAME, ENVIRONMENT.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,20 +86,22 @@ class Settings:
 
 @dataclass
 class Dependencies:
-    database: Database
+    database: Database  # this region's writer endpoint
     sqs: Any
     cloudwatch: Any
     settings: Settings
     monotonic: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    reader: Database | None = None  # this region's reader endpoint
     _cached: tuple[float, dict[str, Any]] | None = None
 
 
 # --- the checks -------------------------------------------------------------------------------
 
 
-def check_database(database: Database, region: str) -> tuple[str, str | None]:
-    """(status, error): writes the heartbeat; a read-only refusal means a reachable standby."""
+def check_database(database: Database, region: str, reader: Database | None = None) -> tuple[str, str | None]:
+    """(status, error): writes the heartbeat through the writer endpoint; a read-only refusal, or
+    a writer endpoint that does not answer while the reader endpoint does, is a reachable standby."""
 
     def beat(connection: Any) -> None:
         with connection, connection.cursor() as cursor:
@@ -108,7 +114,20 @@ def check_database(database: Database, region: str) -> tuple[str, str | None]:
         if is_read_only(exc):
             return STANDBY, None
         database.discard()
-        return DOWN, f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+        writer_error = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+    if reader is None:
+        return DOWN, writer_error
+
+    def alive(connection: Any) -> None:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    try:
+        reader.run(alive)
+        return STANDBY, None
+    except Exception as exc:
+        reader.discard()
+        return DOWN, f"{writer_error}; reader: {type(exc).__name__}: {str(exc).strip()[:200]}"
 
 
 def check_queues(deps: Dependencies) -> tuple[dict[str, Any], list[str]]:
@@ -155,8 +174,11 @@ def check_queues(deps: Dependencies) -> tuple[dict[str, Any], list[str]]:
 
 
 def evaluate(deps: Dependencies) -> dict[str, Any]:
-    status, error = check_database(deps.database, deps.settings.region)
-    checks, degraded = check_queues(deps)
+    # Side by side: the answer takes the slower of the two, not their sum.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        queues = pool.submit(check_queues, deps)
+        status, error = check_database(deps.database, deps.settings.region, deps.reader)
+        checks, degraded = queues.result()
     report: dict[str, Any] = {
         "status": status,
         "region": deps.settings.region,
@@ -219,12 +241,12 @@ _deps: Dependencies | None = None
 def _default_deps() -> Dependencies:
     global _deps
     if _deps is None:
+        read = secret_reader(boto3.client("secretsmanager"), os.environ["DB_SECRET_ARN"])
+        options = {**CONNECT_OPTIONS, **verify_full_options()}
         _deps = Dependencies(
-            database=Database(
-                read_secret=secret_reader(boto3.client("secretsmanager"), os.environ["DB_SECRET_ARN"]),
-                host=os.environ["DB_HOST"],
-                options={**CONNECT_OPTIONS, **verify_full_options()},
-                driver=psycopg2,
+            database=Database(read_secret=read, host=os.environ["DB_HOST"], options=options, driver=psycopg2),
+            reader=Database(
+                read_secret=read, host=os.environ["DB_READER_HOST"], options=options, driver=psycopg2
             ),
             sqs=boto3.client("sqs", config=AWS_CONFIG),
             cloudwatch=boto3.client("cloudwatch", config=AWS_CONFIG),
