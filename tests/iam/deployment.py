@@ -245,6 +245,7 @@ class CloudFormation:
 
     def arn(self, logical_id: str) -> str:
         kind, name, r, a = self.resources[logical_id]["Type"], self.name(logical_id), self.region, ACCOUNT
+        secret = f"arn:aws:secretsmanager:{r}:{a}:secret:{name}-AbCdEf"  # the 6 random characters
         return {
             "AWS::Lambda::Function": f"arn:aws:lambda:{r}:{a}:function:{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{r}:{a}:table/{name}",
@@ -252,8 +253,8 @@ class CloudFormation:
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::SNS::Topic": f"arn:aws:sns:{r}:{a}:{name}",
             "AWS::SQS::Queue": f"arn:aws:sqs:{r}:{a}:{name}",
-            "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{r}:{a}:secret:{name}-AbCdEf",
-            "AWS::SecretsManager::SecretTargetAttachment": f"arn:aws:secretsmanager:{r}:{a}:secret:{name}-AbCdEf",
+            "AWS::SecretsManager::Secret": secret,
+            "AWS::SecretsManager::SecretTargetAttachment": secret,
             "AWS::IAM::Role": f"arn:aws:iam::{a}:role/{name}",
             "AWS::KMS::Key": f"arn:aws:kms:{r}:{a}:key/{logical_id}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{r}:{a}:log-group:{name}:*",

@@ -296,8 +296,8 @@ class Program:
         return current if current is not None else self.module_of(node).tree
 
     def where(self, node: ast.AST) -> str:
-        module = self.module_of(node)
-        return f"{module.path.relative_to(ROOT) if module.path.is_relative_to(ROOT) else module.path}:{node.lineno}"
+        path = self.module_of(node).path
+        return f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{node.lineno}"
 
     def _reachable(self) -> list[ast.AST]:
         """Every node of the function's own modules; of a common module, its module-level code and
@@ -497,9 +497,11 @@ class Program:
                 else:
                     found |= self._default(function, name)
         if callers == 0:
-            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and self._is_method(function):
-                if index == 0:
-                    return frozenset({Unknown("self")})
+            method = isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and self._is_method(
+                function
+            )
+            if method and index == 0:
+                return frozenset({Unknown("self")})
             return frozenset({Event(name)})
         return frozenset(found)
 
@@ -722,9 +724,9 @@ class Program:
         if name in fields and fields.index(name) < len(call.args):
             return set(self.values(call.args[fields.index(name)]))
         for s in instance.cls.body:
-            if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.target.id == name:
-                if s.value is not None:
-                    return set(self.values(s.value))
+            named = isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.target.id == name
+            if named and s.value is not None:
+                return set(self.values(s.value))
         return {Unknown(f"field {name}")}
 
     def _returns(self, function: Function) -> set[Value]:
