@@ -45,7 +45,7 @@ def test_audit_records_outside_the_granted_prefix_are_refused(deployments):
     """PutObject granted on records/* while the code writes audit/...: refused."""
     deployment = deployments["dev"]
     (processing,) = deployment.deployed("transaction_processing")
-    bucket = deployment.keys and next(b for b in deployment.keys if b.startswith("arn:aws:s3:::"))
+    (bucket,) = [b for b in deployment.keys if b.startswith("arn:aws:s3:::")]  # the audit bucket
     copy, processing = changed(
         deployment, processing.name, on_resource("s3:PutObject", f"{bucket}/records/*")
     )
@@ -65,13 +65,9 @@ def test_the_rotation_needs_the_key_policy_that_names_its_role(deployments):
     KMS statement): without that key-policy statement the rotation cannot read or write the secret."""
     deployment = deployments["dev"]
     (rotation,) = deployment.deployed("secrets_rotation")
-
-    def drop_role_from_key_policy(function):
-        for statements in copy.policies.values():
-            statements[:] = [s for s in statements if s.get("Principal") != {"AWS": rotation.role}]
-
     copy, rotation = changed(deployment, rotation.name, lambda f: None)
-    drop_role_from_key_policy(rotation)
+    for statements in copy.policies.values():
+        statements[:] = [s for s in statements if s.get("Principal") != {"AWS": rotation.role}]
     assert {a for a, _ in refusals(copy, rotation)} == {"kms:Decrypt", "kms:GenerateDataKey"}
 
 
