@@ -15,7 +15,7 @@ from cdktf_transactions.config import MAX_RESERVED_CONCURRENCY, ConfigError, Tra
 from cdktf_transactions.definition import LAMBDA_INVOKE, RETRYABLE_ERRORS, Targets, definition
 from lambda_src.build import functions
 from tests.cdktf_transactions.conftest import ACCOUNT
-from tests.iam_calls import required_actions
+from tests.iam.requests import required_actions
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = re.compile(r"\$\{((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)")

@@ -1,43 +1,72 @@
-"""Every transactions handler's AWS calls, read from its source, against the policy the stack
-grants its role in the synthesized cdk.tf.json: a call the role lacks only fails in AWS."""
+"""Every transactions function's requests against what AWS would decide on cdk.tf.json.
+
+Each request is judged by action, resource ARN and condition (tests/iam): the calls its code
+makes on the resources its environment names, its X-Ray segments, and SNS's use of the topic key
+on its behalf; on its role's inline policies, the topic's policy and the key's policy.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from lambda_src.build import functions
-from tests.iam_calls import missing_actions, required_actions
+from tests.iam.deployment import from_terraform
+from tests.iam.mutations import changed, on_resource, without
+from tests.iam.reader import Env
+from tests.iam.requests import calls, refused
 
-TRANSACTIONS_FUNCTIONS = [f for f in functions() if f.stack == "cdktf_transactions"]
+OURS = [f for f in functions() if f.stack == "cdktf_transactions"]
+VARIANTS = ("dev", "dev_eu", "prod")
+
+
+@pytest.fixture(scope="module")
+def deployments(transactions):
+    return {v: from_terraform(transactions[v].json, "cdktf_transactions") for v in VARIANTS}
 
 
 @pytest.mark.catalogue("transactions-05")
-@pytest.mark.parametrize("function", TRANSACTIONS_FUNCTIONS, ids=lambda f: f.name)
-@pytest.mark.parametrize("variant", ["dev", "prod"])
-def test_the_role_grants_every_call_the_handler_makes(transactions, variant, function):
-    """Fix: least privilege that is still enough: every action the handler's code calls is granted."""
-    synth = transactions[variant]
-    role = synth.function(function.name)["role"]
-    role_name = role.removeprefix("${aws_iam_role.").removesuffix(".arn}")
-    attached = [
-        a for a in synth.resources("aws_iam_role_policy_attachment").values() if role_name in a["role"]
-    ]
-    assert attached == []  # inline policies only: managed ones would not be read here
-    assert missing_actions(function.source, synth.role_statements(role)) == set()
+@pytest.mark.parametrize("function", OURS, ids=lambda f: f.name)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_aws_allows_every_request_of_the_function(deployments, variant, function):
+    """Fix: least privilege that is still enough, judged by action, resource ARN and condition:
+    Query on the customer index, Put/GetItem on the table, Publish on the notification topic with
+    the topic key via SNS, in each region the stack is deployed to."""
+    deployment = deployments[variant]
+    (deployed,) = deployment.deployed(function.name)
+    assert deployed.managed_policies == []  # inline policies only
+    assert refused(deployed, deployment) == []
 
 
-def test_every_function_of_the_stack_is_deployed_and_the_reader_sees_their_calls(dev):
-    """The comparison above is only as good as the reader: it must find the calls that exist."""
-    deployed = {
-        fn["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"]
-        for fn in dev.resources("aws_lambda_function").values()
+def refusals(deployment, function):
+    return {(r.action, r.resource.rsplit(":", 1)[-1]) for r in refused(function, deployment)}
+
+
+def test_a_grant_on_another_table_is_refused(deployments):
+    """Settlement's grant widened to the wrong table (another environment's): its writes are refused."""
+    deployment = deployments["dev"]
+    (settlement,) = deployment.deployed("settlement")
+    other = "arn:aws:dynamodb:us-east-1:123456789012:table/transactions-prod"
+    copy, settlement = changed(deployment, settlement.name, on_resource("dynamodb:PutItem", other))
+    assert refusals(copy, settlement) == {
+        ("dynamodb:PutItem", "table/transactions-dev"),
+        ("dynamodb:GetItem", "table/transactions-dev"),
     }
-    assert (
-        deployed
-        == {f.name for f in TRANSACTIONS_FUNCTIONS}
-        == {"validation", "fraud_check", "settlement", "notification"}
+
+
+def test_the_topic_key_is_needed_to_publish(deployments):
+    """The notification topic is SSE-KMS: without the key's GenerateDataKey and Decrypt SNS refuses."""
+    deployment = deployments["dev"]
+    (notification,) = deployment.deployed("notification")
+    copy, notification = changed(
+        deployment, notification.name, without({"kms:GenerateDataKey", "kms:Decrypt"})
     )
-    calls = {f.name: required_actions(f.source) for f in TRANSACTIONS_FUNCTIONS}
-    assert calls["settlement"] == {"dynamodb:PutItem", "dynamodb:GetItem"}
-    assert calls["fraud_check"] == {"dynamodb:Query"}  # through common.fraud
-    assert calls["notification"] == {"sns:Publish"}
+    assert {a for a, _ in refusals(copy, notification)} == {"kms:GenerateDataKey", "kms:Decrypt"}
+
+
+def test_the_reader_sees_every_call_with_its_resource():
+    found = {f.name: {(c.service, c.operation): c.params for c in calls(f.source)} for f in OURS}
+    assert set(found["validation"]) == set()
+    assert set(found["settlement"]) == {("dynamodb", "PutItem"), ("dynamodb", "GetItem")}
+    assert found["settlement"][("dynamodb", "PutItem")]["TableName"] == {Env("TRANSACTIONS_TABLE")}
+    assert found["fraud_check"][("dynamodb", "Query")]["IndexName"] == {Env("CUSTOMER_INDEX")}  # common.fraud
+    assert found["notification"][("sns", "Publish")]["TopicArn"] == {Env("TOPIC_ARN")}

@@ -22,7 +22,7 @@ from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from lambda_src.pulumi_trading_dr.failover import index as fo
-from tests.iam_calls import required_actions
+from tests.iam.requests import required_actions
 from tests.lambda_src.conftest import LambdaContext
 
 EVENTS = Path(__file__).parent / "events"

@@ -15,7 +15,7 @@ import pytest
 from botocore.stub import Stubber
 
 from lambda_src.pulumi_trading_dr.gate import index as gate
-from tests.iam_calls import required_actions
+from tests.iam.requests import required_actions
 
 ACCOUNT = "123456789012"
 PRIMARY_REGION, SECONDARY_REGION = "us-east-1", "us-west-2"

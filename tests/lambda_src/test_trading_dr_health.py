@@ -16,7 +16,7 @@ from common.database import Database, secret_reader
 
 from lambda_src.pulumi_trading_dr.canary import health_check as canary
 from lambda_src.pulumi_trading_dr.health import index as health
-from tests.iam_calls import required_actions
+from tests.iam.requests import required_actions
 from tests.lambda_src.conftest import LEDGER_ROLE, REGION
 from tests.lambda_src.test_trading_dr_canary import Endpoint
 

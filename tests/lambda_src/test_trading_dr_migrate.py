@@ -15,7 +15,7 @@ from psycopg2 import errorcodes
 
 from lambda_src.pulumi_trading_dr.migrate import index as migration
 from pulumi_trading_dr.components.migration import migration_digest
-from tests.iam_calls import required_actions
+from tests.iam.requests import required_actions
 from tests.lambda_src.conftest import LEDGER_ROLE, MASTER_ROLE, REGION
 
 FUNCTION_DIR = Path(migration.__file__).parent

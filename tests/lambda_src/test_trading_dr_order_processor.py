@@ -15,7 +15,7 @@ import psycopg2
 import pytest
 
 from lambda_src.pulumi_trading_dr.order_processor import index as op
-from tests.iam_calls import required_actions
+from tests.iam.requests import required_actions
 from tests.lambda_src.conftest import LEDGER_ROLE as ROLE, REGION
 
 EVENTS = Path(__file__).parent / "events"

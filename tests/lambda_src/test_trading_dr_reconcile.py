@@ -15,7 +15,7 @@ from common.database import Database
 
 from lambda_src.pulumi_trading_dr.order_processor import index as op
 from lambda_src.pulumi_trading_dr.reconcile import index as rc
-from tests.iam_calls import required_actions
+from tests.iam.requests import required_actions
 from tests.lambda_src.conftest import LEDGER_ROLE, REGION
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)

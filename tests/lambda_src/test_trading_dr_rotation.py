@@ -16,7 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
 from lambda_src.pulumi_trading_dr.rotation import index as rotation
-from tests.iam_calls import required_actions
+from tests.iam.requests import required_actions
 from tests.lambda_src.conftest import LEDGER_ROLE, MASTER_ROLE, REGION
 
 FUNCTION_DIR = Path(rotation.__file__).parent

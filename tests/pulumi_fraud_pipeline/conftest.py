@@ -27,3 +27,11 @@ def fraud_us_west_2(fraud: Export) -> Export:
 
     config = {**load_stack_config(PROJECT_DIR, "dev"), "aws:region": "us-west-2"}
     return Export(json.loads(json.dumps(run("dev", config))))
+
+
+@pytest.fixture(scope="session")
+def fraud_deployment(fraud: Export):
+    """The program's functions, roles and resources as the permission check reads them (tests/iam)."""
+    from tests.iam.deployment import from_pulumi
+
+    return from_pulumi(fraud, "pulumi_fraud_pipeline")

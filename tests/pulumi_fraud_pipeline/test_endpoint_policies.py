@@ -14,13 +14,8 @@ from typing import Any
 import pytest
 
 from pulumi_offline import ACCOUNT
-from tests.pulumi_fraud_pipeline.calls import (
-    OUR_FUNCTIONS,
-    code_requests,
-    deployed_function,
-    tracing_requests,
-)
-from tests.pulumi_fraud_pipeline.policy_eval import Request, allows
+from tests.iam.policy import Request, allows
+from tests.iam.requests import code_needs, service_needs
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
@@ -42,11 +37,22 @@ def endpoint_policies(fraud) -> dict[str, list[dict[str, Any]]]:
     return policies
 
 
-def through_the_vpc(fraud) -> list[Request]:
+def code_requests(deployment, function) -> list[Request]:
+    """The calls the function's code makes, each on the resource it names (tests/iam)."""
+    return [need.request for need in code_needs(function, deployment)]
+
+
+def tracing_requests(deployment, function) -> list[Request]:
+    """The X-Ray daemon's, with the function's role (Active tracing)."""
+    assert function.tracing
+    return [n.request for n in service_needs(function, deployment) if n.request.action.startswith("xray:")]
+
+
+def through_the_vpc(deployment) -> list[Request]:
     return [
         request
-        for function in OUR_FUNCTIONS
-        for request in (*code_requests(fraud, function.name), *tracing_requests(fraud, function.name))
+        for function in deployment.functions
+        for request in (*code_requests(deployment, function), *tracing_requests(deployment, function))
     ]
 
 
@@ -54,11 +60,11 @@ def service_of(request: Request) -> str:
     return request.action.split(":", 1)[0]
 
 
-def test_every_call_a_function_makes_is_admitted_by_its_endpoint(fraud):
+def test_every_call_a_function_makes_is_admitted_by_its_endpoint(fraud, fraud_deployment):
     """Each call the functions' code makes (and their X-Ray segments) passes the endpoint of its
     service: by that function's role, on the resource it names."""
     policies = endpoint_policies(fraud)
-    requests = through_the_vpc(fraud)
+    requests = through_the_vpc(fraud_deployment)
     assert {service_of(r) for r in requests} <= policies.keys(), "a call with no endpoint: no route"
     refused = [
         (r.action, r.resource, r.principal) for r in requests if not allows(policies[service_of(r)], r)
@@ -84,14 +90,14 @@ def admitted(statement: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 
 @pytest.mark.catalogue("fraud-02", "fraud-03")
-def test_each_endpoint_admits_only_the_calls_of_the_functions(fraud):
+def test_each_endpoint_admits_only_the_calls_of_the_functions(fraud, fraud_deployment):
     """Fix: every endpoint has its own policy (the default admitted anything) admitting exactly the
     calls the functions make, each by the calling function's role: no other action, resource or
     principal. CloudWatch Logs, which no function calls (Lambda ships their logs outside the VPC),
     is closed."""
     policies = endpoint_policies(fraud)
     expected: dict[str, set[tuple[str, str, str]]] = {service: set() for service in policies}
-    for r in through_the_vpc(fraud):
+    for r in through_the_vpc(fraud_deployment):
         expected[service_of(r)].add((r.principal, r.action, r.resource))
     for service, statements in policies.items():
         assert statements != DEFAULT_POLICY, f"{service}: no policy of its own (AWS's default admits all)"
@@ -116,16 +122,16 @@ def test_each_endpoint_admits_only_the_calls_of_the_functions(fraud):
         "arn:aws:iam::210987654321:role/fraud-fraud-detector-dev",  # the same name, another account
     ],
 )
-def test_another_principal_or_resource_is_refused(fraud, stranger):
+def test_another_principal_or_resource_is_refused(fraud, fraud_deployment, stranger):
     """What the endpoints admit for the detector is refused to any other principal, and the
     detector's own role is refused other resources: another account's topic, another table."""
     policies = endpoint_policies(fraud)
-    detector = deployed_function(fraud, "fraud_detector")
-    region = fraud.region(detector)
-    for request in code_requests(fraud, "fraud_detector"):
+    (detector,) = fraud_deployment.deployed("fraud_detector")
+    region = detector.region
+    for request in code_requests(fraud_deployment, detector):
         as_stranger = Request(request.action, request.resource, stranger)
         assert not allows(policies[service_of(request)], as_stranger), request.action
-    role = detector["inputs"]["role"]
+    role = detector.role
     elsewhere = [
         Request("sns:Publish", f"arn:aws:sns:{region}:210987654321:fraud-alerts-dev", role),
         Request("dynamodb:UpdateItem", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/another-table", role),

@@ -62,3 +62,11 @@ def dr_prod(dr: Export) -> Export:
 
     config = {**load_stack_config(PROJECT_DIR, "dev"), "trading-dr:env": "prod"}
     return Export(json.loads(json.dumps(run("prod", config))))
+
+
+@pytest.fixture(scope="session")
+def dr_deployment(dr: Export):
+    """Both regions' functions, roles and resources as the permission check reads them (tests/iam)."""
+    from tests.iam.deployment import from_pulumi
+
+    return from_pulumi(dr, "pulumi_trading_dr")

@@ -13,7 +13,7 @@ import pytest
 from lambda_src.build import function_dir
 from pulumi_offline import archive_path
 from pulumi_trading_dr.components.orders import READ_ONLY_RETRY_SECONDS, VISIBILITY_TIMEOUT
-from tests.iam_calls import required_actions
+from tests.iam.requests import required_actions
 from tests.pulumi_trading_dr.alarms import composite_state, state
 
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"

@@ -1,0 +1,230 @@
+"""The reader (tests/iam/reader.py) on small handlers written here: each case it must see, with
+the resource its parameters name."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tests.iam.reader import Const, Env, Event, api_calls
+
+
+def program(tmp_path: Path, source: str, **common: str) -> Path:
+    """A function folder lambda_src/stack/fn in tmp_path, with lambda_src/common modules."""
+    function = tmp_path / "stack" / "fn"
+    function.mkdir(parents=True)
+    (function / "index.py").write_text(textwrap.dedent(source))
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "__init__.py").write_text("")
+    for name, text in common.items():
+        (tmp_path / "common" / f"{name}.py").write_text(textwrap.dedent(text))
+    return function
+
+
+def calls(tmp_path: Path, source: str, **common: str) -> dict[tuple[str, str], dict[str, frozenset]]:
+    found = api_calls(program(tmp_path, source, **common), search=tmp_path)
+    return {(c.service, c.operation): c.params for c in found}
+
+
+def test_calls_through_injected_clients_name_the_resources_of_the_environment(tmp_path):
+    """Fix: a call is read with the resource it names: the table and topic the environment gives,
+    through a dependency dataclass built once per container."""
+    found = calls(
+        tmp_path,
+        """
+        import os
+        from dataclasses import dataclass
+        import boto3
+
+        @dataclass(frozen=True)
+        class Deps:
+            table: object
+            sns: object
+            topic_arn: str
+
+        def handle(deps):
+            deps.table.get_item(Key={})
+            deps.sns.publish(TopicArn=deps.topic_arn, Message="m")
+
+        _deps = None
+
+        def handler(event, context):
+            global _deps
+            if _deps is None:
+                _deps = Deps(boto3.resource("dynamodb").Table(os.environ["TABLE"]), boto3.client("sns"),
+                             os.environ["TOPIC_ARN"])
+            handle(_deps)
+        """,
+    )
+    assert found[("dynamodb", "GetItem")]["TableName"] == {Env("TABLE")}
+    assert found[("sns", "Publish")]["TopicArn"] == {Env("TOPIC_ARN")}
+
+
+def test_resource_style_calls_are_read_from_boto3s_resource_model(tmp_path):
+    """Fix: ``s3.Object(bucket, key).put()`` is PutObject on that bucket and key (the old reader saw
+    ``put``, no operation, and missed it); ``Bucket(b).Object(k).get()`` is GetObject."""
+    found = calls(
+        tmp_path,
+        """
+        import os
+        import boto3
+
+        s3 = boto3.resource("s3")
+
+        def handler(event, context):
+            s3.Object(os.environ["BUCKET"], "audit/record.json").put(Body=b"x")
+            s3.Bucket(os.environ["BUCKET"]).Object("in/data.json").get()
+        """,
+    )
+    assert found[("s3", "PutObject")]["Bucket"] == {Env("BUCKET")}
+    assert found[("s3", "PutObject")]["Key"] == {Const("audit/record.json")}
+    assert found[("s3", "GetObject")]["Key"] == {Const("in/data.json")}
+
+
+def test_a_client_made_with_keyword_arguments_is_found(tmp_path):
+    """Fix: ``boto3.client(service_name=..., region_name=...)`` makes a client like the positional form."""
+    found = api_calls(
+        program(
+            tmp_path,
+            """
+            import os
+            import boto3
+
+            sqs = boto3.client(service_name="sqs", region_name=os.environ["OTHER_REGION"])
+
+            def handler(event, context):
+                sqs.send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody="{}")
+            """,
+        ),
+        search=tmp_path,
+    )
+    (call,) = found
+    assert (call.service, call.operation) == ("sqs", "SendMessage")
+    assert call.params["QueueUrl"] == {Env("QUEUE_URL")}
+    assert call.region == {Env("OTHER_REGION")}
+
+
+def test_a_common_module_imported_whole_is_followed(tmp_path):
+    """Fix: ``from common import fraud`` then ``fraud.history(...)``: the module's functions are
+    read (the old reader followed ``from common.fraud import name`` only)."""
+    found = calls(
+        tmp_path,
+        """
+        import os
+        import boto3
+        from common import fraud
+
+        def handler(event, context):
+            table = boto3.resource("dynamodb").Table(os.environ["TABLE"])
+            return fraud.history(table, os.environ["INDEX"])
+        """,
+        fraud="""
+        def history(table, index_name):
+            return table.query(IndexName=index_name, KeyConditionExpression="k")
+        """,
+    )
+    assert found[("dynamodb", "Query")] == {
+        "TableName": {Env("TABLE")},
+        "IndexName": {Env("INDEX")},
+        "KeyConditionExpression": {Const("k")},
+    }
+
+
+def test_a_client_created_at_import_in_common_is_found(tmp_path):
+    """Fix: a client a common module creates at module level (not in a function) is a client."""
+    found = calls(
+        tmp_path,
+        """
+        from common.alerts import announce
+
+        def handler(event, context):
+            announce("hello")
+        """,
+        alerts="""
+        import os
+        import boto3
+
+        _sns = boto3.client("sns")
+        TOPIC = os.environ.get("ALERT_TOPIC_ARN")
+
+        def announce(text):
+            _sns.publish(TopicArn=TOPIC, Message=text)
+        """,
+    )
+    assert found[("sns", "Publish")]["TopicArn"] == {Env("ALERT_TOPIC_ARN")}
+
+
+def test_settings_from_the_environment_and_kwargs_dicts_are_followed(tmp_path):
+    """A classmethod reading ``env["X"]`` with ``env = os.environ``, and ``client.op(**kwargs)``
+    with ``kwargs[...] = ...`` added later."""
+    found = calls(
+        tmp_path,
+        """
+        import os
+        from dataclasses import dataclass
+        import boto3
+
+        @dataclass(frozen=True)
+        class Settings:
+            secret_arn: str
+
+            @classmethod
+            def from_env(cls, env):
+                return cls(secret_arn=env["SECRET_ARN"])
+
+        def read(client, settings, stage=None):
+            kwargs = {"SecretId": settings.secret_arn}
+            if stage:
+                kwargs["VersionStage"] = stage
+            return client.get_secret_value(**kwargs)
+
+        def handler(event, context):
+            return read(boto3.client("secretsmanager"), Settings.from_env(os.environ), "AWSCURRENT")
+        """,
+    )
+    params = found[("secretsmanager", "GetSecretValue")]
+    assert params["SecretId"] == {Env("SECRET_ARN")}
+    assert params["VersionStage"] == {Const("AWSCURRENT")}
+
+
+def test_what_the_event_passes_is_marked_as_the_events(tmp_path):
+    """A value the runtime passes (the handler's event) is Event: what invokes the function says
+    which resource it is (a rotation's secret, a mapping's queue)."""
+    found = calls(
+        tmp_path,
+        """
+        import boto3
+
+        def rotate(client, arn):
+            client.describe_secret(SecretId=arn)
+
+        def handler(event, context):
+            rotate(boto3.client("secretsmanager"), event["SecretId"])
+        """,
+    )
+    assert found[("secretsmanager", "DescribeSecret")]["SecretId"] == {Event("event.SecretId")}
+
+
+def test_closures_and_paginators(tmp_path):
+    """A parameter of a returned closure takes what its callers pass; a paginator's ``paginate``
+    is its operation."""
+    found = calls(
+        tmp_path,
+        """
+        import os
+        import boto3
+
+        def invoker(client):
+            def invoke(name, payload):
+                return client.invoke(FunctionName=name, Payload=payload)
+            return invoke
+
+        def handler(event, context):
+            call = invoker(boto3.client("lambda"))
+            call(os.environ["SCORER"], b"{}")
+            pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=os.environ["TABLE"])
+            return list(pages)
+        """,
+    )
+    assert found[("lambda", "Invoke")]["FunctionName"] == {Env("SCORER")}
+    assert found[("dynamodb", "Scan")]["TableName"] == {Env("TABLE")}
