@@ -88,7 +88,7 @@ class Health(pulumi.ComponentResource):
                     {
                         "Effect": "Allow",
                         "Action": "sqs:GetQueueAttributes",
-                        "Resource": [orders.queue.arn, orders.dlq.arn],
+                        "Resource": orders.dlq.arn,  # the queue's age comes from CloudWatch
                     },
                     # GetMetricData has no resource-level permission; it only reads.
                     {"Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"},

@@ -9,6 +9,8 @@ on its behalf; on its role's policies, the bucket's policy and the key's policy.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from lambda_src.build import functions
@@ -92,3 +94,15 @@ def test_the_reader_sees_every_call_with_its_resource():
     rotation = found["secrets_rotation"]
     assert rotation[("secretsmanager", "PutSecretValue")]["SecretId"] == {Event("event.SecretId")}
     assert rotation[("secretsmanager", "UpdateSecretVersionStage")]["VersionStage"] == {Const("AWSCURRENT")}
+
+
+def role_statements(synth, function_logical_id: str) -> list[dict[str, Any]]:
+    """The statements of every AWS::IAM::Policy attached to the role of the function."""
+    fn = synth.json["Resources"][function_logical_id]
+    role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synth.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]

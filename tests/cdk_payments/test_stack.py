@@ -136,11 +136,11 @@ def test_each_endpoint_admits_only_the_calls_of_our_functions_on_this_stacks_res
     """Fix: the gateway (DynamoDB, S3) and interface (Secrets Manager, Lambda, X-Ray) endpoints carry
     policies, not the default that admits anything: per endpoint, each function's role (by
     aws:PrincipalArn, which gateway endpoints need) may make exactly the calls its handler makes to
-    that service (read from its code, tests/iam_calls.py; X-Ray's two for active tracing), on this
+    that service (read from its code, tests/iam; X-Ray's two for active tracing), on this
     stack's table, index, bucket prefix, secret and function versions; "*" only for actions that
     take no resource ARN."""
     from lambda_src.build import functions
-    from tests.iam_calls import required_actions
+    from tests.iam.requests import required_actions
 
     required = {
         f.name.replace("_", "-"): required_actions(f.source) for f in functions() if f.stack == "cdk_payments"

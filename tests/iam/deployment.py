@@ -230,10 +230,33 @@ _CFN_NAME = {  # type -> (property holding the physical name, what Ref returns)
 }
 
 
+NO_VALUE = object()  # Ref AWS::NoValue: the property or list item is absent
+
+
 class CloudFormation:
     def __init__(self, template: Mapping[str, Any], region: str = REGION) -> None:
         self.resources = template["Resources"]
+        self.conditions = template.get("Conditions", {})
         self.region = region
+
+    def condition(self, name_or_expression: Any) -> bool:
+        """A template condition, evaluated for this region (Fn::Equals/And/Or/Not, Condition)."""
+        value = (
+            self.conditions[name_or_expression] if isinstance(name_or_expression, str) else name_or_expression
+        )
+        ((fn, arg),) = value.items()
+        if fn == "Fn::Equals":
+            left, right = (self.text(v) for v in arg)
+            return left == right
+        if fn == "Fn::And":
+            return all(self.condition(v) for v in arg)
+        if fn == "Fn::Or":
+            return any(self.condition(v) for v in arg)
+        if fn == "Fn::Not":
+            return not self.condition(arg[0])
+        if fn == "Condition":
+            return self.condition(arg)
+        raise ValueError(f"a condition this model cannot evaluate: {fn}")
 
     def name(self, logical_id: str) -> str:
         resource = self.resources[logical_id]
@@ -270,10 +293,21 @@ class CloudFormation:
         }
         if logical_id in pseudo:
             return pseudo[logical_id]
+        if logical_id == "AWS::NoValue":
+            return NO_VALUE
         resource = self.resources[logical_id]
         _, returns = _CFN_NAME.get(resource["Type"], (None, "name"))
         if resource["Type"] == "AWS::SecretsManager::SecretTargetAttachment":
             returns = "arn"
+        if resource["Type"] == "AWS::Lambda::Version":
+            # A version's Ref is its qualified ARN; the number is AWS's to assign (any will do).
+            function = self.text(resource["Properties"]["FunctionName"])
+            arn = (
+                function
+                if str(function).startswith("arn:")
+                else f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{function}"
+            )
+            return f"{arn}:1"
         if resource["Type"] == "AWS::Lambda::Alias":
             function = self.text(resource["Properties"]["FunctionName"])
             return f"{function}:{self.text(resource['Properties']['Name'])}"
@@ -286,7 +320,7 @@ class CloudFormation:
     def text(self, value: Any) -> Any:
         """A template value with its intrinsic functions evaluated (lists and dicts recursively)."""
         if isinstance(value, list):
-            return [self.text(v) for v in value]
+            return [item for item in (self.text(v) for v in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -314,11 +348,15 @@ class CloudFormation:
                     return str(self.ref(name))
 
                 return re.sub(r"\$\{([^}!]+)\}", sub, text)
+            if fn == "Fn::If":
+                name, when_true, when_false = arg
+                return self.text(when_true if self.condition(name) else when_false)
             if fn == "Fn::Select":
                 return self.text(arg[1])[int(arg[0])]
             if fn == "Fn::Split":
                 return str(self.text(arg[1])).split(arg[0])
-        return {k: self.text(v) for k, v in value.items()}
+        evaluated = {k: self.text(v) for k, v in value.items()}
+        return {k: v for k, v in evaluated.items() if v is not NO_VALUE}
 
 
 def from_cloudformation(
@@ -464,7 +502,7 @@ class Terraform:
 
     def text(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.text(v) for v in value]
+            return [item for item in (self.text(v) for v in value) if item is not NO_VALUE]
         if isinstance(value, dict):
             return {k: self.text(v) for k, v in value.items()}
         if not isinstance(value, str):
