@@ -72,7 +72,9 @@ class TradingConfig:
     log_retention_days: int = 30
     api_rate_limit: int = 50
     api_burst_limit: int = 100
-    max_receive_count: int = 5
+    # Records that meet a switch come back after 30 s, doubling to 30 min: 10 receives keep an order
+    # about 2.5 h before the dead-letter queue (lambda_src/.../order_processor retry_delay).
+    max_receive_count: int = 10
     order_max_concurrency: int = 5  # event source mapping cap: bounds database connections
     failover_mode: str = "manual"  # "automatic": the quorum alarm promotes without a person
     # Recovery objectives (README "Failure timeline"): the stack's own settings must meet them.
@@ -126,8 +128,10 @@ class TradingConfig:
             )
         if not 2 <= self.order_max_concurrency <= 1000:
             raise ConfigError("orderMaxConcurrency: 2..1000 (the SQS event source mapping's range)")
-        if not 1 <= self.max_receive_count <= 20:
-            raise ConfigError("maxReceiveCount: 1..20")
+        if not 5 <= self.max_receive_count <= 20:
+            # AWS advises at least 5 for a queue an event source mapping reads (a throttled batch
+            # counts a receive); the processor's retry delay doubles with each receive.
+            raise ConfigError("maxReceiveCount: 5..20")
         for key in ("canary_rate_minutes", "probe_rate_minutes"):
             if getattr(self, key) not in CANARY_RATES:
                 raise ConfigError(f"{_camel(key)}: one of {', '.join(map(str, CANARY_RATES))}")

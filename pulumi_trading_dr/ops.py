@@ -34,9 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 PROJECT_DIR = Path(__file__).resolve().parent
 POLL_SECONDS = 15
+# A synchronous invoke of a function that may run 300 s (promote, reconcile up to 900 s): wait for
+# it, and never send it twice (a retried promotion would find its own operation under way, but a
+# retried reconciliation with REPAIR would repeat its work for nothing).
+INVOKE_CONFIG = Config(read_timeout=910, connect_timeout=10, retries={"total_max_attempts": 1})
 
 
 class OpsError(RuntimeError):
@@ -108,7 +113,7 @@ def failover(ctx: Context, confirm: str, reason: str, force_data_loss: bool = Fa
         "detail-type": "Promote secondary",
         "detail": {"confirm": confirm, "reason": reason, "force_data_loss": force_data_loss},
     }
-    answer = ctx.client("lambda", region_name=function.split(":")[3]).invoke(
+    answer = ctx.client("lambda", region_name=function.split(":")[3], config=INVOKE_CONFIG).invoke(
         FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
     )
     result = json.loads(answer["Payload"].read() or b"null")
@@ -206,7 +211,7 @@ def reconcile(ctx: Context, since: str, repair: bool = False) -> dict[str, Any]:
     region = writer["DBClusterArn"].split(":")[3]
     role = next(r for r, name in regions.items() if name == region)
     function = outputs["reconcile_function_arns"][role]
-    answer = ctx.client("lambda", region_name=region).invoke(
+    answer = ctx.client("lambda", region_name=region, config=INVOKE_CONFIG).invoke(
         FunctionName=function,
         InvocationType="RequestResponse",
         Payload=json.dumps({"since": since, "repair": repair}).encode(),

@@ -151,7 +151,13 @@ def build(config: TradingConfig) -> dict[str, Any]:
     failover = Failover(
         "failover",
         FailoverArgs(
-            config=config, regions=regions, keys=keys, aurora=aurora, sns=sns, monitoring=monitoring
+            config=config,
+            regions=regions,
+            keys=keys,
+            aurora=aurora,
+            sns=sns,
+            monitoring=monitoring,
+            api=api,
         ),
     )
     Gate("gate", GateArgs(config=config, regions=regions, keys=keys, aurora=aurora, orders=orders, sns=sns))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from pulumi_trading_dr.components.api import Api
 from pulumi_trading_dr.components.aurora import Aurora
 from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, shared_layer
 from pulumi_trading_dr.components.keys import Keys
@@ -35,6 +36,7 @@ from pulumi_trading_dr.components.sns import Sns
 from pulumi_trading_dr.config import TradingConfig
 
 FAILOVER_TIMEOUT = 300  # seconds (trading-dr-21): a global failover takes minutes
+EVENT_MAX_AGE = 300  # seconds: an automatic promotion acts on a fresh alarm or not at all
 FOURTEEN_DAYS = 14 * 24 * 3600
 
 
@@ -58,6 +60,7 @@ class FailoverArgs:
     aurora: Aurora
     sns: Sns
     monitoring: Monitoring
+    api: Api
 
 
 class Failover(pulumi.ComponentResource):
@@ -173,9 +176,14 @@ class Failover(pulumi.ComponentResource):
             # The on-failure destination of asynchronous invocations.
             {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": self.dead_letters.arn},
         ]
-        if not allow_data_loss:
-            # The last replication lag in the readiness report; GetMetricData has no resource ARN.
-            statements.append({"Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"})
+        # The last replication lag (the readiness report; the RPO check before an automatic data-loss
+        # failover); GetMetricData has no resource ARN.
+        statements.append({"Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"})
+        if allow_data_loss:
+            # An automatic promotion re-reads its alarm: a late event must not act on a cleared one.
+            statements.append(
+                {"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": alarm.arn}
+            )
         environment = {
             "GLOBAL_CLUSTER_ID": global_cluster.global_cluster_identifier,
             "TARGET_CLUSTER_ARN": self._target.arn,
@@ -184,7 +192,10 @@ class Failover(pulumi.ComponentResource):
             "ALARM_NAME": alarm.alarm_name,
             "ALLOW_DATA_LOSS": "true" if allow_data_loss else "false",
             "FAILOVER_MODE": config.failover_mode,
+            "RPO_SECONDS": str(config.rpo_seconds),
         }
+        if allow_data_loss:
+            environment["TARGET_LIVENESS_URL"] = args.api.of(region).liveness_url
         if not allow_data_loss:
             environment["PROMOTE_FUNCTION_NAME"] = self.promote.name
         function = regional_function(
@@ -194,6 +205,8 @@ class Failover(pulumi.ComponentResource):
                 name=role,
                 description=description,
                 timeout=FAILOVER_TIMEOUT,
+                # One promotion at a time; the orchestrator's drills and reports may overlap.
+                reserved_concurrency=1 if allow_data_loss else None,
                 statements=statements,
                 environment=environment,
             ),
@@ -206,6 +219,9 @@ class Failover(pulumi.ComponentResource):
             f"{prefix}-async",
             function_name=function.name,
             maximum_retry_attempts=2,
+            # A promotion is about now: an event older than EVENT_MAX_AGE goes to the dead letters
+            # (Lambda's default keeps retrying a throttled event for six hours).
+            maximum_event_age_in_seconds=EVENT_MAX_AGE if allow_data_loss else None,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
                     destination=self.dead_letters.arn
@@ -235,7 +251,8 @@ class Failover(pulumi.ComponentResource):
             rule=rule.name,
             arn=function.arn,
             retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
-                maximum_retry_attempts=10, maximum_event_age_in_seconds=3600
+                maximum_retry_attempts=10,
+                maximum_event_age_in_seconds=EVENT_MAX_AGE if allow_data_loss else 3600,
             ),
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.dead_letters.arn),
             opts=region.opts(self, depends_on=[permission]),

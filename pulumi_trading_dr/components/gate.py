@@ -118,6 +118,15 @@ class Gate(pulumi.ComponentResource):
             shared_layer(f"{prefix}-layer", config, region, self),
             self,
         ).function
+        # Lambda would retry a failed or throttled run (twice, and for up to six hours when
+        # throttled): the next scheduled run does the same work from fresher state.
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{prefix}-async",
+            function_name=function.name,
+            maximum_retry_attempts=0,
+            maximum_event_age_in_seconds=60,
+            opts=child,
+        )
         schedule = aws.cloudwatch.EventRule(
             f"{prefix}-schedule",
             name=config.name("gate", region.settings),

@@ -30,7 +30,7 @@ import pulumi_aws as aws
 from pulumi_trading_dr.components.api import Api
 from pulumi_trading_dr.components.aurora import Aurora
 from pulumi_trading_dr.components.dynamodb import DynamoDb
-from pulumi_trading_dr.components.orders import ORDERS_WAITING_SECONDS, Orders
+from pulumi_trading_dr.components.orders import ORDERS_WAITING_SECONDS, PROCESSOR_METRICS_NAMESPACE, Orders
 from pulumi_trading_dr.components.region import Region, Regions
 from pulumi_trading_dr.components.route53 import Route53
 from pulumi_trading_dr.components.sns import Sns
@@ -202,6 +202,22 @@ class Monitoring(pulumi.ComponentResource):
             ],
         )
         self._alarm(
+            f"orders-failing-{role}",
+            region,
+            "Orders keep failing to be recorded (batch item failures in 2 of 3 periods of 5 minutes)",
+            # Batch item failures are not Lambda Errors: the processor counts them (order_processor,
+            # FailedRecords in the embedded metric format); the error rate cannot see them.
+            namespace=PROCESSOR_METRICS_NAMESPACE,
+            metric_name="FailedRecords",
+            dimensions={"service": "order_processor", "environment": args.config.env},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+        )
+        self._alarm(
             f"orders-throttles-{role}",
             region,
             "The order processor is throttled",
@@ -244,10 +260,18 @@ class Monitoring(pulumi.ComponentResource):
         self._alarm(
             f"api-5xx-{role}",
             region,
-            "More than 5% of API requests answered 5XX",
+            "More than 5% of POST /orders requests answered 5XX",
             namespace="AWS/ApiGateway",
             metric_name="5XXError",
-            dimensions={"ApiName": api.rest_api.name, "Stage": api.stage.stage_name},
+            # POST /orders only (the stage's detailed metrics: method settings, api.py): a standby's
+            # /v1/health answers Route 53's checkers 503 by design, every 30 s, and the stage-wide
+            # rate would be near 100 % in the standby region forever.
+            dimensions={
+                "ApiName": api.rest_api.name,
+                "Stage": api.stage.stage_name,
+                "Resource": "/orders",
+                "Method": "POST",
+            },
             statistic="Average",
             period=300,
             evaluation_periods=1,

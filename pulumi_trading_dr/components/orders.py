@@ -39,6 +39,7 @@ VISIBILITY_TIMEOUT = 6 * ORDER_TIMEOUT
 READ_ONLY_RETRY_SECONDS = 30
 # An order older than this in the queue pages (monitoring) and makes the health route "degraded".
 ORDERS_WAITING_SECONDS = 900
+PROCESSOR_METRICS_NAMESPACE = "trading-dr"  # the order processor's own metrics (FailedRecords)
 RECONCILE_TIMEOUT = 900
 FOURTEEN_DAYS = 14 * 24 * 3600
 
@@ -158,6 +159,7 @@ class Orders(pulumi.ComponentResource):
                     "DB_SECRET_ARN": args.migration.app_secret_arn(region),
                     "DB_HOST": args.aurora.writer_endpoint(region),
                     "READ_ONLY_RETRY_SECONDS": str(READ_ONLY_RETRY_SECONDS),
+                    "POWERTOOLS_METRICS_NAMESPACE": PROCESSOR_METRICS_NAMESPACE,
                 },
             ),
             config,

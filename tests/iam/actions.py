@@ -55,6 +55,7 @@ RESOURCE_PARAMETERS: dict[tuple[str, str], str] = {
     ("s3", "Bucket"): "bucket",
     ("s3", "Key"): "object",
     ("kms", "KeyId"): "key",
+    ("cloudwatch", "AlarmNames"): "alarm",
 }
 # A DynamoDB request that names an index is authorized on the index's ARN, not the table's
 # (DynamoDB developer guide, "Using IAM policy conditions for fine-grained access control").

@@ -195,6 +195,18 @@ class Harness:
         else:
             self.old_writer_stub.add_response("describe_db_clusters", db_cluster(status), OLD_WRITER)
 
+    def quorum_still(self, state="ALARM"):
+        """What DescribeAlarms answers about the quorum alarm when an automatic promotion re-checks it."""
+        self.cloudwatch_stub.add_response(
+            "describe_alarms",
+            {"CompositeAlarms": [{"AlarmName": QUORUM_ALARM, "StateValue": state}]},
+            {"AlarmNames": [QUORUM_ALARM], "AlarmTypes": ["CompositeAlarm"]},
+        )
+
+    def lag(self, *values):
+        """The last replication lag (ms) an automatic data-loss failover reads; none: no data."""
+        self.cloudwatch_stub.add_response("get_metric_data", lag(list(values)))
+
     def run(self, event, rds=None, old_writer_rds=None):
         with self.stub, self.old_writer_stub, self.cloudwatch_stub:
             result = fo.handle(
@@ -264,6 +276,7 @@ def test_the_operator_command_fails_over_with_data_loss_when_the_old_writer_is_g
 def test_an_old_writer_that_still_answers_available_gets_a_switchover_not_a_data_loss_failover(harness):
     """Data is thrown away only when the old writer cannot take part: if its region's RDS API says
     the cluster is available, the promotion is a managed switchover (no AllowDataLoss)."""
+    harness.quorum_still()
     harness.old_writer("available")
     harness.expect("describe_global_clusters", global_clusters(), DESCRIBE)
     harness.expect("switchover_global_cluster", accepted(data_loss=False), SWITCHOVER)
@@ -274,7 +287,9 @@ def test_an_old_writer_that_still_answers_available_gets_a_switchover_not_a_data
 
 @pytest.mark.parametrize("status", ["inaccessible-encryption-credentials", "failing-over", "stopped"])
 def test_an_old_writer_in_any_other_state_gets_the_data_loss_failover(harness, status):
+    harness.quorum_still()
     harness.old_writer(status)
+    harness.lag(850.0)  # within the RPO (60 s)
     harness.expect("describe_global_clusters", global_clusters(), DESCRIBE)
     harness.expect("failover_global_cluster", accepted(), FAILOVER)
     assert harness.run(alarm_event())["mode"] == "failover"
@@ -468,7 +483,7 @@ def test_the_secondary_already_the_writer_is_a_no_op(harness, failover_state):
     """Idempotent: a retried event or a second alarm after the failover does nothing again."""
     harness.old_writer(error="ServiceUnavailable")
     harness.expect("describe_global_clusters", global_clusters(SECONDARY, failover_state), DESCRIBE)
-    result = harness.run(alarm_event())  # a failover call would find no stubbed response and raise
+    result = harness.run(operator_event())  # a failover call would find no stubbed response and raise
     assert result["action"] == "none" and result["mode"] == "failover"
     assert harness.messages() == []  # nothing happened: no alert
 
@@ -480,7 +495,7 @@ def test_a_failover_to_the_secondary_in_progress_is_a_no_op(harness, status):
     harness.old_writer(error="ServiceUnavailable")
     state = {"Status": status, "FromDbClusterArn": PRIMARY, "ToDbClusterArn": SECONDARY}
     harness.expect("describe_global_clusters", global_clusters(PRIMARY, state), DESCRIBE)
-    result = harness.run(alarm_event())
+    result = harness.run(operator_event())
     assert result["action"] == "none" and status in result["reason"]
     assert harness.messages() == []
 
@@ -492,7 +507,7 @@ def test_an_operation_being_cancelled_is_waited_for(harness):
     harness.expect("describe_global_clusters", global_clusters(PRIMARY, cancelling), DESCRIBE)
     harness.expect("describe_global_clusters", global_clusters(), DESCRIBE)
     harness.expect("failover_global_cluster", accepted(), FAILOVER)
-    assert harness.run(alarm_event())["action"] == "initiated"
+    assert harness.run(operator_event())["action"] == "initiated"
     assert harness.sleeps == [1.0]
 
 
@@ -500,7 +515,7 @@ def test_a_target_outside_the_global_cluster_alerts_and_raises(harness):
     harness.old_writer(error="ServiceUnavailable")
     harness.expect("describe_global_clusters", global_clusters(members=(PRIMARY,)), DESCRIBE)
     with pytest.raises(fo.FailoverFailed, match="not a member") as raised:
-        harness.run(alarm_event())
+        harness.run(operator_event())
     assert raised.value.code == "TargetNotMember"
     assert json.loads(harness.messages()[0]["Message"])["error_code"] == "TargetNotMember"
 
@@ -669,11 +684,13 @@ def test_the_handler_runs_on_the_saved_composite_alarm_event(harness, monkeypatc
     assert (event["source"], event["detail-type"]) == (fo.ALARM_SOURCE, fo.ALARM_DETAIL_TYPE)
     assert event["resources"] == [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{QUORUM_ALARM}"]
     assert "alarmRule" in event["detail"]["configuration"]  # what makes it a composite alarm's event
+    harness.quorum_still()
     harness.old_writer(error="ServiceUnavailable")
+    harness.lag(500.0)
     harness.expect("describe_global_clusters", global_clusters(), DESCRIBE)
     harness.expect("failover_global_cluster", accepted(), FAILOVER)
     monkeypatch.setattr(fo, "_deps", harness.deps())
-    with harness.stub, harness.old_writer_stub:
+    with harness.stub, harness.old_writer_stub, harness.cloudwatch_stub:
         result = fo.handler(event, harness.context)
     harness.stub.assert_no_pending_responses()
     assert result["action"] == "initiated" and result["attempts"] == 1
@@ -722,5 +739,64 @@ def test_the_package_calls_what_its_two_roles_grant_between_them():
         "rds:FailoverGlobalCluster",
         "rds:SwitchoverGlobalCluster",
         "cloudwatch:GetMetricData",
+        "cloudwatch:DescribeAlarms",
         "sns:Publish",
     }
+
+
+# --- the automatic path's refusals: each pages and acts on nothing ---------------------------------
+
+
+def test_a_stale_quorum_event_is_ignored(harness):
+    """An event retried late (EventBridge keeps trying up to its event age) whose alarm has cleared."""
+    harness.quorum_still("OK")
+    result = harness.run(alarm_event())  # no RDS call is stubbed: any would raise
+    assert result["action"] == "refused" and "no longer in ALARM" in result["reason"]
+    assert harness.messages() == []
+
+
+def test_a_target_whose_own_health_route_fails_is_not_promoted_into(offline):
+    """Both regions' health routes failing is a bad deploy (or the route flooded), not the primary
+    region lost: promoting would move the writer into a region as broken, and may lose data."""
+    harness = Harness()
+    harness.settings = fo.Settings(
+        **{**harness.settings.__dict__, "target_liveness_url": "https://secondary/v1/health?role=any"}
+    )
+    asked = []
+
+    def http_get(url, timeout):
+        asked.append((url, timeout))
+        return 503, b'{"status": "down"}'
+
+    harness.quorum_still()
+    deps = fo.Dependencies(**{**harness.deps().__dict__, "http_get": http_get})
+    with harness.stub, harness.old_writer_stub, harness.cloudwatch_stub:
+        result = fo.handle(alarm_event(), deps, harness.context.get_remaining_time_in_millis)
+    assert result["action"] == "refused" and "own health route fails too" in result["reason"]
+    assert asked == [("https://secondary/v1/health?role=any", 5.0)]
+    (message,) = harness.messages()
+    assert message["Subject"] == "trading-dr dev: automatic promotion REFUSED"
+    assert "aws lambda invoke --region us-west-2" in json.loads(message["Message"])["next"]
+
+
+@pytest.mark.parametrize("values", [(61_000.0,), ()], ids=["lag-beyond-the-rpo", "no-lag-data"])
+def test_an_automatic_data_loss_failover_beyond_the_rpo_waits_for_a_person(harness, values):
+    harness.quorum_still()
+    harness.old_writer(error="ServiceUnavailable")
+    harness.lag(*values)
+    result = harness.run(alarm_event())  # no failover is stubbed: it would raise
+    assert result["action"] == "refused" and "a person decides" in result["reason"]
+    (message,) = harness.messages()
+    assert (
+        "make failover-pulumi-trading-dr STACK=dev CONFIRM=trading-db-dev"
+        in json.loads(message["Message"])["next"]
+    )
+
+
+def test_an_automatic_switchover_needs_no_lag_check(harness):
+    """No data is lost when the old writer answers: the RPO does not stand in the way."""
+    harness.quorum_still()
+    harness.old_writer("available")
+    harness.expect("describe_global_clusters", global_clusters(), DESCRIBE)
+    harness.expect("switchover_global_cluster", accepted(data_loss=False), SWITCHOVER)
+    assert harness.run(alarm_event())["mode"] == "switchover"  # no get_metric_data stubbed

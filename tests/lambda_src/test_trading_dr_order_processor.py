@@ -207,6 +207,23 @@ def test_malformed_records_fail_alone(stack, lambda_context, monkeypatch):
     assert [row[0] for row in stack.database.rows()] == ["good-1", "good-2"]
 
 
+def test_each_failed_record_is_counted_for_the_failing_orders_alarm(
+    stack, lambda_context, monkeypatch, capsys
+):
+    """Batch item failures are no Lambda errors: the processor writes FailedRecords (CloudWatch's
+    embedded metric format, to its log) for the alarm that watches them."""
+    monkeypatch.setenv("ENVIRONMENT", "dev")
+    ids = ["good", *list(MALFORMED)[:2]]
+    bodies = [order(order_id="good-1"), *list(MALFORMED.values())[:2]]
+    stack.deliver(sqs_event(*bodies, ids=ids), lambda_context, monkeypatch)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (metric,) = [m for m in emf if "FailedRecords" in m]
+    assert metric["FailedRecords"] == [1.0, 1.0] or metric["FailedRecords"] == 2.0
+    directive = metric["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == op.metrics.namespace
+    assert set(directive["Dimensions"][0]) == {"service", "environment"}
+
+
 @pytest.mark.parametrize("name", MALFORMED)
 def test_each_malformation_is_an_invalid_order(name):
     with pytest.raises(op.InvalidOrder):
@@ -280,6 +297,45 @@ def test_database_down_fails_the_records_and_a_later_delivery_succeeds(stack, la
     assert stack.deliver(event, lambda_context, monkeypatch) == {"batchItemFailures": []}
     assert [row[0] for row in stack.database.rows()] == ["ord-1", "ord-2", "ord-3"]
     assert stack.secret_reads == 1  # an outage is not a rotation
+
+
+def test_a_writer_out_of_reach_puts_the_record_back_soon_not_after_the_visibility_timeout(
+    stack, lambda_context, monkeypatch
+):
+    """During a switch the writer endpoint moves (it does not answer, or not yet resolve): the
+    record comes back after READ_ONLY_RETRY_SECONDS, not the queue's 1800 s."""
+    stack.deliver(sqs_event(order()), lambda_context, monkeypatch)  # the schema exists
+    event = stack.received(order(order_id="ord-2"))
+    stack.database.server.stop()
+    try:
+        assert len(failed_ids(stack.deliver(event, lambda_context, monkeypatch))) == 1
+    finally:
+        stack.database.server.start()
+    assert stack.visible() == []
+    time.sleep(1.2)
+    (back,) = stack.visible()  # after the short delay (1 s here), not 30 minutes
+    assert json.loads(back["Body"])["order_id"] == "ord-2"
+
+
+@pytest.mark.parametrize(
+    ("receives", "delay"),
+    [("1", 30), ("2", 60), ("3", 120), ("6", 960), ("7", 1800), ("10", 1800), (None, 30)],
+)
+def test_the_retry_delay_doubles_with_each_receive_up_to_the_visibility_timeout(receives, delay):
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    raw = json.loads((EVENTS / "trading_dr_orders_sqs_batch.json").read_text())["Records"][0]
+    raw["attributes"]["ApproximateReceiveCount"] = receives
+    deps = op.Dependencies(table=None, ledger=None, region=REGION, read_only_retry_seconds=30)
+    assert op.retry_delay(SQSRecord(raw), deps) == delay
+
+
+def test_ten_receives_keep_an_order_about_as_long_as_before_the_dead_letter_queue():
+    """maxReceiveCount 10 with the doubling delay: about 2.5 h, as 5 receives of 1800 s were."""
+    from pulumi_trading_dr.config import TradingConfig
+
+    total = sum(min(1800, 30 * 2 ** (n - 1)) for n in range(1, TradingConfig.max_receive_count + 1))
+    assert 2 * 3600 <= total <= 3 * 3600
 
 
 def test_the_connection_is_reused_and_reopened_when_broken(stack, lambda_context, monkeypatch):

@@ -452,7 +452,11 @@ def test_failover_functions_are_wired_to_their_alarms_clusters_topic_and_dead_le
         assert env["OLD_WRITER_CLUSTER_ARN"].endswith(f":{PRIMARY}:123456789012:cluster:{clusters[PRIMARY]}")
         assert env["TOPIC_ARN"] == the_topic_of(dr, SECONDARY)
         assert (env["ALARM_NAME"], env["ALLOW_DATA_LOSS"]) == (alarm, data_loss)
-    configs = dr.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    configs = [
+        c
+        for c in dr.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+        if dr.name_of(c).startswith("failover-")
+    ]
     assert len(configs) == 2
     (dlq,) = {c["inputs"]["destinationConfig"]["onFailure"]["destination"] for c in configs}
     targets = [t for t in dr.of_type("aws:cloudwatch/eventTarget:EventTarget") if "failover" in dr.name_of(t)]

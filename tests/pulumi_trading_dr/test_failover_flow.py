@@ -9,6 +9,7 @@ primary-failing alarm -> the orchestrator (prepares, always)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -169,9 +170,30 @@ def test_the_quorum_event_promotes_the_secondary_cluster_and_says_so(quorum, mon
         },
     )
     settings = failover.Settings.from_env(env)
-    deps = failover.Dependencies(rds=rds, sns=sns, settings=settings, old_writer_rds=old_writer_rds)
+    cloudwatch = boto3.client("cloudwatch", region_name=SECONDARY)
+    cloudwatch_stub = Stubber(cloudwatch)
+    cloudwatch_stub.add_response(  # the quorum alarm still fires (not a stale event)
+        "describe_alarms",
+        {"CompositeAlarms": [{"AlarmName": quorum["alarm_name"], "StateValue": "ALARM"}]},
+        {"AlarmNames": [quorum["alarm_name"]], "AlarmTypes": ["CompositeAlarm"]},
+    )
+    cloudwatch_stub.add_response(  # the last replication lag: within the RPO
+        "get_metric_data",
+        {"MetricDataResults": [{"Id": "lag", "Values": [400.0], "Timestamps": [datetime.now(UTC)]}]},
+    )
+    deps = failover.Dependencies(
+        rds=rds,
+        sns=sns,
+        settings=settings,
+        old_writer_rds=old_writer_rds,
+        cloudwatch=cloudwatch,
+        # The secondary's own health route, as the stack points the function at it: alive.
+        http_get=lambda url, timeout: (
+            (200, b'{"status": "standby"}') if url == env["TARGET_LIVENESS_URL"] else (404, b"")
+        ),
+    )
     monkeypatch.setattr(failover, "_deps", deps)
-    with stub, old_writer_stub:
+    with stub, old_writer_stub, cloudwatch_stub:
         result = failover.handler(delivered, LambdaContext())
     stub.assert_no_pending_responses()
     assert result["action"] == "initiated" and result["mode"] == "failover"

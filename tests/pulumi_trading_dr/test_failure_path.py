@@ -49,6 +49,8 @@ def requirements(dr):
             [{"errors": 6, "invocations": 100}],
             [{"errors": 4, "invocations": 100}],
         ),
+        # Records keep failing (a poison order, a ledger that refuses) in 2 of 3 periods; one blip is not.
+        "trading-orders-failing-{role}-dev": ([1, 0, 3], [0, 2, 0]),
         "trading-orders-throttles-{role}-dev": ([1], [0]),
         "trading-orders-dead-lettered-{role}-dev": ([1], [0]),
         # An order waited more than 15 minutes.
@@ -80,6 +82,44 @@ def test_every_alarm_fires_for_the_condition_it_names_and_not_otherwise(dr):
     for name, (failing, healthy) in requirements(dr).items():
         assert state(defined[name], failing) == "ALARM", name
         assert state(defined[name], healthy) != "ALARM", name
+
+
+# What silence means, per alarm (CloudWatch's TreatMissingData): a Route 53 checker or a region's own
+# canary that stops reporting is a failure someone must see; a failover signal or the RPO that has
+# no data must never start a promotion or page for lag that was not measured.
+SILENCE_PAGES = {
+    "trading-health-check-{role}-dev": True,
+    "trading-canary-{role}-dev": True,
+    "trading-canary-probe-primary-dev": False,
+    "trading-canary-verdict-dev": False,
+    "trading-global-replication-lag-dev": False,
+    "trading-table-replication-latency-dev": False,
+}
+
+
+def test_silence_pages_only_where_a_missing_report_is_itself_a_failure(dr):
+    defined = alarms(dr)
+    for pattern, pages in SILENCE_PAGES.items():
+        for role in ("primary", "secondary") if "{role}" in pattern else ("",):
+            name = pattern.format(role=role)
+            silent = [None] * int(defined[name]["evaluationPeriods"])
+            assert (state(defined[name], silent) == "ALARM") is pages, name
+
+
+def test_the_rpo_alarms_take_the_maximum(dr):
+    """Replication lag is about the worst moment: an Average over the period hides the spike the
+    RPO promised away."""
+    for name in ("trading-global-replication-lag-dev", "trading-table-replication-latency-dev"):
+        assert alarms(dr)[name]["statistic"] == "Maximum", name
+
+
+def test_route_53_checks_from_more_than_one_continent(dr):
+    """Checkers in one geography share its network's bad day; the verdict must not."""
+    from pulumi_trading_dr.components.route53 import CHECKER_REGIONS
+
+    for check in dr.of_type("aws:route53/healthCheck:HealthCheck"):
+        assert check["inputs"]["regions"] == list(CHECKER_REGIONS)
+    assert {region.split("-")[0] for region in CHECKER_REGIONS} - {"us"}, CHECKER_REGIONS
 
 
 def test_an_idle_order_processor_has_no_error_rate():
@@ -277,7 +317,9 @@ def test_the_health_route_is_bounded_and_cheap(dr):
     for role in ("primary", "secondary"):
         function = dr.named(FUNCTION, f"health-{role}-function")
         inputs = function["inputs"]
-        assert inputs["reservedConcurrentExecutions"] <= 10  # at most this many database sessions
+        # At most this many database sessions; at least two, so one slow answer does not throttle the
+        # checkers (a 429 is a failed health check).
+        assert 2 <= inputs["reservedConcurrentExecutions"] <= 10
         assert inputs["timeout"] <= 10
         env = inputs["environment"]["variables"]
         assert int(env["CACHE_SECONDS"]) <= 15 and env["MAX_QUEUE_AGE_SECONDS"] == str(15 * MINUTE)
@@ -313,3 +355,60 @@ def test_a_pulumi_up_after_a_switch_leaves_replication_to_rds(dr_automatic):
     replicates from which; pulumi-aws: removing it promotes a replica to a standalone cluster)."""
     for role in ("primary", "secondary"):
         assert "replicationSourceIdentifier" in dr_automatic.ignore_changes[f"aurora-{role}"]
+
+
+def test_the_api_5xx_alarm_reads_post_orders_only(dr):
+    """A standby answers /v1/health 503 by design (Route 53 checks it every 30 s): a stage-wide 5XX
+    alarm would fire forever in the standby region. The per-method metric needs detailed metrics."""
+    for role in ("primary", "secondary"):
+        alarm = alarms(dr)[f"trading-api-5xx-{role}-dev"]
+        assert (alarm["dimensions"]["Resource"], alarm["dimensions"]["Method"]) == ("/orders", "POST")
+        settings = dr.named("aws:apigateway/methodSettings:MethodSettings", f"api-{role}-throttling")[
+            "inputs"
+        ]
+        assert settings["methodPath"] == "*/*" and settings["settings"]["metricsEnabled"] is True
+
+
+def test_failed_records_are_counted_where_the_alarm_reads_them(dr):
+    """The alarm's namespace and dimensions are the ones Powertools' Metrics writes for the processor
+    (POWERTOOLS_METRICS_NAMESPACE, service = POWERTOOLS_SERVICE_NAME, environment)."""
+    for role in ("primary", "secondary"):
+        env = dr.named(FUNCTION, f"orders-{role}-processor")["inputs"]["environment"]["variables"]
+        alarm = alarms(dr)[f"trading-orders-failing-{role}-dev"]
+        assert (
+            alarm["namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"]
+            and alarm["metricName"] == "FailedRecords"
+        )
+        assert alarm["dimensions"] == {
+            "service": env["POWERTOOLS_SERVICE_NAME"],
+            "environment": env["ENVIRONMENT"],
+        }
+
+
+def test_an_automatic_promotion_acts_on_a_fresh_event_or_not_at_all(dr):
+    """Lambda retries a throttled asynchronous event for up to six hours and EventBridge a failed
+    delivery for an hour by default: a promotion hours after its alarm must not happen."""
+    configs = {
+        dr.name_of(c): c["inputs"]
+        for c in dr.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    }
+    assert configs["failover-promote-async"]["maximumEventAgeInSeconds"] <= 300
+    target = dr.named("aws:cloudwatch/eventTarget:EventTarget", "failover-promote-target")["inputs"]
+    assert target["retryPolicy"]["maximumEventAgeInSeconds"] <= 300
+    assert dr.named(FUNCTION, "failover-promote")["inputs"]["reservedConcurrentExecutions"] == 1
+    # The gates: a failed or throttled run is not retried; the next one a minute later replaces it.
+    for role in ("primary", "secondary"):
+        gate = configs[f"gate-{role}-async"]
+        assert gate["maximumRetryAttempts"] == 0 and gate["maximumEventAgeInSeconds"] <= 60
+
+
+def test_the_health_route_may_read_its_dead_letter_queue_and_no_other(dr):
+    for role in ("primary", "secondary"):
+        statements = dr.role_statements(dr.named(FUNCTION, f"health-{role}-function"))
+        (grant,) = [s for s in statements if "sqs:" in json.dumps(s["Action"])]
+        dlq = dr.named("aws:sqs/queue:Queue", f"orders-{role}-dlq")["inputs"]["name"]
+        assert grant == {
+            "Effect": "Allow",
+            "Action": "sqs:GetQueueAttributes",
+            "Resource": f"arn:aws:sqs:{PRIMARY if role == 'primary' else SECONDARY}:123456789012:{dlq}",
+        }

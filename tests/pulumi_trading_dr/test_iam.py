@@ -24,8 +24,6 @@ OURS = [f for f in functions() if f.stack == STACK]
 NOT_GRANTED = {
     # The orchestrator: whoever may invoke it (drills) must not be able to fail over with data loss.
     "trading-failover-dev-secondary": {"rds:FailoverGlobalCluster"},
-    # Only the orchestrator's readiness report reads the replication lag.
-    "trading-promote-dev-secondary": {"cloudwatch:GetMetricData"},
 }
 
 

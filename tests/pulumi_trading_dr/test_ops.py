@@ -46,9 +46,12 @@ class World:
 
     def __init__(self):
         self.clients, self.stubs, self.commands, self.lines = {}, {}, [], []
+        self.invoke_configs = []
         self.now = 0.0
 
-    def client(self, service, region_name):
+    def client(self, service, region_name, config=None):
+        if service == "lambda" and config is not None:
+            self.invoke_configs.append(config)
         key = (service, region_name)
         if key not in self.clients:
             self.clients[key] = boto3.client(service, region_name=region_name)
@@ -149,6 +152,9 @@ def test_failover_invokes_the_promote_function_with_the_confirmed_command(world)
     )
     result = ops.failover(world.context(), GLOBAL_ID, "us-east-1 down, ticket 42")
     assert result["mode"] == "failover"
+    # The promote function may run 300 s: the call waits for it and is never sent twice.
+    (config,) = world.invoke_configs
+    assert config.read_timeout > 300 and config.retries == {"total_max_attempts": 1}
     world.done()
 
 

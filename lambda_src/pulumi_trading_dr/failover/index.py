@@ -45,6 +45,8 @@ import json
 import os
 import random
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -125,6 +127,8 @@ class Settings:
     environment: str = "unknown"
     max_attempts: int = 5
     base_delay_seconds: float = 2.0
+    rpo_seconds: int = 60  # an automatic data-loss failover refuses beyond this lag
+    target_liveness_url: str | None = None  # the target region's /v1/health?role=any
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -143,6 +147,8 @@ class Settings:
             environment=env.get("ENVIRONMENT", "unknown"),
             max_attempts=int(env.get("MAX_ATTEMPTS", "5")),
             base_delay_seconds=float(env.get("BASE_DELAY_SECONDS", "2")),
+            rpo_seconds=int(env.get("RPO_SECONDS", "60")),
+            target_liveness_url=env.get("TARGET_LIVENESS_URL") or None,
         )
         if settings.max_attempts < 1 or settings.base_delay_seconds < 0:
             raise ValueError("MAX_ATTEMPTS must be at least 1 and BASE_DELAY_SECONDS not negative")
@@ -159,6 +165,9 @@ class Dependencies:
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random  # the jitter: uniform in [0, 1)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    http_get: Callable[[str, float], tuple[int, bytes]] = field(
+        default=lambda url, timeout: _http_get(url, timeout)
+    )
 
 
 # --- the event --------------------------------------------------------------------------------
@@ -283,8 +292,9 @@ def old_writer_status(deps: Dependencies) -> str:
         return f"unreachable ({error_code(exc)})"
 
 
-def last_replication_lag(deps: Dependencies) -> str:
-    """The secondary's last measured AuroraGlobalDBReplicationLag: the writes at risk."""
+def replication_lag_ms(deps: Dependencies) -> tuple[int | None, str]:
+    """The secondary's last measured AuroraGlobalDBReplicationLag (the writes at risk): the value
+    in ms, or None when unknown, and how to say it."""
     end = deps.now()
     cluster_id = deps.settings.target_cluster_arn.rsplit(":", 1)[1]
     try:
@@ -308,10 +318,48 @@ def last_replication_lag(deps: Dependencies) -> str:
             ScanBy="TimestampDescending",
         )["MetricDataResults"][0]
     except Exception as exc:
-        return f"unknown ({error_code(exc)})"
+        return None, f"unknown ({error_code(exc)})"
     if not result.get("Values"):
-        return f"no data in the last {int(LAG_WINDOW.total_seconds() // 60)} minutes"
-    return f"{int(result['Values'][0])} ms at {result['Timestamps'][0]:%Y-%m-%dT%H:%M:%SZ}"
+        return None, f"no data in the last {int(LAG_WINDOW.total_seconds() // 60)} minutes"
+    lag = int(result["Values"][0])
+    return lag, f"{lag} ms at {result['Timestamps'][0]:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def last_replication_lag(deps: Dependencies) -> str:
+    return replication_lag_ms(deps)[1]
+
+
+def _http_get(url: str, timeout: float) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (https, from config)
+            return response.status, response.read(64 * 1024)
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def target_alive(deps: Dependencies) -> tuple[bool, str]:
+    """Does the region we would promote answer its own health route (alive in its role)? A bad
+    deploy that breaks the health route everywhere must not read as the primary region lost."""
+    url = deps.settings.target_liveness_url
+    if not url:
+        return True, "not checked"
+    try:
+        status, body = deps.http_get(url, 5.0)
+        answer = json.loads(body) if status == 200 else {}
+    except Exception as exc:
+        return False, f"{url}: {type(exc).__name__}"
+    if status == 200 and answer.get("status") in ("active", "standby"):
+        return True, f"{url}: {answer['status']}"
+    return False, f"{url}: HTTP {status}"
+
+
+def alarm_still_firing(deps: Dependencies) -> bool:
+    """An event EventBridge or Lambda retried late may describe an alarm that has since cleared."""
+    alarms = deps.cloudwatch.describe_alarms(
+        AlarmNames=[deps.settings.alarm_name], AlarmTypes=["CompositeAlarm"]
+    )
+    return any(a.get("StateValue") == "ALARM" for a in alarms.get("CompositeAlarms", []))
 
 
 # --- prepare --------------------------------------------------------------------------------------
@@ -345,14 +393,8 @@ def prepare(trigger: str, deps: Dependencies) -> dict[str, Any]:
             if old_writer == "available"
             else "a failover that loses the writes not yet replicated (the lag above)"
         )
-        report["next"] = (
-            f"to promote the secondary ({how}): make failover-pulumi-trading-dr STACK={settings.environment} "
-            f"CONFIRM={settings.global_cluster_id} REASON='...'"
-            + (
-                " (automatic mode: the quorum alarm will do it)"
-                if settings.failover_mode == "automatic"
-                else ""
-            )
+        report["next"] = f"to promote the secondary ({how}): {operator_command(settings)}" + (
+            " (automatic mode: the quorum alarm will do it)" if settings.failover_mode == "automatic" else ""
         )
     report["action"] = "prepared"
     _notify(deps, "the primary region is failing: failover prepared", report)
@@ -475,11 +517,75 @@ def fail_over(
 
 
 def promote(request: Request, deps: Dependencies, remaining_ms: Callable[[], int]) -> dict[str, Any]:
-    """No data loss when the old writer still works (a switchover); else a data-loss failover."""
+    """No data loss when the old writer still works (a switchover); else a data-loss failover.
+
+    Started by the quorum alarm (failoverMode automatic), three more checks stand before it, each a
+    refusal that pages instead of acting: the alarm still fires (the event is not a stale retry);
+    the target region answers its own health route (both failing is a bad deploy, not a region
+    lost); and a data-loss failover's last measured lag is within the RPO (else a person decides,
+    with the number). The operator's command has made those judgements and skips them.
+    """
+    automatic = request.trigger.startswith("alarm ")
+    if automatic:
+        if not alarm_still_firing(deps):
+            return _refuse(
+                deps, request, "the quorum alarm is no longer in ALARM (a stale event)", page=False
+            )
+        alive, target = target_alive(deps)
+        if not alive:
+            return _refuse(
+                deps, request, f"the target region's own health route fails too ({target}): a bad deploy?"
+            )
     status = "not asked (force_data_loss)" if request.force_data_loss else old_writer_status(deps)
     mode = SWITCHOVER if status == "available" else FAILOVER
-    logger.info("promotion decided", extra={"old_writer_status": status, "mode": mode})
-    return fail_over(mode, request.trigger, deps, remaining_ms, why={"old_writer_status": status})
+    why: dict[str, Any] = {"old_writer_status": status}
+    if automatic and mode == FAILOVER:
+        lag, said = replication_lag_ms(deps)
+        why["last_replication_lag"] = said
+        if lag is None or lag > deps.settings.rpo_seconds * 1000:
+            return _refuse(
+                deps,
+                request,
+                f"a data-loss failover would lose {said} (RPO {deps.settings.rpo_seconds} s): "
+                "a person decides",
+            )
+    logger.info("promotion decided", extra={**why, "mode": mode})
+    return fail_over(mode, request.trigger, deps, remaining_ms, why=why)
+
+
+def _refuse(deps: Dependencies, request: Request, reason: str, page: bool = True) -> dict[str, Any]:
+    """Not promoting, said on the topic (with the command a person may still run), not raised:
+    a retry would only refuse again."""
+    result = {"action": "refused", "reason": reason, "trigger": request.trigger}
+    logger.warning("promotion refused", extra=result)
+    if page:
+        facts = {**result, "next": operator_command(deps.settings)}
+        try:
+            _notify(deps, "automatic promotion REFUSED", facts)
+        except Exception:
+            logger.exception("the refusal could not be published")
+    return result
+
+
+def operator_command(settings: Settings, function_name: str | None = None) -> str:
+    """The promotion command for a person: the make target, and the plain AWS CLI call that needs
+    nothing but credentials in the secondary region (no Pulumi backend, no checkout)."""
+    region = settings.target_cluster_arn.split(":")[3]
+    function = (
+        function_name or settings.promote_function_name or f"trading-promote-{settings.environment}-secondary"
+    )
+    payload = json.dumps(
+        {
+            "source": OPERATOR_SOURCE,
+            "detail-type": OPERATOR_DETAIL_TYPE,
+            "detail": {"confirm": settings.global_cluster_id, "reason": "..."},
+        }
+    )
+    return (
+        f"make failover-pulumi-trading-dr STACK={settings.environment} CONFIRM={settings.global_cluster_id} "
+        f"REASON='...'  or, without Pulumi: aws lambda invoke --region {region} --function-name {function} "
+        f"--cli-binary-format raw-in-base64-out --cli-read-timeout 310 --payload '{payload}' /dev/stdout"
+    )
 
 
 # --- notifications ------------------------------------------------------------------------------
@@ -545,7 +651,7 @@ def _default_deps() -> Dependencies:
             sns=boto3.client("sns"),
             settings=settings,
             old_writer_rds=boto3.client("rds", region_name=old_writer_region, config=OLD_WRITER_CONFIG),
-            cloudwatch=None if settings.allow_data_loss else boto3.client("cloudwatch"),
+            cloudwatch=boto3.client("cloudwatch"),
         )
     return _deps
 
