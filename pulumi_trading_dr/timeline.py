@@ -160,16 +160,20 @@ def timeline(document: dict[str, Any], mode: str | None = None) -> Timeline:
     cache = int(health["environment"]["variables"]["CACHE_SECONDS"])
     traffic = doc.named("aws:route53/healthCheck:HealthCheck", "route53-secondary-traffic")
     dns = cache + int(traffic["requestInterval"]) * int(traffic["failureThreshold"]) + API_ALIAS_TTL
+    processor = doc.named("aws:lambda/function:Function", "orders-secondary-processor")
+    # A record the switch caught (read-only, or the writer out of reach) comes back after this.
+    retry = int(processor["environment"]["variables"]["READ_ONLY_RETRY_SECONDS"])
     # Both start at the promotion and run side by side: orders DNS brings before the gate has
     # turned processing on wait in the queue for at most the gate's remaining time.
     steps.append(
         Step(
             "after the promotion, side by side: the gate turns order processing on; DNS moves "
-            "(the secondary's /v1/health turns 200, Route 53 finds it healthy, resolvers expire)",
-            max(gate, dns),
+            "(the secondary's /v1/health turns 200, Route 53 finds it healthy, resolvers expire); "
+            "records the switch caught come back",
+            max(gate, dns, retry),
             f"gate: every {gate_rate} s + a run of {gate_timeout} s = {gate} s; DNS: cache {cache} s + "
             f"checks {traffic['requestInterval']} s x {traffic['failureThreshold']} + alias TTL "
-            f"{API_ALIAS_TTL} s = {dns} s",
+            f"{API_ALIAS_TTL} s = {dns} s; a record the switch caught: back after {retry} s",
         )
     )
     return Timeline(mode, tuple(steps), int(objectives["rto_seconds"]))
