@@ -40,12 +40,7 @@ def prepare_state(config: TransactionsConfig, environ: Mapping[str, str]) -> Non
         require_state(config)
 
 
-def main() -> None:
-    try:
-        config = TransactionsConfig.from_environ(os.environ)
-        prepare_state(config, os.environ)
-    except ConfigError as error:
-        sys.exit(f"error: {error}")
+def synthesize(config: TransactionsConfig) -> None:
     # Imported here: a refused run starts no jsii kernel.
     from cdktn import App
 
@@ -58,5 +53,17 @@ def main() -> None:
     app.synth()
 
 
+def main() -> int:
+    try:
+        config = TransactionsConfig.from_environ(os.environ)
+        prepare_state(config, os.environ)
+        synthesize(config)
+    except ConfigError as error:
+        # The message names the setting and the fix; a traceback around it is noise (exit 2: usage).
+        print(f"error: {error} (settings: TRANSACTIONS_* environment variables)", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -165,7 +165,7 @@ def test_the_app_refuses_a_cdktf_deploy_without_state_before_synthesizing(tmp_pa
         timeout=60,
         check=False,
     )
-    assert run.returncode == 1 and "no Terraform state" in run.stderr, run.stderr
+    assert run.returncode == 2 and "no Terraform state" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
 
 
