@@ -16,7 +16,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Node 22 from node_modules first (Node 20 is end-of-life; jsii warns on every run), then the venv.
 export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
-# What each deploy command gets beyond ENV / STACK, passed through word for word (README: Deploy):
+# What each deploy command gets beyond ENV / STACK, passed through word for word (README: Deploy a stack):
 # CDK context and flags (CDK_ARGS="-c certificate_arn=arn:... -c alb_domain_name=api.example.org"),
 # cdktn flags (CDKTF_ARGS="--auto-approve"; settings are TRANSACTIONS_* variables), Pulumi config
 # and flags (PULUMI_ARGS="-c alertEmail=oncall@example.org --yes"). The preflight reads the same.
@@ -74,13 +74,13 @@ lambdas: bootstrap ## build the Lambda bundles and the shared layer into build/l
 SYNTH = TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) $(BIN)/python -m tools.synth --env $(ENV) \
   --stack $(STACK) $(if $(FORCE),--force)
 
-synth-all: lambdas cdktf-transactions-state ## synthesize every stack into out/, in parallel, only what changed (see README: output contract)
+synth-all: lambdas cdktf-transactions-state ## synthesize every stack into out/, in parallel, only what changed (docs/synth.md: output contract)
 	@$(SYNTH)
 
 synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
 	@$(SYNTH) cdk_payments
 
-# The app runs on CDK Terrain (cdktn, CDKTF's maintained fork; README); the pinned cdktn CLI
+# The app runs on CDK Terrain (cdktn, CDKTF's maintained fork; its README); the pinned cdktn CLI
 # (package.json) is only needed for deploy and make check. Settings: TRANSACTIONS_* (main.py).
 synth-cdktf-transactions: lambdas cdktf-transactions-state ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
 	@$(SYNTH) cdktf_transactions
@@ -118,7 +118,7 @@ $(CHECKOV_STAMP): pyproject.toml
 	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check --group checkov
 	touch $@
 
-# Each scanner's acknowledgements, with reasons: README "Scanners". checkov always gets its
+# Each scanner's acknowledgements, with reasons: docs/scanners.md. checkov always gets its
 # --config-file: without one it silently reads ./.checkov.yaml (the CDKTF skips).
 check: synth-all policies $(CHECKOV_STAMP) ## scanners over out/: cfn-lint, cdk-nag + Control Tower (in the synth), checkov, asl-validator, HCL, the policy suite
 	@$(STAGE) "check: cfn-lint" -- $(BIN)/cfn-lint out/cdk_payments/*.template.json
@@ -132,7 +132,7 @@ check: synth-all policies $(CHECKOV_STAMP) ## scanners over out/: cfn-lint, cdk-
 	  --framework terraform_json --config-file .checkov.yaml -f out/cdktf_transactions/stacks/transactions-$(ENV)/cdk.tf.json
 	@$(STAGE) "check: asl-validator" -- \
 	  $(BIN)/python -m cdktf_transactions.asl_check out/cdktf_transactions/stacks/*/cdk.tf.json
-	@# The README's exit route: `cdktn synth --hcl` must write HCL that parses (no terraform fmt here).
+	@# cdktf_transactions/README.md's exit route: `cdktn synth --hcl` must write HCL that parses (no terraform fmt here).
 	@$(STAGE) "check: cdktn synth --hcl parses" -- bash -c 'hcl=$$(mktemp -d) && trap "rm -rf $$hcl" EXIT && \
 	  (cd cdktf_transactions && CHECKPOINT_DISABLE=1 TRANSACTIONS_ENV=$(ENV) \
 	    TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktn synth --hcl --output "$$hcl" >/dev/null 2>&1) && \
@@ -146,7 +146,7 @@ diagrams: bootstrap ## architecture diagrams from out/ (runs synth-all): out/<st
 	$(MAKE) --no-print-directory synth-all
 	$(BIN)/python -m diagrams
 
-# Anyone's outputs: python -m policies check PATH ... (README: the policy suite).
+# Anyone's outputs: python -m policies check PATH ... (policies/README.md).
 POLICIES_ARGS ?=
 policies: synth-all ## the cross-framework policy suite over out/ (POLICIES_ARGS="--min-severity high --format json")
 	@$(STAGE) "policies" -- $(BIN)/python -m policies check --config policies/config.toml \
@@ -224,7 +224,7 @@ drill-pulumi-trading-dr: ## planned switchover drill to the secondary (no data l
 	  --payload '{"source": "trading-dr.drill", "detail-type": "Failover drill", "detail": {"mode": "switchover"}}' \
 	  /dev/stdout
 
-# Operator commands (pulumi_trading_dr/ops.py; README "Runbooks"). Each reads the stack's outputs.
+# Operator commands (pulumi_trading_dr/ops.py; its README, "Runbooks"). Each reads the stack's outputs.
 CONFIRM ?=
 REASON ?=
 FORCE_DATA_LOSS ?=

@@ -4,6 +4,7 @@ fresh stack folder (cdktf_transactions/backend.py). No synth: the app's own step
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import types
@@ -66,8 +67,18 @@ def test_the_app_restores_the_lock_after_it_synthesizes(tmp_path, monkeypatch):
 def test_make_keeps_the_lock_after_every_cdktn_run_even_a_failed_one():
     for target in ("deploy-cdktf-transactions", "plan-cdktf-transactions", "destroy-cdktf-transactions"):
         dry_run = subprocess.run(
-            ["make", "-n", "-o", "bootstrap", "-o", "preflight-cdktf-transactions", target],
+            [
+                "make",
+                "-n",
+                "--no-print-directory",
+                "-o",
+                "bootstrap",
+                "-o",
+                "preflight-cdktf-transactions",
+                target,
+            ],
             cwd=ROOT,
+            env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")},
             capture_output=True,
             text=True,
             check=True,

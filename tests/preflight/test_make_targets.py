@@ -5,6 +5,7 @@ words. Read from `make -n`: the commands make would run, none run."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -26,9 +27,11 @@ NOT_REMADE = ("bootstrap", "lambdas", "cdktf-transactions-state")
 
 def commands(target: str, **variables: str) -> list[list[str]]:
     """The shell commands `make <target>` would run, each split into words as the shell would."""
-    argv = ["make", "-n", *(f"-o{name}" for name in NOT_REMADE), target]
+    argv = ["make", "-n", "--no-print-directory", *(f"-o{name}" for name in NOT_REMADE), target]
     argv += [f"{name}={value}" for name, value in variables.items()]
-    text = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    # As a user's shell runs make, also under `make test` (a parent make's flags are not passed on).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    text = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     return [words(line) for line in text.replace("\\\n", " ").splitlines() if line.strip()]
 
 
