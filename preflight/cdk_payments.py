@@ -28,7 +28,6 @@ class Settings:
     config: PaymentsConfig
     region: str
     region_source: str
-    profile: str | None
     qualifier: str
 
 
@@ -57,22 +56,20 @@ def cdk_region(environ: Mapping[str, str], profile_region: str | None) -> tuple[
     return "us-east-1", "the CDK CLI's default, no region configured"
 
 
-def read(options: Options, profile_region: str | None) -> Settings:
-    values = context(options)
-    region, source = cdk_region(options.environ, profile_region)
+def read(values: Mapping[str, Any], environ: Mapping[str, str], profile_region: str | None) -> Settings:
+    region, source = cdk_region(environ, profile_region)
     return Settings(
         config=PaymentsConfig.from_context(values.get),
         region=region,
         region_source=source,
-        profile=values["--profile"] or options.environ.get("AWS_PROFILE") or None,
         qualifier=str(values.get("@aws-cdk/core:bootstrapQualifier") or DEFAULT_QUALIFIER),
     )
 
 
 def run(options: Options, services: Services) -> tuple[str, list[Check]]:
-    profile = context(options)["--profile"]
-    aws = services.aws(profile)
-    settings = read(options, aws.session.region_name)
+    values = context(options)
+    aws = services.aws(values["--profile"])  # the CLI's --profile, else AWS_PROFILE, as the CDK CLI
+    settings = read(values, options.environ, aws.session.region_name)
     config, region = settings.config, settings.region
     title = f"preflight {config.name('payments')} (cdk_payments), before cdk deploy"
     found, identity = checks.credentials(aws, region, f"{region} ({settings.region_source})")
