@@ -175,7 +175,9 @@ destroy-cdk-payments: bootstrap ## cdk destroy the payments stack (ENV, CDK_ARGS
 # The cdktn CLI runs the app (cdktf.json), then Terraform in out/cdktf_transactions/stacks/<stack>/;
 # afterwards the provider lock file Terraform wrote there is kept in cdktf_transactions/ (commit it),
 # where no synth deletes it, and the app copies it back into a fresh stack folder.
-CDKTN = cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktn
+# CHECKPOINT_DISABLE: no call to HashiCorp's version-check service (as in make check).
+CDKTN = cd cdktf_transactions && CHECKPOINT_DISABLE=1 TRANSACTIONS_ENV=$(ENV) \
+  TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktn
 # $(call with_lock,<command>): the cdktn command, then the lock file kept whether it succeeded or not.
 with_lock = status=0; ($(CDKTN) $(1) $(CDKTF_ARGS) transactions-$(ENV)) || status=$$?; \
   $(BIN)/python -m cdktf_transactions.backend --keep-lock transactions-$(ENV); exit $$status
