@@ -16,6 +16,13 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Node 22 from node_modules first (Node 20 is end-of-life; jsii warns on every run), then the venv.
 export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
+# What each deploy command gets beyond ENV / STACK, passed through word for word (README: Deploy a stack):
+# CDK context and flags (CDK_ARGS="-c certificate_arn=arn:... -c alb_domain_name=api.example.org"),
+# cdktn flags (CDKTF_ARGS="--auto-approve"; settings are TRANSACTIONS_* variables), Pulumi config
+# and flags (PULUMI_ARGS="-c alertEmail=oncall@example.org --yes"). The preflight reads the same.
+CDK_ARGS ?=
+CDKTF_ARGS ?=
+PULUMI_ARGS ?=
 PYTEST_ARGS ?=
 TESTS ?= tests
 # pytest-xdist workers for `make test` (0: one process); tests/conftest.py schedules each stack's
@@ -33,6 +40,7 @@ NODE_STAMP := node_modules/.installed
         drill-pulumi-trading-dr failover-pulumi-trading-dr failback-pulumi-trading-dr reconcile-pulumi-trading-dr \
         deploy-cdk-payments destroy-cdk-payments diff-cdk-payments \
         deploy-cdktf-transactions destroy-cdktf-transactions plan-cdktf-transactions cdktf-transactions-state \
+        preflight-cdk-payments preflight-cdktf-transactions preflight-pulumi-fraud-pipeline preflight-pulumi-trading-dr \
         clean distclean
 
 help: ## list the targets
@@ -66,14 +74,14 @@ lambdas: bootstrap ## build the Lambda bundles and the shared layer into build/l
 SYNTH = TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) $(BIN)/python -m tools.synth --env $(ENV) \
   --stack $(STACK) $(if $(FORCE),--force)
 
-synth-all: lambdas cdktf-transactions-state ## synthesize every stack into out/, in parallel, only what changed (see README: output contract)
+synth-all: lambdas cdktf-transactions-state ## synthesize every stack into out/, in parallel, only what changed (docs/synth.md: output contract)
 	@$(SYNTH)
 
 synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
 	@$(SYNTH) cdk_payments
 
-# The app runs on CDK Terrain (cdktn, CDKTF's maintained fork; README); the pinned cdktf CLI
-# (package.json) is only needed for deploy. Settings: TRANSACTIONS_* (cdktf_transactions/main.py).
+# The app runs on CDK Terrain (cdktn, CDKTF's maintained fork; its README); the pinned cdktn CLI
+# (package.json) is only needed for deploy and make check. Settings: TRANSACTIONS_* (main.py).
 synth-cdktf-transactions: lambdas cdktf-transactions-state ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
 	@$(SYNTH) cdktf_transactions
 
@@ -110,7 +118,7 @@ $(CHECKOV_STAMP): pyproject.toml
 	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check --group checkov
 	touch $@
 
-# Each scanner's acknowledgements, with reasons: README "Scanners". checkov always gets its
+# Each scanner's acknowledgements, with reasons: docs/scanners.md. checkov always gets its
 # --config-file: without one it silently reads ./.checkov.yaml (the CDKTF skips).
 check: synth-all policies $(CHECKOV_STAMP) ## scanners over out/: cfn-lint, cdk-nag + Control Tower (in the synth), checkov, asl-validator, HCL, the policy suite
 	@$(STAGE) "check: cfn-lint" -- $(BIN)/cfn-lint out/cdk_payments/*.template.json
@@ -124,10 +132,10 @@ check: synth-all policies $(CHECKOV_STAMP) ## scanners over out/: cfn-lint, cdk-
 	  --framework terraform_json --config-file .checkov.yaml -f out/cdktf_transactions/stacks/transactions-$(ENV)/cdk.tf.json
 	@$(STAGE) "check: asl-validator" -- \
 	  $(BIN)/python -m cdktf_transactions.asl_check out/cdktf_transactions/stacks/*/cdk.tf.json
-	@# The README's exit route: `cdktf synth --hcl` must write HCL that parses (no terraform fmt here).
-	@$(STAGE) "check: cdktf synth --hcl parses" -- bash -c 'hcl=$$(mktemp -d) && trap "rm -rf $$hcl" EXIT && \
+	@# cdktf_transactions/README.md's exit route: `cdktn synth --hcl` must write HCL that parses (no terraform fmt here).
+	@$(STAGE) "check: cdktn synth --hcl parses" -- bash -c 'hcl=$$(mktemp -d) && trap "rm -rf $$hcl" EXIT && \
 	  (cd cdktf_transactions && CHECKPOINT_DISABLE=1 TRANSACTIONS_ENV=$(ENV) \
-	    TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktf synth --hcl --output "$$hcl" >/dev/null 2>&1) && \
+	    TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktn synth --hcl --output "$$hcl" >/dev/null 2>&1) && \
 	  $(BIN)/python -m cdktf_transactions.hcl_check "$$hcl/stacks/transactions-$(ENV)/cdk.tf"'
 
 # Graphviz is Debian's `graphviz` package (not installed by bootstrap); checked before the synth runs.
@@ -138,7 +146,7 @@ diagrams: bootstrap ## architecture diagrams from out/ (runs synth-all): out/<st
 	$(MAKE) --no-print-directory synth-all
 	$(BIN)/python -m diagrams
 
-# Anyone's outputs: python -m policies check PATH ... (README: the policy suite).
+# Anyone's outputs: python -m policies check PATH ... (policies/README.md).
 POLICIES_ARGS ?=
 policies: synth-all ## the cross-framework policy suite over out/ (POLICIES_ARGS="--min-severity high --format json")
 	@$(STAGE) "policies" -- $(BIN)/python -m policies check --config policies/config.toml \
@@ -149,47 +157,66 @@ policies: synth-all ## the cross-framework policy suite over out/ (POLICIES_ARGS
 catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
 	$(BIN)/python -m catalogue
 
-deploy-cdk-payments: lambdas ## cdk deploy the payments stack into the current AWS account (ENV=dev)
-	cd cdk_payments && cdk deploy --no-notices -c env=$(ENV) --require-approval broadening payments-$(ENV)
+# Preflight (preflight/, README: Deploy): what a deploy needs from the account and the settings,
+# one line per check, read-only; every deploy-* runs it first and stops on a failed check.
+PREFLIGHT = $(BIN)/python -m preflight
+preflight-cdk-payments: bootstrap ## credentials, API Gateway logs role, CDK bootstrap, certificate, no example left (ENV, CDK_ARGS)
+	@$(PREFLIGHT) cdk_payments --env $(ENV) -- $(CDK_ARGS)
 
-diff-cdk-payments: lambdas ## cdk diff against the deployed payments stack (ENV=dev)
-	cd cdk_payments && cdk diff --no-notices -c env=$(ENV) payments-$(ENV)
+deploy-cdk-payments: lambdas preflight-cdk-payments ## cdk deploy payments-$(ENV) (CDK_ARGS="-c certificate_arn=... -c blue_weight=90 ...")
+	cd cdk_payments && cdk deploy --no-notices --require-approval broadening -c env=$(ENV) $(CDK_ARGS) payments-$(ENV)
 
-destroy-cdk-payments: bootstrap ## cdk destroy the payments stack (ENV=dev; prod keeps its data)
-	cd cdk_payments && cdk destroy --no-notices -c env=$(ENV) payments-$(ENV)
+diff-cdk-payments: lambdas ## cdk diff against the deployed payments stack (ENV, CDK_ARGS)
+	cd cdk_payments && cdk diff --no-notices -c env=$(ENV) $(CDK_ARGS) payments-$(ENV)
 
-deploy-cdktf-transactions: bootstrap ## cdktf deploy transactions-$(ENV) (needs Terraform and TRANSACTIONS_ALARM_EMAIL=<on-call address>)
-	@test "$(TRANSACTIONS_ALARM_EMAIL)" != "$(EXAMPLE_ALARM_EMAIL)" || \
-	  { echo "TRANSACTIONS_ALARM_EMAIL: set the on-call address ($(EXAMPLE_ALARM_EMAIL) is only the synth example)" >&2; exit 1; }
-	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) \
-	  cdktf deploy transactions-$(ENV)
+destroy-cdk-payments: bootstrap ## cdk destroy the payments stack (ENV, CDK_ARGS; prod keeps its data)
+	cd cdk_payments && cdk destroy --no-notices -c env=$(ENV) $(CDK_ARGS) payments-$(ENV)
 
-plan-cdktf-transactions: bootstrap ## cdktf diff (terraform plan) for transactions-$(ENV)
-	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) \
-	  cdktf diff transactions-$(ENV)
+# The cdktn CLI runs the app (cdktf.json), then Terraform in out/cdktf_transactions/stacks/<stack>/;
+# afterwards the provider lock file Terraform wrote there is kept in cdktf_transactions/ (commit it),
+# where no synth deletes it, and the app copies it back into a fresh stack folder.
+# CHECKPOINT_DISABLE: no call to HashiCorp's version-check service (as in make check).
+CDKTN = cd cdktf_transactions && CHECKPOINT_DISABLE=1 TRANSACTIONS_ENV=$(ENV) \
+  TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) cdktn
+# $(call with_lock,<command>): the cdktn command, then the lock file kept whether it succeeded or not.
+with_lock = status=0; ($(CDKTN) $(1) $(CDKTF_ARGS) transactions-$(ENV)) || status=$$?; \
+  $(BIN)/python -m cdktf_transactions.backend --keep-lock transactions-$(ENV); exit $$status
+preflight-cdktf-transactions: cdktf-transactions-state ## terraform, credentials, state present or TRANSACTIONS_NEW_STACK=1, no example e-mail (ENV)
+	@TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) $(PREFLIGHT) cdktf_transactions --env $(ENV)
 
-destroy-cdktf-transactions: bootstrap ## cdktf destroy transactions-$(ENV)
-	cd cdktf_transactions && TRANSACTIONS_ENV=$(ENV) TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) \
-	  cdktf destroy transactions-$(ENV)
+deploy-cdktf-transactions: bootstrap preflight-cdktf-transactions ## cdktn deploy transactions-$(ENV) (TRANSACTIONS_ALARM_EMAIL=<on-call>, CDKTF_ARGS)
+	$(call with_lock,deploy)
 
-# The Pulumi CLI is not installed by this repo (its plugins download at run time); see README.
-preview-pulumi-fraud-pipeline: lambdas ## pulumi preview of the fraud pipeline (STACK=dev)
-	cd pulumi_fraud_pipeline && pulumi preview --stack $(STACK)
+plan-cdktf-transactions: bootstrap ## cdktn diff (terraform plan) for transactions-$(ENV) (CDKTF_ARGS)
+	$(call with_lock,diff)
 
-deploy-pulumi-fraud-pipeline: lambdas ## pulumi up the fraud pipeline (STACK=dev)
-	cd pulumi_fraud_pipeline && pulumi up --stack $(STACK)
+destroy-cdktf-transactions: bootstrap ## cdktn destroy transactions-$(ENV) (CDKTF_ARGS)
+	$(call with_lock,destroy)
 
-destroy-pulumi-fraud-pipeline: bootstrap ## pulumi destroy the fraud pipeline (STACK=dev)
-	cd pulumi_fraud_pipeline && pulumi destroy --stack $(STACK)
+# The Pulumi CLI is not installed by this repo (its plugins download at run time); see the READMEs.
+preflight-pulumi-fraud-pipeline: bootstrap ## pulumi, credentials, API Gateway logs role, no example e-mail (STACK, PULUMI_ARGS)
+	@$(PREFLIGHT) pulumi_fraud_pipeline --stack $(STACK) -- $(PULUMI_ARGS)
 
-preview-pulumi-trading-dr: lambdas ## pulumi preview of the trading DR stack, both regions (STACK=dev)
-	cd pulumi_trading_dr && pulumi preview --stack $(STACK)
+preview-pulumi-fraud-pipeline: lambdas ## pulumi preview of the fraud pipeline (STACK, PULUMI_ARGS)
+	cd pulumi_fraud_pipeline && pulumi preview --stack $(STACK) $(PULUMI_ARGS)
 
-deploy-pulumi-trading-dr: lambdas ## pulumi up the trading DR stack (STACK=dev; README: one-time account setup first)
-	cd pulumi_trading_dr && pulumi up --stack $(STACK)
+deploy-pulumi-fraud-pipeline: lambdas preflight-pulumi-fraud-pipeline ## pulumi up the fraud pipeline (STACK, PULUMI_ARGS="-c alertEmail=...")
+	cd pulumi_fraud_pipeline && pulumi up --stack $(STACK) $(PULUMI_ARGS)
 
-destroy-pulumi-trading-dr: bootstrap ## pulumi destroy the trading DR stack (STACK=dev; prod is protected)
-	cd pulumi_trading_dr && pulumi destroy --stack $(STACK)
+destroy-pulumi-fraud-pipeline: bootstrap ## pulumi destroy the fraud pipeline (STACK, PULUMI_ARGS)
+	cd pulumi_fraud_pipeline && pulumi destroy --stack $(STACK) $(PULUMI_ARGS)
+
+preflight-pulumi-trading-dr: bootstrap ## pulumi, credentials, logs role in both regions, hosted zone, no example left (STACK, PULUMI_ARGS)
+	@$(PREFLIGHT) pulumi_trading_dr --stack $(STACK) -- $(PULUMI_ARGS)
+
+preview-pulumi-trading-dr: lambdas ## pulumi preview of the trading DR stack, both regions (STACK, PULUMI_ARGS)
+	cd pulumi_trading_dr && pulumi preview --stack $(STACK) $(PULUMI_ARGS)
+
+deploy-pulumi-trading-dr: lambdas preflight-pulumi-trading-dr ## pulumi up the trading DR stack, both regions (STACK, PULUMI_ARGS)
+	cd pulumi_trading_dr && pulumi up --stack $(STACK) $(PULUMI_ARGS)
+
+destroy-pulumi-trading-dr: bootstrap ## pulumi destroy the trading DR stack (STACK, PULUMI_ARGS; prod is protected)
+	cd pulumi_trading_dr && pulumi destroy --stack $(STACK) $(PULUMI_ARGS)
 
 drill-pulumi-trading-dr: ## planned switchover drill to the secondary (no data loss; needs the AWS CLI)
 	cd pulumi_trading_dr && aws lambda invoke \
@@ -199,7 +226,7 @@ drill-pulumi-trading-dr: ## planned switchover drill to the secondary (no data l
 	  --payload '{"source": "trading-dr.drill", "detail-type": "Failover drill", "detail": {"mode": "switchover"}}' \
 	  /dev/stdout
 
-# Operator commands (pulumi_trading_dr/ops.py; README "Runbooks"). Each reads the stack's outputs.
+# Operator commands (pulumi_trading_dr/ops.py; its README, "Runbooks"). Each reads the stack's outputs.
 CONFIRM ?=
 REASON ?=
 FORCE_DATA_LOSS ?=

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from cdk_payments.config import PaymentsConfig
+from cdk_payments.config import ConfigError, PaymentsConfig
 from cdk_payments.nag import add_checks
 from cdk_payments.stack import PaymentsStack
 from cdk_payments.validation_report import ALL_PLUGINS, NAG_PACKS, problems
@@ -44,7 +44,12 @@ def main() -> int:
     app = cdk.App()
     control_tower = app.node.try_get_context("control_tower_checks") in (True, "true")
     add_checks(app, control_tower=control_tower)  # policy validation (cdk_payments/nag.py)
-    payments_stack(app, PaymentsConfig.from_context(app.node.try_get_context))
+    try:
+        payments_stack(app, PaymentsConfig.from_context(app.node.try_get_context))
+    except ConfigError as error:
+        # The message names the key and the fix; a traceback around it is noise (exit 2: usage).
+        print(f"error: {error} (context: -c key=value, or cdk_payments/cdk.json)", file=sys.stderr)
+        return 2
     assembly = app.synth()
     # Under the CLI, CDK prints the findings but the app (a jsii host) still exits 0: fail here.
     report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())

@@ -20,7 +20,13 @@ A deploy with local state and no state file is refused unless TRANSACTIONS_NEW_S
 stack was never deployed in this account and region: Terraform would plan every resource as new,
 then create the unnamed ones (a second VPC) and fail on the named ones that already exist.
 
+Terraform's provider lock file, ``.terraform.lock.hcl``, is written by ``terraform init`` into the
+stack's output folder, which every ``make synth-*`` deletes: after a deploy, plan or destroy it is
+kept as ``cdktf_transactions/.terraform.lock.hcl`` (commit it, as Terraform advises), and the app
+copies it into a stack folder that has none, so the next init installs the same provider builds.
+
     python -m cdktf_transactions.backend [--outdir out/cdktf_transactions] [--state-dir DIR]
+    python -m cdktf_transactions.backend --keep-lock transactions-<env>
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ from cdktf_transactions.config import DEFAULT_REGION, STATE_DIR, ConfigError, Tr
 ROOT = Path(__file__).resolve().parents[1]
 OUTDIR = ROOT / "out" / "cdktf_transactions"  # cdktf.json's output, and the Makefile's synth
 REGION_OF_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-[a-z]+)+-\d+):")
+
+
+LOCK_FILE = ".terraform.lock.hcl"
+KEPT_LOCK_FILE = ROOT / "cdktf_transactions" / LOCK_FILE  # outside out/, committed
 
 
 class StateError(ConfigError):
@@ -160,6 +170,29 @@ def require_state(config: TransactionsConfig) -> None:
     )
 
 
+def restore_lock_file(stack_dir: Path, kept: Path | None = None) -> bool:
+    """Copy the kept lock file into a synthesized stack folder that has none (a folder's own one
+    is newer: an init wrote it since)."""
+    kept = kept or KEPT_LOCK_FILE
+    target = stack_dir / LOCK_FILE
+    if not kept.is_file() or target.exists() or not stack_dir.is_dir():
+        return False
+    shutil.copyfile(kept, target)
+    return True
+
+
+def keep_lock_file(stack_dir: Path, kept: Path | None = None) -> str | None:
+    """After Terraform ran in ``stack_dir``: its lock file, when new or changed, becomes the kept one."""
+    kept = kept or KEPT_LOCK_FILE
+    written = stack_dir / LOCK_FILE
+    if not written.is_file() or (kept.is_file() and kept.read_bytes() == written.read_bytes()):
+        return None
+    shutil.copyfile(written, kept)
+    return (
+        f"{kept.relative_to(ROOT) if kept.is_relative_to(ROOT) else kept}: provider lock updated; commit it"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Move local state of earlier layouts out of out/.")
     parser.add_argument("--outdir", type=Path, default=OUTDIR, help="the synth output (cdktf.json)")
@@ -170,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("TRANSACTIONS_REGION") or DEFAULT_REGION,
         help="for a state whose ARNs name no region",
     )
+    parser.add_argument("--keep-lock", metavar="STACK", help="keep the lock file Terraform wrote for STACK")
     args = parser.parse_args(argv)
+    if args.keep_lock:
+        if line := keep_lock_file(args.outdir / "stacks" / args.keep_lock):
+            print(line, file=sys.stderr)
+        return 0
     try:
         for line in migrate_legacy_states(args.outdir, args.state_dir, args.region):
             print(line, file=sys.stderr)

@@ -1,9 +1,9 @@
 """Does HCL parse? Checked with HashiCorp's own parser (the Go hcl library as WebAssembly, npm
-``@cdktf/hcl2json``, pinned in package.json): there is no Terraform binary here for ``terraform fmt``.
+``@cdktn/hcl2json``, pinned in package.json): there is no Terraform binary here for ``terraform fmt``.
 
     python -m cdktf_transactions.hcl_check out/.../cdk.tf [...]     # exit 1 and the errors if not
 
-``make check`` runs it over ``cdktf synth --hcl``; the test session over each stack's
+``make check`` runs it over ``cdktn synth --hcl``; the test session over each stack's
 ``to_hcl_terraform()`` (the renderer that command uses).
 """
 
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARSER = ROOT / "node_modules" / "@cdktf" / "hcl2json"
+PARSER = ROOT / "node_modules" / "@cdktn" / "hcl2json"
 # Prints one line per file: "ok" or the parser's diagnostics.
 SCRIPT = """
 const { parse } = require(process.argv[1]);
@@ -33,7 +33,7 @@ def parse_errors(*paths: Path) -> dict[Path, str]:
     """The files that do not parse, with the parser's message."""
     node = shutil.which("node")
     if node is None or not PARSER.is_dir():
-        raise RuntimeError("node and node_modules/@cdktf/hcl2json are needed: run `make bootstrap`")
+        raise RuntimeError("node and node_modules/@cdktn/hcl2json are needed: run `make bootstrap`")
     done = subprocess.run(  # noqa: S603 - fixed program, our own file paths
         [node, "-e", SCRIPT, str(PARSER), *map(str, paths)],
         capture_output=True,

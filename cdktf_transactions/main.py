@@ -1,6 +1,6 @@
 """Entry point of the transactions app, on CDK Terrain (``cdktn``, the maintained fork of CDKTF):
-``make synth-cdktf-transactions``, or ``cdktf synth`` / ``cdktf deploy`` here (the pinned CLI runs
-the app through cdktf.json and reads the same output).
+``make synth-cdktf-transactions``, or ``cdktn synth`` / ``cdktn deploy`` here (the pinned cdktn CLI
+runs the app through cdktf.json and reads the same output).
 
 Settings (environment variables, read once here): TRANSACTIONS_ALARM_EMAIL (required: the on-call
 address the alarm topic e-mails), TRANSACTIONS_ENV (dev), TRANSACTIONS_REGION (us-east-1),
@@ -10,8 +10,9 @@ TRANSACTIONS_STATE_DIR (local state folder, default cdktf_transactions/state),
 TRANSACTIONS_NEW_STACK (1: never deployed here, a deploy may start without local state),
 TRANSACTIONS_ZONES (a,b: the zone letters of the two private subnets).
 
-Before synthesizing: local state of an earlier layout is moved to its place, and when the cdktf
-CLI runs the app (deploy, diff, destroy) a missing local state is refused (backend.py).
+Before synthesizing: local state of an earlier layout is moved to its place, and when the cdktn
+CLI runs the app (deploy, diff, destroy) a missing local state is refused (backend.py). After: the
+kept provider lock file is copied into a stack folder without one (backend.py).
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from cdktf_transactions.backend import migrate_legacy_states, require_state
+from cdktf_transactions.backend import migrate_legacy_states, require_state, restore_lock_file
 from cdktf_transactions.config import ConfigError, TransactionsConfig
 
 
 def run_by_the_cdktf_cli(environ: Mapping[str, str]) -> bool:
-    """The cdktf CLI sets CDKTF_CONTEXT_JSON whenever it runs the app (synth, diff, deploy, destroy),
-    and runs it before every plan; `synth --hcl` (make check) writes no plan. make synth-* runs the
-    app without the CLI and only synthesizes."""
+    """The cdktn CLI (like cdktf's before it) sets CDKTF_CONTEXT_JSON whenever it runs the app
+    (synth, diff, deploy, destroy), and runs it before every plan; `synth --hcl` (make check) writes
+    no plan. make synth-* runs the app without the CLI and only synthesizes."""
     return "CDKTF_CONTEXT_JSON" in environ and environ.get("SYNTH_HCL_OUTPUT") != "true"
 
 
@@ -40,12 +41,7 @@ def prepare_state(config: TransactionsConfig, environ: Mapping[str, str]) -> Non
         require_state(config)
 
 
-def main() -> None:
-    try:
-        config = TransactionsConfig.from_environ(os.environ)
-        prepare_state(config, os.environ)
-    except ConfigError as error:
-        sys.exit(f"error: {error}")
+def synthesize(config: TransactionsConfig) -> None:
     # Imported here: a refused run starts no jsii kernel.
     from cdktn import App
 
@@ -53,10 +49,24 @@ def main() -> None:
     from lambda_src.build import build
 
     build()  # the Lambda bundles the assets point at (a no-op when current)
-    app = App()  # outdir: CDKTF_OUTDIR (set by the cdktf CLI and the Makefile), else cdktf.out
+    app = App()  # outdir: CDKTF_OUTDIR (set by the cdktn CLI and the Makefile), else cdktf.out
     TransactionsStack(app, config=config)
     app.synth()
+    # A fresh stack folder gets the kept provider lock, so terraform init installs the same builds.
+    restore_lock_file(Path(app.outdir) / "stacks" / config.stack_name)
+
+
+def main() -> int:
+    try:
+        config = TransactionsConfig.from_environ(os.environ)
+        prepare_state(config, os.environ)
+        synthesize(config)
+    except ConfigError as error:
+        # The message names the setting and the fix; a traceback around it is noise (exit 2: usage).
+        print(f"error: {error} (settings: TRANSACTIONS_* environment variables)", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

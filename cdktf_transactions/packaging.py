@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ZIPS = ROOT / "build" / "cdktf_transactions"  # next to build/lambda/, never inside it
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
-ARCHIVE_NAME = "archive.zip"  # the name the output contract (README) promises under assets/
+ARCHIVE_NAME = "archive.zip"  # the name the output contract (docs/synth.md) promises under assets/
 
 
 def _included(path: Path) -> bool:

@@ -14,9 +14,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pulumi
 
-from pulumi_fraud_pipeline.config import FraudConfig
+from pulumi_fraud_pipeline.config import ConfigError, FraudConfig
 from pulumi_fraud_pipeline.program import build
 
-config = FraudConfig.from_pulumi(pulumi.Config(), pulumi.Config("aws").get("region"))
-for name, value in build(config).items():
+try:
+    outputs = build(FraudConfig.from_pulumi(pulumi.Config(), pulumi.Config("aws").get("region")))
+except ConfigError as error:
+    # The message names the key and the fix; RunError is Pulumi's one-line error, without a traceback.
+    raise pulumi.RunError(f"{error} (pulumi config set <key> <value>)") from None
+for name, value in outputs.items():
     pulumi.export(name, value)

@@ -33,6 +33,7 @@ import hashlib
 import heapq
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from importlib import metadata
@@ -441,8 +442,22 @@ def write(document: dict[str, Any], out: Path) -> Path:
     return target
 
 
-def main(project_dir: Path, program: Program, argv: list[str] | None = None) -> None:
-    """``python -m <stack>.offline [--stack dev] [--out DIR] [--set key=value ...]``."""
+def config_error_exit(project: str, stack: str, error: Exception) -> SystemExit:
+    """A stack's ConfigError as one line and exit 2: the message names the key and the fix."""
+    fix = f"Pulumi.{stack}.yaml: pulumi config set <key> <value>"
+    print(f"error: {project} ({stack}): {error} ({fix})", file=sys.stderr)
+    return SystemExit(2)
+
+
+def main(
+    project_dir: Path,
+    program: Program,
+    argv: list[str] | None = None,
+    *,
+    config_error: type[Exception] | tuple[type[Exception], ...] = (),
+) -> None:
+    """``python -m <stack>.offline [--stack dev] [--out DIR] [--set key=value ...]``; a
+    ``config_error`` the program raises is one line and exit 2, not a traceback."""
     stack_package = project_dir.name
     parser = argparse.ArgumentParser(description=f"{stack_package}: the program offline, as resources.json")
     parser.add_argument("--stack", default="dev")
@@ -462,6 +477,9 @@ def main(project_dir: Path, program: Program, argv: list[str] | None = None) -> 
     for item in args.set:
         key, _, value = item.partition("=")
         config[key] = value
-    document = run(project_dir, args.stack, config, program)
+    try:
+        document = run(project_dir, args.stack, config, program)
+    except config_error as error:
+        raise config_error_exit(stack_package, args.stack, error) from None
     target = write(document, Path(args.out))
     print(f"{len(document['deployment']['resources'])} resources -> {target}")

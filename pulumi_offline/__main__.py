@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> None:
         offline = importlib.import_module(f"{project}.offline")
         project_dir: Path = offline.PROJECT_DIR
         config = pulumi_offline.load_stack_config(project_dir, args.stack)
-        document = pulumi_offline.run(project_dir, args.stack, config, offline.program)
+        try:
+            document = pulumi_offline.run(project_dir, args.stack, config, offline.program)
+        except offline.ConfigError as error:
+            raise pulumi_offline.config_error_exit(project, args.stack, error) from None
         target = pulumi_offline.write(document, pulumi_offline.ROOT / "out" / project_dir.name)
         count = len(document["deployment"]["resources"])
         print(

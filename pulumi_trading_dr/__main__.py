@@ -11,8 +11,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pulumi
 
-from pulumi_trading_dr.config import TradingConfig
+from pulumi_trading_dr.config import ConfigError, TradingConfig
 from pulumi_trading_dr.program import build
 
-for name, value in build(TradingConfig.from_pulumi(pulumi.Config())).items():
+try:
+    outputs = build(TradingConfig.from_pulumi(pulumi.Config()))
+except ConfigError as error:
+    # The message names the key and the fix; RunError is Pulumi's one-line error, without a traceback.
+    raise pulumi.RunError(f"{error} (pulumi config set <key> <value>)") from None
+for name, value in outputs.items():
     pulumi.export(name, value)

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 
 import pulumi_offline
+from pulumi_trading_dr.config import ConfigError  # what the program raises on bad config
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -30,4 +31,4 @@ def run(stack: str = "dev", config: dict[str, str] | None = None) -> dict[str, A
 
 
 if __name__ == "__main__":
-    pulumi_offline.main(PROJECT_DIR, program)
+    pulumi_offline.main(PROJECT_DIR, program, config_error=ConfigError)

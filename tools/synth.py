@@ -1,4 +1,4 @@
-"""Synthesize the stacks into out/ (README: output contract), in parallel and incrementally.
+"""Synthesize the stacks into out/ (docs/synth.md: output contract), in parallel and incrementally.
 
 One process per framework, all at once: the CDK CLI for cdk_payments, the CDK Terrain app for
 cdktf_transactions, and one process that runs both Pulumi programs one after the other

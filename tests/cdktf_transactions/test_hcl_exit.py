@@ -1,8 +1,8 @@
-"""The exit route off CDKTF: `cdktf synth --hcl` must write HCL that Terraform can parse.
+"""The exit route off CDKTF: `cdktn synth --hcl` must write HCL that Terraform can parse.
 
 Policies written as JSON strings with references inside came out as ``"{" Version ": " ...``
 (parse errors on every policy); they are ``aws_iam_policy_document`` data sources now and the
-event pattern is ``jsonencode``. `make check` parses the real `cdktf synth --hcl` output too.
+event pattern is ``jsonencode``. `make check` parses the real `cdktn synth --hcl` output too.
 """
 
 from __future__ import annotations

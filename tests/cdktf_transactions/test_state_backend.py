@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from cdktf_transactions.main import run_by_the_cdktf_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "node_modules"
+PINNED_CLI = json.loads((ROOT / "package.json").read_text())["devDependencies"]["cdktn-cli"]
 
 
 def tfstate(region: str | None = "us-east-1", serial: int = 7) -> str:
@@ -165,7 +167,7 @@ def test_the_app_refuses_a_cdktf_deploy_without_state_before_synthesizing(tmp_pa
         timeout=60,
         check=False,
     )
-    assert run.returncode == 1 and "no Terraform state" in run.stderr, run.stderr
+    assert run.returncode == 2 and "no Terraform state" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -175,11 +177,17 @@ def test_only_runs_that_plan_are_checked():
     assert not run_by_the_cdktf_cli({"CDKTF_OUTDIR": "../out/cdktf_transactions"})  # make synth-*
 
 
-def test_the_pinned_cdktf_cli_sets_the_variable_the_check_reads():
-    """The check keys on CDKTF_CONTEXT_JSON: the pinned CLI must set it whenever it runs the app."""
-    synth = (NODE_MODULES / "@cdktf/cli-core/src/lib/synth-stack.js").read_text()
-    assert "[cdktf_1.CONTEXT_ENV]: JSON.stringify(" in synth
-    assert 'exports.CONTEXT_ENV = "CDKTF_CONTEXT_JSON"' in (NODE_MODULES / "cdktf/lib/app.js").read_text()
+def test_the_pinned_cdktn_cli_sets_the_variables_the_check_reads():
+    """The check keys on CDKTF_CONTEXT_JSON and SYNTH_HCL_OUTPUT: the pinned cdktn CLI (issue 16:
+    it replaced cdktf-cli 0.21, archived) must set both whenever it runs the app."""
+    cli = NODE_MODULES / "cdktn-cli"
+    handlers = (cli / "bundle/bin/cmds/handlers.js").read_text()
+    run_app = re.search(r"\[(\w+)\.CONTEXT_ENV\]:JSON\.stringify\([^)]*\),SYNTH_HCL_OUTPUT:", handlers)
+    assert run_app, "the CLI no longer passes the context and SYNTH_HCL_OUTPUT to the app"
+    assert f'{run_app.group(1)}=require("cdktn")' in handlers
+    library = next(p for p in (cli / "node_modules/cdktn", NODE_MODULES / "cdktn") if p.is_dir())
+    assert 'exports.CONTEXT_ENV = "CDKTF_CONTEXT_JSON"' in (library / "lib/app.js").read_text()
+    assert json.loads((cli / "package.json").read_text())["version"] == PINNED_CLI
 
 
 def test_make_synth_moves_old_state_out_of_out_before_the_synth_deletes_it():

@@ -11,7 +11,7 @@ import pytest
 
 from pulumi_trading_dr import timeline
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "pulumi_trading_dr" / "README.md"
 MARKERS = ("<!-- trading-dr-timeline:start -->", "<!-- trading-dr-timeline:end -->")
 
 

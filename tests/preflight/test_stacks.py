@@ -1,0 +1,170 @@
+"""Issue 16, item 1: each stack's preflight on a fresh moto account (what fails, one line each,
+with the fix) and on an account made ready with the settings passed as the deploy gets them
+(CDK_ARGS, PULUMI_ARGS, TRANSACTIONS_*): every check passes, exit 0."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from preflight.__main__ import main
+
+
+def report(capsys, argv, services) -> tuple[int, dict[str, str], str]:
+    """Exit code, {check name: status} and the text, as `make preflight-<stack>` prints them."""
+    code = main(argv, services)
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    lines = re.findall(r"^  (ok|FAIL|skip)\s+([^:]+): ", out, re.MULTILINE)
+    return code, {name: status for status, name in lines}, out
+
+
+def jwks() -> str:
+    """A JWKS of one public P-256 key that is nobody's example."""
+    numbers = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+    b64 = lambda n: base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()  # noqa: E731
+    key = {"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "acme-1"}
+    return json.dumps({"keys": [{**key, "x": b64(numbers.x), "y": b64(numbers.y)}]})
+
+
+def test_payments_on_a_fresh_account(account, capsys):
+    """Fix: the payments deploy's account settings and placeholders fail before cdk deploy."""
+    code, checks, out = report(capsys, ["cdk_payments"], account.services())
+    assert code == 1
+    assert checks == {
+        "credentials": "ok",
+        "API Gateway CloudWatch Logs role in us-east-1": "FAIL",
+        "CDK bootstrap in us-east-1": "FAIL",
+        "placeholder alarm_email": "FAIL",
+    }
+    assert "deploys to us-east-1 (AWS_DEFAULT_REGION)" in out
+    assert out.count("        fix: ") == 3 and out.rstrip().endswith(
+        "3 of 4 checks failed; fix them before deploying"
+    )
+
+
+def test_payments_prod_ready_with_cdk_args(account, capsys, monkeypatch):
+    """CDK_ARGS' -c values (certificate, e-mail) are what the preflight reads, as cdk deploy does."""
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # the CDK CLI's first choice
+    monkeypatch.setattr("moto.settings.ACM_VALIDATION_WAIT", 0)
+    account.logs_role("eu-west-1")
+    account.bootstrap("eu-west-1")
+    arn = account.client("acm", "eu-west-1").request_certificate(DomainName="payments.acme.io")[
+        "CertificateArn"
+    ]
+    cdk_args = ["-c", f"certificate_arn={arn}", "--context=alb_domain_name=payments.acme.io"]
+    cdk_args += ["-c", "alarm_email=payments-oncall@acme.io", "--require-approval", "never"]
+    code, checks, out = report(capsys, ["cdk_payments", "--env", "prod", "--", *cdk_args], account.services())
+    assert code == 0, out
+    assert set(checks.values()) == {"ok"} and "certificate" in checks
+    assert "preflight payments-prod" in out and "deploys to eu-west-1 (AWS_REGION)" in out
+
+
+def test_payments_prod_without_a_certificate_is_a_config_error(account, capsys):
+    code = main(["cdk_payments", "--env", "prod"], account.services())
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cdk_payments: certificate_arn: required for env=prod")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_transactions_on_a_fresh_account(account, capsys, monkeypatch, tmp_path):
+    """Fix: no state and no TRANSACTIONS_NEW_STACK, the example e-mail, no terraform: each a line."""
+    monkeypatch.setenv("TRANSACTIONS_ALARM_EMAIL", "oncall@example.com")
+    monkeypatch.setenv("TRANSACTIONS_STATE_DIR", str(tmp_path))
+    code, checks, _ = report(capsys, ["cdktf_transactions"], account.services())
+    assert code == 1
+    assert checks == {
+        "terraform CLI": "FAIL",
+        "credentials": "ok",
+        "Terraform state": "FAIL",
+        "placeholder TRANSACTIONS_ALARM_EMAIL": "FAIL",
+    }
+
+
+def test_transactions_ready(account, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("TRANSACTIONS_ALARM_EMAIL", "oncall@acme.io")
+    monkeypatch.setenv("TRANSACTIONS_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("TRANSACTIONS_REGION", "eu-west-1")
+    monkeypatch.setenv("TRANSACTIONS_NEW_STACK", "1")
+    code, _, out = report(capsys, ["cdktf_transactions", "--env", "qa"], account.services("terraform"))
+    assert code == 0, out
+    assert "preflight transactions-qa" in out and "deploys to eu-west-1 (TRANSACTIONS_REGION)" in out
+    (tmp_path / "eu-west-1").mkdir()
+    (tmp_path / "eu-west-1" / "transactions-qa.tfstate").write_text("{}")
+    monkeypatch.delenv("TRANSACTIONS_NEW_STACK")
+    code, _, out = report(capsys, ["cdktf_transactions", "--env", "qa"], account.services("terraform"))
+    assert code == 0 and "transactions-qa.tfstate" in out, out
+
+
+def test_fraud_on_a_fresh_account(account, capsys):
+    """Fix: the fraud pipeline's example e-mail and its region's missing logs role fail before pulumi up."""
+    code, checks, _ = report(capsys, ["pulumi_fraud_pipeline"], account.services())
+    assert code == 1
+    assert checks == {
+        "pulumi CLI": "FAIL",
+        "credentials": "ok",
+        "API Gateway CloudWatch Logs role in us-east-2": "FAIL",
+        "placeholder alertEmail": "FAIL",
+    }
+
+
+def test_fraud_ready_with_pulumi_args(account, capsys):
+    account.logs_role("us-east-2")
+    argv = ["pulumi_fraud_pipeline", "--stack", "dev", "--", "-c", "alertEmail=fraud@acme.io", "--yes"]
+    code, _, out = report(capsys, argv, account.services("pulumi"))
+    assert code == 0, out
+    assert "deploys to us-east-2 (aws:region)" in out
+
+
+def test_trading_dr_on_a_fresh_account(account, capsys):
+    """Fix: both regions' logs role, the hosted zone and every example in Pulumi.dev.yaml (e-mail,
+    zone, domain, the token keys, the issuer) fail before pulumi up."""
+    code, checks, _ = report(capsys, ["pulumi_trading_dr"], account.services("pulumi"))
+    assert code == 1
+    assert checks == {
+        "pulumi CLI": "ok",
+        "credentials": "ok",
+        "API Gateway CloudWatch Logs role in us-east-1": "FAIL",
+        "API Gateway CloudWatch Logs role in us-west-2": "FAIL",
+        "hosted zone Z0123456789EXAMPLE": "FAIL",
+        "placeholder alertEmail": "FAIL",
+        "placeholder hostedZoneId": "FAIL",
+        "placeholder apiDomainName": "FAIL",
+        "placeholder orderTokenJwks": "FAIL",
+        "placeholder orderTokenIssuer": "FAIL",
+    }
+
+
+def test_trading_dr_ready_with_pulumi_args(account, capsys):
+    account.logs_role("us-east-1", "us-west-2")
+    zone = account.hosted_zone("trading.acme.io")
+    settings = {
+        "trading-dr:alertEmail": "dr@acme.io",
+        "hostedZoneId": zone,
+        "apiDomainName": "api.trading.acme.io",
+        "orderTokenJwks": jwks(),
+        "orderTokenIssuer": "https://login.acme.io/",
+    }
+    pulumi_args = [arg for key, value in settings.items() for arg in ("--config", f"{key}={value}")]
+    code, checks, out = report(capsys, ["pulumi_trading_dr", "--", *pulumi_args], account.services("pulumi"))
+    assert code == 0, out
+    assert checks["hosted zone " + zone] == "ok" and len(checks) == 6
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["pulumi_fraud_pipeline", "--", "-c", "alertEmail=nobody"], "alertEmail: 'nobody' is not an e-mail"),
+        (["pulumi_trading_dr", "--", "-c", "env=Dev"], "env: 'Dev' must be 2-8 lower-case letters"),
+        (["pulumi_trading_dr", "--", "-c", "rtoMinutes=soon"], "rtoMinutes: 'soon' is not a int"),
+    ],
+)
+def test_malformed_settings_are_one_line_exit_2(account, capsys, argv, message):
+    """The stack's own ConfigError, as its entry point prints it: no report, no traceback."""
+    assert main(argv, account.services()) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and len(captured.err.strip().splitlines()) == 1 and not captured.out
