@@ -20,16 +20,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
+from common import tracing
 from common.http import dumps
 from common.validation import ID_PATTERN
 
 logger = Logger(service="failed_handler")
-tracer = Tracer(service="failed_handler")
 metrics = Metrics(service="failed_handler")  # the namespace: POWERTOOLS_METRICS_NAMESPACE
 # Most invocations record every dead letter and count nothing: that is not worth a warning each time.
 warnings.filterwarnings("ignore", "No application metrics to publish")
@@ -128,7 +128,7 @@ def record_handler(record: SQSRecord) -> bool:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(

@@ -30,10 +30,11 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
+from common import tracing
 from common.fraud import (
     HISTORY_WINDOW,
     FraudResult,
@@ -45,7 +46,6 @@ from common.http import dumps
 from common.validation import validate_transaction
 
 logger = Logger(service="fraud_detector")
-tracer = Tracer(service="fraud_detector")
 # A batch where every record failed is reported like any other (each a batch item failure), not
 # as an invocation error: SQS keeps the same messages either way.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -193,7 +193,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

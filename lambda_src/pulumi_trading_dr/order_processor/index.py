@@ -36,10 +36,11 @@ from typing import Any
 
 import boto3
 import psycopg2
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
+from common import tracing
 from common.database import DEFAULT_CONNECT_OPTIONS, Database, SchemaMissing, is_read_only, secret_reader
 from common.rds_tls import verify_full_options
 
@@ -48,7 +49,6 @@ logger.append_keys(
     environment=os.environ.get("ENVIRONMENT", "unknown"),
     region_role=os.environ.get("REGION_ROLE", "unknown"),
 )
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "order_processor"))
 # A batch where every record failed is reported like any other (each a batch item failure), not
 # as an invocation error: SQS keeps the same messages either way.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -321,7 +321,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
