@@ -182,6 +182,35 @@ def bench_stacks(runs: int, env: dict[str, str]) -> list[tuple[str, Measured, Me
     return rows
 
 
+def bench_payments_validation(runs: int, env: dict[str, str]) -> dict[str, Measured]:
+    """What the payments synth's validations cost (issue 17): `make check`'s synth (every validation),
+    and the CDK floor without CDK's built-in CloudFormation validation, which `make synth-*` skips."""
+    found: dict[str, list[Measured]] = {"checked": [], "floor without validation": []}
+    for _ in range(runs):
+        progress("cdk_payments: synth with every validation (make check)")
+        argv = [sys.executable, "-m", "tools.synth", "--force", "--checks", "cdk_payments"]
+        found["checked"].append(measure(argv, ROOT, env))
+        with tempfile.TemporaryDirectory() as scratch:
+            progress("cdk_payments: floor without the built-in validation")
+            argv, cwd = floor_command("cdk_payments", Path(scratch))
+            found["floor without validation"].append(measure(argv, cwd, {**env, "CDK_VALIDATION": "false"}))
+    # Leave out/ as `make synth-all` writes it.
+    measure([sys.executable, "-m", "tools.synth", "--force", "cdk_payments"], ROOT, env)
+    return {name: median(values) for name, values in found.items()}
+
+
+def payments_validation_notes(found: dict[str, Measured], floor: Measured | None) -> list[str]:
+    if not found:
+        return []
+    checked, bare = found["checked"], found["floor without validation"]
+    against = f", {ratio(checked.seconds, floor.seconds)} the floor" if floor else ""
+    return [
+        f"`make check`'s payments synth (Control Tower's rules and CDK's built-in CloudFormation "
+        f"validation too): {checked.seconds:.1f} s{against}. The CDK floor without the built-in "
+        f"validation: {bare.seconds:.1f} s.",
+    ]
+
+
 def bench_make(runs: int, env: dict[str, str], with_test: bool) -> dict[str, Measured]:
     make = shutil.which("make") or "make"
     results: dict[str, list[Measured]] = {"synth-all": [], "synth-all no-op": [], "make test": []}
@@ -365,7 +394,7 @@ def lambda_report(lambdas: list[Package]) -> list[str]:
     return lines
 
 
-def report(stacks, make, lambdas, runs: int) -> str:
+def report(stacks, make, lambdas, runs: int, validation: dict[str, Measured] | None = None) -> str:
     cores = os.cpu_count() or 1
     lines = [
         f"Machine: {machine()}; median of {runs} run(s).",
@@ -411,6 +440,8 @@ def report(stacks, make, lambdas, runs: int) -> str:
     peak = max([m.peak_mb for m in make.values()] + [s.peak_mb for _, s, _ in stacks] or [0])
     verdict = "met" if peak < TARGETS["peak MB"] else "NOT met"
     notes.append(f"Largest peak: {peak:.0f} MB (target < {TARGETS['peak MB']:.0f} MB: {verdict}).")
+    payments_floor = next((f for name, _, f in stacks if name == "cdk_payments"), None)
+    notes += payments_validation_notes(validation or {}, payments_floor)
     lines += ["", *notes]
     lines += ["", *lambda_report(lambdas)]
     return "\n".join(lines)
@@ -423,9 +454,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     env = environment()
     stacks = bench_stacks(args.runs, env)
+    validation = bench_payments_validation(args.runs, env)
     make = bench_make(args.runs, env, with_test=not args.no_test)
     lambdas = bench_lambdas(max(args.runs, 3))
-    print(report(stacks, make, lambdas, args.runs))
+    print(report(stacks, make, lambdas, args.runs, validation))
     return 1 if any(package.duplicates for package in lambdas) else 0
 
 
