@@ -125,14 +125,40 @@ def test_an_invocation_lambda_did_not_sample_sends_nothing(xray_endpoint):
     assert received_spans(xray_endpoint) == []
 
 
-def calls_aws(source: Path) -> bool:
-    tree = ast.parse(source.read_text())
-    return any(
-        isinstance(node, ast.Import) and any(a.name == "boto3" for a in node.names) for node in ast.walk(tree)
-    )
+# The functions that make no AWS call, and so have nothing to trace; every other one must trace.
+UNTRACED = {
+    "cdk_payments/payment_validation": "validates and normalizes its input, calls nothing",
+    "pulumi_trading_dr/authorizer": "checks a JWT against public keys in its environment (no layer)",
+}
 
 
-TRACED = [f for f in functions() if calls_aws(f.source / "index.py")]
+def name_of(function) -> str:
+    return f"{function.stack}/{function.name}"
+
+
+TRACED = [f for f in functions() if name_of(f) not in UNTRACED]
+
+
+def imported_sources(index: Path) -> list[str]:
+    """The handler's source and that of the shared modules it imports (common.*)."""
+    sources = [index.read_text()]
+    for node in ast.walk(ast.parse(sources[0])):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("common."):
+            sources.append((ROOT / "lambda_src" / "common" / f"{node.module.split('.')[1]}.py").read_text())
+    return sources
+
+
+@pytest.mark.parametrize("name", sorted(UNTRACED))
+def test_a_function_left_untraced_makes_no_aws_call(name):
+    """Only a function without an AWS call may go without tracing: neither it nor the shared code it
+    imports uses boto3."""
+    (function,) = [f for f in functions() if name_of(f) == name]
+    for source in imported_sources(function.source / "index.py"):
+        for node in ast.walk(ast.parse(source)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not [n for n in names if n.split(".")[0] in {"boto3", "botocore"}], names
+
 
 # Imports each handler as Lambda does (tracing on), then reports whether botocore is instrumented
 # and whether the handler's invocation goes through common.tracing's span.
@@ -154,7 +180,7 @@ print(json.dumps({"instrumented": BotocoreInstrumentor().is_instrumented_by_open
 def instrumented_on_import() -> dict[str, dict[str, bool]]:
     env = lambda_environment("127.0.0.1:2000")
     runs = {
-        f"{f.stack}/{f.name}": subprocess.Popen(
+        name_of(f): subprocess.Popen(
             [sys.executable, "-c", INSTRUMENTED_ON_IMPORT, f"lambda_src.{f.stack}.{f.name}.index"],
             cwd=ROOT,
             env=env,
@@ -173,11 +199,12 @@ def instrumented_on_import() -> dict[str, dict[str, bool]]:
 
 
 @pytest.mark.catalogue("fraud-12")
-@pytest.mark.parametrize("function", TRACED, ids=lambda f: f"{f.stack}/{f.name}")
+@pytest.mark.parametrize("function", TRACED, ids=name_of)
 def test_every_handler_that_calls_aws_traces_it(function, instrumented_on_import):
-    """Fix: every handler that imports boto3 instruments botocore at import (in Lambda) and runs each
-    invocation inside common.tracing's span, so its AWS calls join the function's trace."""
-    assert instrumented_on_import[f"{function.stack}/{function.name}"] == {
+    """Fix: every handler but the two that call nothing (UNTRACED) instruments botocore at import (in
+    Lambda) and runs each invocation inside common.tracing's span, so its AWS calls join the
+    function's trace."""
+    assert instrumented_on_import[name_of(function)] == {
         "instrumented": True,
         "traced": True,
         "exporting": True,
