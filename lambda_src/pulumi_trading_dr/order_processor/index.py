@@ -37,10 +37,9 @@ from typing import Any
 import boto3
 import psycopg2
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 from common import tracing
+from common.batch import SQSMessage, partial_batch_response
 from common.database import DEFAULT_CONNECT_OPTIONS, Database, SchemaMissing, is_read_only, secret_reader
 from common.rds_tls import verify_full_options
 
@@ -49,10 +48,6 @@ logger.append_keys(
     environment=os.environ.get("ENVIRONMENT", "unknown"),
     region_role=os.environ.get("REGION_ROLE", "unknown"),
 )
-# A batch where every record failed is reported like any other (each a batch item failure), not
-# as an invocation error: SQS keeps the same messages either way.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
 # --- the order --------------------------------------------------------------------------------
 
 FIELDS = ("order_id", "account_id", "symbol", "side", "quantity", "limit_price")
@@ -268,54 +263,56 @@ def queue_url(queue_arn: str) -> str:
     return f"https://sqs.{region}.{domain}/{account}/{name}"
 
 
-def retry_soon(record: SQSRecord, deps: Dependencies) -> None:
+def retry_soon(record: SQSMessage, deps: Dependencies) -> None:
     """The cluster is read-only (this region is not, or no longer, the writer): make the record
     visible again after a short delay instead of the queue's visibility timeout; the gate turns
     this region's processing off and forwards the queue to the writer. Best effort: if this fails,
     the visibility timeout still brings the record back."""
     try:
         deps.sqs.change_message_visibility(
-            QueueUrl=queue_url(record.event_source_arn),
-            ReceiptHandle=record.receipt_handle,
+            QueueUrl=queue_url(record["eventSourceARN"]),
+            ReceiptHandle=record["receiptHandle"],
             VisibilityTimeout=deps.read_only_retry_seconds,
         )
     except Exception:
-        logger.exception("could not shorten the record's visibility", extra={"message_id": record.message_id})
+        logger.exception(
+            "could not shorten the record's visibility", extra={"message_id": record["messageId"]}
+        )
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSMessage) -> dict[str, Any]:
     deps = _default_deps()
     try:
-        return process(record.body, deps)
+        return process(record["body"], deps)
     except InvalidOrder as exc:
         logger.error(
             "malformed order; it goes to the DLQ after the redrive count",
-            extra={"message_id": record.message_id, "error": str(exc)},
+            extra={"message_id": record["messageId"], "error": str(exc)},
         )
         raise
     except OrderConflict as exc:
         logger.error(
             "order_id reused with a different payload",
-            extra={"message_id": record.message_id, "error": str(exc)},
+            extra={"message_id": record["messageId"], "error": str(exc)},
         )
         raise
     except SchemaMissing as exc:
         logger.error(
             "the ledger's tables are missing: run the migration; the record will be retried",
-            extra={"message_id": record.message_id, "error": str(exc)},
+            extra={"message_id": record["messageId"], "error": str(exc)},
         )
         raise
     except psycopg2.Error as exc:
         if is_read_only(exc):
             logger.warning(
                 "the cluster is read-only (not the writer); the record is retried soon",
-                extra={"message_id": record.message_id},
+                extra={"message_id": record["messageId"]},
             )
             retry_soon(record, deps)
             raise
         logger.error(
             "ledger write failed; the record will be retried",
-            extra={"message_id": record.message_id, "error": type(exc).__name__, "detail": str(exc)},
+            extra={"message_id": record["messageId"], "error": type(exc).__name__, "detail": str(exc)},
         )
         raise
 
@@ -323,6 +320,4 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @logger.inject_lambda_context
 @tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return partial_batch_response(event, record_handler)
