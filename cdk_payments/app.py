@@ -6,7 +6,8 @@ blue_weight / green_weight (default 100 / 0), blue_version / green_version (a pu
 of transaction_processing per alias; unset: blue keeps the version it serves, green takes the one
 this deployment publishes), log_retention_days, lambda_reserved_concurrency (1..10), zone_ids.
 App-level: control_tower_checks (cdk.json: true) adds AWS Control Tower's proactive controls
-(cfn-guard) to the synth's policy validation; the test session leaves them to ``make check``.
+(cfn-guard) to the synth's policy validation; ``make check`` and a plain ``cdk synth``/``cdk deploy``
+run them, the test session and ``make synth-*`` leave them out (tools/synth.py; about 4 s).
 The account and region come from the CLI's credentials (CDK_DEFAULT_ACCOUNT /
 CDK_DEFAULT_REGION); without them the template is environment-agnostic.
 """

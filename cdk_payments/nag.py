@@ -7,9 +7,9 @@ acknowledgements with their reasons) into the cloud assembly.
 - cdk-nag ``AwsSolutions`` and ``PCI.DSS.321`` (PCI DSS 3.2.1), on every synth. A cdk-nag 3.x pack
   walks the whole app it is registered on; the payments app holds only payments stacks.
 - ``cdk-validator-cfnguard``: AWS Control Tower's proactive controls, run by the cfn-guard binary
-  that the package ships (no download at run time). It adds seconds per synth, so it runs when
-  ``app.py`` is told to (``control_tower_checks`` in cdk.json: ``cdk synth``, ``make check``),
-  not in the test session.
+  that the package ships (no download at run time). It adds about 4 s per synth, so it runs when
+  ``app.py`` is told to (``control_tower_checks`` in cdk.json: ``cdk synth``, ``cdk deploy``,
+  ``make check``), not in the test session nor in ``make synth-*`` (tools/synth.py).
 
 Each acknowledgement sits on the construct it concerns, with its reason; ``python -m
 cdk_payments.validation_report`` reads the report (``make check`` runs it).

@@ -51,6 +51,9 @@ class Options:
     env: str = "dev"  # CDK context env / TRANSACTIONS_ENV
     stack: str = "dev"  # Pulumi stack (Pulumi.<stack>.yaml)
     environ: Mapping[str, str] | None = None  # the caller's environment (os.environ when None)
+    # `make check`: the payments synth runs every validation, AWS Control Tower's proactive controls
+    # and CDK's built-in CloudFormation validation too; otherwise only cdk-nag's packs (README).
+    checks: bool = False
 
     @property
     def variables(self) -> Mapping[str, str]:
@@ -71,7 +74,11 @@ def _lambda_inputs(stack: str) -> tuple[str, ...]:
 
 
 def _cdk_settings(options: Options) -> dict[str, str]:
-    return {"env": options.env, **{k: options.variables.get(k, "") for k in CDK_ENVIRONMENT}}
+    return {
+        "env": options.env,
+        "checks": str(options.checks),  # a checked synth writes another validation report
+        **{k: options.variables.get(k, "") for k in CDK_ENVIRONMENT},
+    }
 
 
 def _cdktf_settings(options: Options) -> dict[str, str]:
@@ -233,8 +240,13 @@ def jobs_for(stacks: list[Stack], options: Options) -> list[Job]:
     for stack in stacks:
         by_framework.setdefault(stack.framework, []).append(stack)
     if "cdk" in by_framework:
+        checks = "true" if options.checks else "false"
         argv = ["cdk", "synth", "--quiet", "--no-notices", "-c", f"env={options.env}"]
-        jobs.append(Job("cdk", by_framework["cdk"], argv, ROOT / "cdk_payments", env, relay=False))
+        argv += ["-c", f"control_tower_checks={checks}"]  # about 4 s: cfn-guard over every template
+        # CDK's built-in CloudFormation validation (a WASM engine, about 3.5 s per synth) only warns
+        # by default; cfn-lint checks the same templates in the test session and in `make check`.
+        cdk_env = {**env, "CDK_VALIDATION": checks}
+        jobs.append(Job("cdk", by_framework["cdk"], argv, ROOT / "cdk_payments", cdk_env, relay=False))
     if "cdktf" in by_framework:
         cdktf_env = {
             **env,
@@ -347,11 +359,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default="dev", help="CDK context env and TRANSACTIONS_ENV (make ENV=)")
     parser.add_argument("--stack", default="dev", help="the Pulumi stack, Pulumi.<stack>.yaml (make STACK=)")
     parser.add_argument("--force", action="store_true", help="synthesize even what is current")
+    parser.add_argument(
+        "--checks", action="store_true", help="every validation in the payments synth (make check)"
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.stacks) - STACKS.keys())
     if unknown:
         parser.error(f"unknown stack: {', '.join(unknown)}")
-    return synthesize(args.stacks or list(STACKS), Options(env=args.env, stack=args.stack), force=args.force)
+    options = Options(env=args.env, stack=args.stack, checks=args.checks)
+    return synthesize(args.stacks or list(STACKS), options, force=args.force)
 
 
 if __name__ == "__main__":

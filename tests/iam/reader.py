@@ -361,7 +361,9 @@ class Program:
                 for target in targets:
                     found.extend(self._target(target, node.value, name))
             elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.target)):
+                if isinstance(node.target, ast.Name) and node.target.id == name:
+                    found.append(("element", node.iter))  # for record in event["Records"]
+                elif any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.target)):
                     found.append(("unknown", f"loop variable {name}"))
             elif isinstance(node, ast.withitem) and node.optional_vars is not None:
                 if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.optional_vars)):
@@ -444,6 +446,16 @@ class Program:
         if kind == "item":
             value, index = data
             return self._item(self.values(value), Const(index))
+        if kind == "element":  # an element of what the loop iterates: of the event, part of it
+            return frozenset(
+                Event(f"{v.path}[?]")
+                if isinstance(v, Event)
+                else Derived(v.sources)
+                if isinstance(v, Derived)
+                else Unknown("an element of a loop")
+                for v in self.values(data)
+                if not isinstance(v, Const)  # None (``x if ... else None``): nothing to iterate
+            )
         if kind == "import":
             module, name = data
             if module.split(".")[0] != COMMON:
@@ -752,6 +764,10 @@ class Program:
             return self._attr_call(callee, call)
         if isinstance(callee, Function):
             return self._returns(callee)
+        if isinstance(callee, Event) and callee.path.endswith(".get"):  # event.get("Records")
+            keys = _literal(self._argument(call, 0, "key"))
+            if len(keys) == 1:
+                return {Event(f"{callee.path.removesuffix('.get')}.{keys[0]}")}
         if isinstance(callee, Event):  # a method of something the runtime passed in
             return {Derived(frozenset({callee}))}
         if isinstance(callee, Class):

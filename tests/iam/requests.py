@@ -81,6 +81,8 @@ def _strings(value: Value, function: Function, lenient: bool = False) -> list[st
         for part in value.parts:
             if isinstance(part, str):
                 pieces.append([part])
+            elif not part:  # nothing known yet (a round of the reader's fixpoint): no string
+                return []
             else:
                 options = [s for v in part for s in _strings(v, function, lenient)] or ["example"]
                 pieces.append(options)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tests.iam.reader import Const, Env, Event, api_calls
+from tests.iam.reader import Const, Derived, Env, Event, api_calls
 
 
 def program(tmp_path: Path, source: str, **common: str) -> Path:
@@ -203,6 +203,43 @@ def test_what_the_event_passes_is_marked_as_the_events(tmp_path):
         """,
     )
     assert found[("secretsmanager", "DescribeSecret")]["SecretId"] == {Event("event.SecretId")}
+
+
+def test_a_record_of_the_event_looped_over_elsewhere_is_still_the_events(tmp_path):
+    """A record handler called by a batch loop (``common.batch``: ``for record in
+    event.get("Records")``) gets the event's records: the queue URL it builds from a record's
+    ``eventSourceARN`` is the event's, so what invokes the function (its mapping) names it."""
+    found = calls(
+        tmp_path,
+        """
+        import boto3
+
+        def each(event, record_handler):
+            records = event.get("Records") if isinstance(event, dict) else None
+            for record in records:
+                record_handler(record)
+
+        def record_handler(record):
+            name = record["eventSourceARN"].split(":")[5]
+            boto3.client("sqs").change_message_visibility(
+                QueueUrl=f"https://sqs.example/{name}",
+                ReceiptHandle=record["receiptHandle"],
+                VisibilityTimeout=1,
+            )
+
+        def handler(event, context):
+            return each(event, record_handler)
+        """,
+    )
+    params = found[("sqs", "ChangeMessageVisibility")]
+    assert params["ReceiptHandle"] == {Event("event.Records[?].receiptHandle")}
+    (url,) = params["QueueUrl"]
+    assert any(
+        isinstance(v, Derived) and v.sources == {Event("event.Records[?].eventSourceARN.split")}
+        for part in url.parts
+        if not isinstance(part, str)
+        for v in part
+    )
 
 
 def test_closures_and_paginators(tmp_path):

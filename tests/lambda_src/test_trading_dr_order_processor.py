@@ -213,6 +213,7 @@ def test_each_failed_record_is_counted_for_the_failing_orders_alarm(
     """Batch item failures are no Lambda errors: the processor writes FailedRecords (CloudWatch's
     embedded metric format, to its log) for the alarm that watches them."""
     monkeypatch.setenv("ENVIRONMENT", "dev")
+    monkeypatch.delenv("POWERTOOLS_METRICS_NAMESPACE", raising=False)  # the default the program also sets
     ids = ["good", *list(MALFORMED)[:2]]
     bodies = [order(order_id="good-1"), *list(MALFORMED.values())[:2]]
     stack.deliver(sqs_event(*bodies, ids=ids), lambda_context, monkeypatch)
@@ -220,7 +221,9 @@ def test_each_failed_record_is_counted_for_the_failing_orders_alarm(
     (metric,) = [m for m in emf if "FailedRecords" in m]
     assert metric["FailedRecords"] == [1.0, 1.0] or metric["FailedRecords"] == 2.0
     directive = metric["_aws"]["CloudWatchMetrics"][0]
-    assert directive["Namespace"] == op.metrics.namespace
+    from pulumi_trading_dr.components.orders import PROCESSOR_METRICS_NAMESPACE
+
+    assert directive["Namespace"] == PROCESSOR_METRICS_NAMESPACE  # what the orders-failing alarm reads
     assert set(directive["Dimensions"][0]) == {"service", "environment"}
 
 
@@ -322,12 +325,10 @@ def test_a_writer_out_of_reach_puts_the_record_back_soon_not_after_the_visibilit
     [("1", 30), ("2", 60), ("3", 120), ("6", 960), ("7", 1800), ("10", 1800), (None, 30)],
 )
 def test_the_retry_delay_doubles_with_each_receive_up_to_the_visibility_timeout(receives, delay):
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
     raw = json.loads((EVENTS / "trading_dr_orders_sqs_batch.json").read_text())["Records"][0]
     raw["attributes"]["ApproximateReceiveCount"] = receives
     deps = op.Dependencies(table=None, ledger=None, region=REGION, read_only_retry_seconds=30)
-    assert op.retry_delay(SQSRecord(raw), deps) == delay
+    assert op.retry_delay(raw, deps) == delay
 
 
 def test_ten_receives_keep_an_order_about_as_long_as_before_the_dead_letter_queue():

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import ast
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tools import synth
-from tools.synth import STACKS, Options
+from tools.synth import STACKS, Options, jobs_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL = list(STACKS)
@@ -124,10 +125,33 @@ def test_a_new_file_is_a_change(jobs):
         (Options(environ={"CDK_DEFAULT_ACCOUNT": "210987654321"}), ["cdk_payments"]),
         (Options(environ={"SOURCE_DATE_EPOCH": "86400"}), ["pulumi_fraud_pipeline", "pulumi_trading_dr"]),
         (Options(environ={"UNRELATED": "1"}), []),
+        (Options(checks=True, environ={}), ["cdk_payments"]),  # make check's validation report
     ],
 )
 def test_settings_are_inputs(jobs, options, resynthesized):
     assert jobs.run(options) == (0, sorted(resynthesized))
+
+
+@pytest.mark.parametrize(("checks", "expected"), [(False, "false"), (True, "true")])
+def test_only_make_checks_payments_synth_runs_control_tower_and_cdks_cloudformation_validation(
+    checks, expected
+):
+    """Fix (issue 17): `make synth-*` leaves AWS Control Tower's proactive controls (cfn-guard, about
+    4 s) and CDK's built-in CloudFormation validation (about 3.5 s) out of the payments synth;
+    `make check` (CI) runs them, with cdk-nag's packs, which every synth runs."""
+    (job,) = jobs_for([STACKS["cdk_payments"]], Options(checks=checks, environ={}))
+    assert f"control_tower_checks={expected}" in job.argv
+    assert job.env["CDK_VALIDATION"] == expected
+
+
+@pytest.mark.parametrize(("target", "checked"), [("check", True), ("synth-all", False), ("policies", False)])
+def test_make_check_asks_for_the_checked_synth(target, checked):
+    """`make check` passes --checks to every synth it runs first (synth-all, policies); others do not."""
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", target], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    synths = [line for line in dry.stdout.splitlines() if "-m tools.synth" in line]
+    assert synths and all(("--checks" in line) is checked for line in synths), synths
 
 
 def test_a_deleted_or_edited_output_is_written_again(jobs):

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import psycopg2
 from aws_lambda_powertools import Logger
+from common import tracing
 from common.rds_tls import verify_full_options
 from psycopg2 import sql
 
@@ -185,6 +186,7 @@ _client: Any = None
 
 
 @logger.inject_lambda_context
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> None:
     global _client
     if _client is None:

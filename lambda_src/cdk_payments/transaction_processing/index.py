@@ -25,12 +25,12 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
+from common import tracing
 from common.http import BadRequest, dumps, error_response, json_body, response
 
 logger = Logger(service="transaction_processing")
-tracer = Tracer(service="transaction_processing")
 
 STATUS_BY_DECISION = {"APPROVE": "APPROVED", "REVIEW": "PENDING_REVIEW", "DECLINE": "DECLINED"}
 RESULT_FIELDS = ("transaction_id", "status", "decision", "score", "reasons", "created_at")
@@ -187,6 +187,6 @@ def _default_deps() -> Dependencies:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, _default_deps(), datetime.now(UTC))

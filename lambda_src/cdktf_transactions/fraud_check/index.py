@@ -9,17 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
+from common import tracing
 from common.fraud import HistoryLoader, customer_history_from_env, evaluate, transaction_of
 
 logger = Logger(service="fraud_check")
-tracer = Tracer(service="fraud_check")
 
 _history: HistoryLoader | None = None  # created once per container
 
 
 @logger.inject_lambda_context(log_event=False)  # the event carries the transaction
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _history
     transaction = transaction_of(event)

@@ -10,11 +10,11 @@ import os
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
+from common import tracing
 from common.http import dumps
 
 logger = Logger(service="notification")
-tracer = Tracer(service="notification")
 
 _sns: Any = None
 
@@ -40,7 +40,7 @@ def notify(sns: Any, topic_arn: str, state: dict[str, Any]) -> str:
 
 
 @logger.inject_lambda_context(log_event=False)  # the event carries the transaction
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _sns
     if _sns is None:

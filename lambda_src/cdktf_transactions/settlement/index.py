@@ -14,11 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
+from common import tracing
 
 logger = Logger(service="settlement")
-tracer = Tracer(service="settlement")
 
 STATUS_BY_DECISION = {"APPROVE": "SETTLED", "REVIEW": "PENDING_REVIEW", "DECLINE": "DECLINED"}
 RESULT_FIELDS = ("transaction_id", "status", "decision", "score", "created_at")
@@ -52,7 +52,7 @@ _table: Any = None
 
 
 @logger.inject_lambda_context(log_event=False)  # the event carries the transaction
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _table
     if _table is None:

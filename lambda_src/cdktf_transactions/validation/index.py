@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
+from common import tracing
 from common.validation import ValidationFailed, validate_transaction
 
 logger = Logger(service="validation")
-tracer = Tracer(service="validation")
 
 
 # E-mail addresses, and card or account numbers: 8 or more digits, single spaces or hyphens
@@ -51,7 +51,7 @@ def validate(payload: Any) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(log_event=False)  # never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: Any, context: Any) -> dict[str, Any]:
     result = validate(event)
     logger.info("valid", extra={"transaction_id": result["transaction"]["transaction_id"]})

@@ -20,22 +20,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
+from common import tracing
+from common.batch import SQSMessage, partial_batch_response
 from common.http import dumps
 from common.validation import ID_PATTERN
 
 logger = Logger(service="failed_handler")
-tracer = Tracer(service="failed_handler")
 metrics = Metrics(service="failed_handler")  # the namespace: POWERTOOLS_METRICS_NAMESPACE
 # Most invocations record every dead letter and count nothing: that is not worth a warning each time.
 warnings.filterwarnings("ignore", "No application metrics to publish")
-# A batch where every record failed is reported like any other (each a batch item failure), not
-# as an invocation error: SQS keeps the same messages either way.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @dataclass(frozen=True)
@@ -105,7 +101,7 @@ def announcement(message_id: str, body: str, attributes: dict[str, Any]) -> dict
 _deps: Dependencies | None = None
 
 
-def record_handler(record: SQSRecord) -> bool:
+def record_handler(record: SQSMessage) -> bool:
     global _deps
     if _deps is None:
         _deps = Dependencies(
@@ -117,7 +113,7 @@ def record_handler(record: SQSRecord) -> bool:
         )
     try:
         return record_failure(
-            record.message_id, record.body, dict(record.attributes.raw_event), _deps, datetime.now(UTC)
+            record["messageId"], record["body"], dict(record["attributes"]), _deps, datetime.now(UTC)
         )
     except Exception:
         # The message comes back every visibility timeout (shorter than the alarm's period), so
@@ -128,9 +124,7 @@ def record_handler(record: SQSRecord) -> bool:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return partial_batch_response(event, record_handler)

@@ -30,10 +30,10 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
+from common import tracing
+from common.batch import SQSMessage, partial_batch_response
 from common.fraud import (
     HISTORY_WINDOW,
     FraudResult,
@@ -45,10 +45,6 @@ from common.http import dumps
 from common.validation import validate_transaction
 
 logger = Logger(service="fraud_detector")
-tracer = Tracer(service="fraud_detector")
-# A batch where every record failed is reported like any other (each a batch item failure), not
-# as an invocation error: SQS keeps the same messages either way.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @dataclass(frozen=True)
@@ -187,14 +183,12 @@ def _default_deps() -> Dependencies:
     return _deps
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSMessage) -> dict[str, Any]:
     deps = _default_deps()
-    return detect(record.body, deps, deps.clock(), record.message_id)
+    return detect(record["body"], deps, deps.clock(), record["messageId"])
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return partial_batch_response(event, record_handler)

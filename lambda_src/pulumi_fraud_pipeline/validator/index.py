@@ -7,7 +7,7 @@ written or enqueued. The same transaction id again: 409 if the payload differs; 
 replay, which enqueues the transaction if no earlier request did (its SendMessage failed: the
 earlier request was answered 503, and the detector scores a transaction once however often it is
 queued). SendMessage failing: 503 with Retry-After, the transaction stored for that retry.
-Boto3 calls are traced by Powertools' Tracer (fraud-12).
+Boto3 calls are traced into X-Ray by common.tracing (fraud-12).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
+from common import tracing
 from common.http import BadRequest, dumps, error_response, json_body, response
 from common.validation import ValidationFailed, validate_transaction
 
 logger = Logger(service="validator")
-tracer = Tracer(service="validator")  # patches boto3: DynamoDB and SQS calls appear in X-Ray
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ _deps: Dependencies | None = None
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _deps
     if _deps is None:

@@ -53,13 +53,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError as BotocoreConnectionError, HTTPClientError
+from common import tracing
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "failover"))
 logger.append_keys(environment=os.environ.get("ENVIRONMENT", "unknown"))
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "failover"))
 
 ALARM_SOURCE = "aws.cloudwatch"
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
@@ -657,6 +657,6 @@ def _default_deps() -> Dependencies:
 
 
 @logger.inject_lambda_context(log_event=True)
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, _default_deps(), context.get_remaining_time_in_millis)

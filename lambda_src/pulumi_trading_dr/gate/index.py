@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from botocore.config import Config
+from common import tracing
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "gate"))
 logger.append_keys(environment=os.environ.get("ENVIRONMENT", "unknown"))
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "gate"))
 
 # The mapping's states (Lambda's API): which ones mean "on" and "off" for this function.
 ON_STATES = frozenset({"Enabled", "Enabling", "Creating", "Updating"})
@@ -222,7 +222,7 @@ def _default_deps() -> Dependencies:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     check_event(event)
     return run(_default_deps(), context.get_remaining_time_in_millis)

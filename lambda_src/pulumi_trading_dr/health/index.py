@@ -33,8 +33,9 @@ from typing import Any
 
 import boto3
 import psycopg2
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from botocore.config import Config
+from common import tracing
 from common.database import Database, is_read_only, secret_reader
 from common.rds_tls import verify_full_options
 
@@ -43,7 +44,6 @@ logger.append_keys(
     environment=os.environ.get("ENVIRONMENT", "unknown"),
     region_role=os.environ.get("REGION_ROLE", "unknown"),
 )
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "health"))
 
 ACTIVE, STANDBY, DOWN = "active", "standby", "down"
 LIVENESS = "any"  # ?role=any
@@ -252,6 +252,6 @@ def _default_deps() -> Dependencies:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, _default_deps())

@@ -37,14 +37,14 @@ from typing import Any
 
 import boto3
 import psycopg2
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
+from common import tracing
 from common.database import is_read_only, set_password
 from common.rds_tls import verify_full_options
 from psycopg2 import sql
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "migrate"))
 logger.append_keys(environment=os.environ.get("ENVIRONMENT", "unknown"))
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "migrate"))
 
 # The ledger. Created once, owned by the master user; a later change is a new statement here.
 TABLES = {
@@ -309,7 +309,7 @@ _secrets: Any = None
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _secrets
     if _secrets is None:

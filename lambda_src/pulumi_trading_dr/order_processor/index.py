@@ -36,11 +36,10 @@ from typing import Any
 
 import boto3
 import psycopg2
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
+from common import metrics, tracing
+from common.batch import SQSMessage, partial_batch_response
 from common.database import DEFAULT_CONNECT_OPTIONS, Database, SchemaMissing, is_read_only, secret_reader
 from common.rds_tls import verify_full_options
 
@@ -49,19 +48,6 @@ logger.append_keys(
     environment=os.environ.get("ENVIRONMENT", "unknown"),
     region_role=os.environ.get("REGION_ROLE", "unknown"),
 )
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "order_processor"))
-# A batch where every record failed is reported like any other (each a batch item failure), not
-# as an invocation error: SQS keeps the same messages either way.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-# Batch item failures are not Lambda errors (the function returns normally): the records that fail
-# are counted here (CloudWatch's embedded metric format, in the function's log), and alarmed.
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "trading-dr"),
-    service=os.environ.get("POWERTOOLS_SERVICE_NAME", "order_processor"),  # a dimension the alarm names
-)
-metrics.set_default_dimensions(environment=os.environ.get("ENVIRONMENT", "unknown"))
-FAILED_RECORDS = "FailedRecords"
-
 # --- the order --------------------------------------------------------------------------------
 
 FIELDS = ("order_id", "account_id", "symbol", "side", "quantity", "limit_price")
@@ -280,15 +266,15 @@ def queue_url(queue_arn: str) -> str:
 MAX_VISIBILITY_SECONDS = 1800  # the queue's own visibility timeout (components/orders.py)
 
 
-def retry_delay(record: SQSRecord, deps: Dependencies) -> int:
+def retry_delay(record: SQSMessage, deps: Dependencies) -> int:
     """READ_ONLY_RETRY_SECONDS doubled with each receive, up to the queue's visibility timeout:
     30, 60, 120, ... 1800 s. A switch under way is over in a minute or two; a longer outage still
     keeps the record for hours (maxReceiveCount 10: about 2.5 h) before the dead-letter queue."""
-    receives = max(1, int(record.attributes.approximate_receive_count or 1))
+    receives = max(1, int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1))
     return min(MAX_VISIBILITY_SECONDS, deps.read_only_retry_seconds * 2 ** (receives - 1))
 
 
-def retry_soon(record: SQSRecord, deps: Dependencies) -> None:
+def retry_soon(record: SQSMessage, deps: Dependencies) -> None:
     """The cluster is read-only (this region is not, or no longer, the writer) or could not be
     reached (a switch under way moves the writer): make the record visible again after
     ``retry_delay`` instead of the queue's 30-minute visibility timeout; the gate turns this
@@ -296,63 +282,75 @@ def retry_soon(record: SQSRecord, deps: Dependencies) -> None:
     fails, the visibility timeout still brings the record back."""
     try:
         deps.sqs.change_message_visibility(
-            QueueUrl=queue_url(record.event_source_arn),
-            ReceiptHandle=record.receipt_handle,
+            QueueUrl=queue_url(record["eventSourceARN"]),
+            ReceiptHandle=record["receiptHandle"],
             VisibilityTimeout=retry_delay(record, deps),
         )
     except Exception:
-        logger.exception("could not shorten the record's visibility", extra={"message_id": record.message_id})
+        logger.exception(
+            "could not shorten the record's visibility", extra={"message_id": record["messageId"]}
+        )
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
-    try:
-        return _record(record)
-    except Exception:
-        metrics.add_metric(name=FAILED_RECORDS, unit=MetricUnit.Count, value=1)
-        raise
-
-
-def _record(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSMessage) -> dict[str, Any]:
     deps = _default_deps()
     try:
-        return process(record.body, deps)
+        return process(record["body"], deps)
     except InvalidOrder as exc:
         logger.error(
             "malformed order; it goes to the DLQ after the redrive count",
-            extra={"message_id": record.message_id, "error": str(exc)},
+            extra={"message_id": record["messageId"], "error": str(exc)},
         )
         raise
     except OrderConflict as exc:
         logger.error(
             "order_id reused with a different payload",
-            extra={"message_id": record.message_id, "error": str(exc)},
+            extra={"message_id": record["messageId"], "error": str(exc)},
         )
         raise
     except SchemaMissing as exc:
         logger.error(
             "the ledger's tables are missing: run the migration; the record will be retried",
-            extra={"message_id": record.message_id, "error": str(exc)},
+            extra={"message_id": record["messageId"], "error": str(exc)},
         )
         raise
     except psycopg2.Error as exc:
         if is_read_only(exc) or isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
             logger.warning(
                 "the writer is read-only or out of reach (a switch?); the record is retried soon",
-                extra={"message_id": record.message_id, "error": type(exc).__name__},
+                extra={"message_id": record["messageId"], "error": type(exc).__name__},
             )
             retry_soon(record, deps)
             raise
         logger.error(
             "ledger write failed; the record will be retried",
-            extra={"message_id": record.message_id, "error": type(exc).__name__, "detail": str(exc)},
+            extra={"message_id": record["messageId"], "error": type(exc).__name__, "detail": str(exc)},
         )
         raise
 
 
+# Batch item failures are not Lambda errors (the function returns normally): the records that fail
+# are counted (FailedRecords, the embedded metric format in the function's log) and alarmed.
+FAILED_RECORDS = "FailedRecords"
+
+
+def count_failures(result: Mapping[str, Any]) -> None:
+    failed = len(result.get("batchItemFailures", []))
+    if failed:
+        metrics.put(
+            os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "trading-dr"),
+            {
+                "service": os.environ.get("POWERTOOLS_SERVICE_NAME", "order_processor"),
+                "environment": os.environ.get("ENVIRONMENT", "unknown"),
+            },
+            FAILED_RECORDS,
+            failed,
+        )
+
+
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    result = partial_batch_response(event, record_handler)
+    count_failures(result)
+    return result

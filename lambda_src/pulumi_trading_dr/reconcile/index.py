@@ -31,15 +31,15 @@ from typing import Any
 
 import boto3
 import psycopg2
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
+from common import tracing
 from common.database import DEFAULT_CONNECT_OPTIONS, Database, is_read_only, secret_reader
 from common.rds_tls import verify_full_options
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reconcile"))
 logger.append_keys(environment=os.environ.get("ENVIRONMENT", "unknown"))
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "reconcile"))
 
 MAX_WINDOW = timedelta(days=35)  # the point-in-time recovery window; older is a restore, not this
 REPORT_LIMIT = 100  # ids listed per kind in the answer (the counts are complete)
@@ -265,6 +265,6 @@ def handle(event: Any, deps: Dependencies, now: datetime | None = None) -> dict[
 
 
 @logger.inject_lambda_context(log_event=True)
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, _default_deps())

@@ -29,13 +29,13 @@ from typing import Any
 
 import boto3
 import psycopg2
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
+from common import tracing
 from common.database import is_read_only, set_password
 from common.rds_tls import verify_full_options
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "rotation"))
 logger.append_keys(environment=os.environ.get("ENVIRONMENT", "unknown"))
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "rotation"))
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 PASSWORD_LENGTH = 32
@@ -218,7 +218,7 @@ _client: Any = None
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracing.traced
 def handler(event: dict[str, Any], context: Any) -> None:
     global _client
     if _client is None:
