@@ -337,8 +337,22 @@ def manifest() -> dict[str, str]:
     }
 
 
+class StackFileError(Exception):
+    """No ``Pulumi.<stack>.yaml`` to read, or one that is not YAML: the offline run's config mistake."""
+
+
 def load_stack_config(project_dir: Path, stack: str) -> dict[str, str]:
-    data = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text()) or {}
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        # The offline run has no Pulumi service to ask: the stack file is its only config.
+        raise StackFileError(
+            f"{path.name}: no such file in {project_dir.name}/; create it with `pulumi stack init {stack}` "
+            f"and `pulumi config set <key> <value> --stack {stack}` there, or copy Pulumi.dev.yaml"
+        )
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path.name}: not YAML ({' '.join(str(error).split())})") from None
     return {
         key: value if isinstance(value, str) else json.dumps(value)
         for key, value in (data.get("config") or {}).items()
@@ -442,10 +456,18 @@ def write(document: dict[str, Any], out: Path) -> Path:
     return target
 
 
+def _errors(config_error: type[Exception] | tuple[type[Exception], ...]) -> tuple[type[Exception], ...]:
+    return config_error if isinstance(config_error, tuple) else (config_error,)
+
+
 def config_error_exit(project: str, stack: str, error: Exception) -> SystemExit:
     """A stack's ConfigError as one line and exit 2: the message names the key and the fix."""
-    fix = f"Pulumi.{stack}.yaml: pulumi config set <key> <value>"
-    print(f"error: {project} ({stack}): {error} ({fix})", file=sys.stderr)
+    fix = (
+        ""
+        if isinstance(error, StackFileError)
+        else f" (Pulumi.{stack}.yaml: pulumi config set <key> <value>)"
+    )
+    print(f"error: {project} ({stack}): {error}{fix}", file=sys.stderr)
     return SystemExit(2)
 
 
@@ -473,13 +495,13 @@ def main(
     from lambda_src.build import build as build_lambdas
 
     build_lambdas()
-    config = load_stack_config(project_dir, args.stack)
-    for item in args.set:
-        key, _, value = item.partition("=")
-        config[key] = value
     try:
+        config = load_stack_config(project_dir, args.stack)
+        for item in args.set:
+            key, _, value = item.partition("=")
+            config[key] = value
         document = run(project_dir, args.stack, config, program)
-    except config_error as error:
+    except (StackFileError, *_errors(config_error)) as error:
         raise config_error_exit(stack_package, args.stack, error) from None
     target = write(document, Path(args.out))
     print(f"{len(document['deployment']['resources'])} resources -> {target}")

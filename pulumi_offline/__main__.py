@@ -28,10 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     for project in args.projects:
         offline = importlib.import_module(f"{project}.offline")
         project_dir: Path = offline.PROJECT_DIR
-        config = pulumi_offline.load_stack_config(project_dir, args.stack)
         try:
+            config = pulumi_offline.load_stack_config(project_dir, args.stack)
             document = pulumi_offline.run(project_dir, args.stack, config, offline.program)
-        except offline.ConfigError as error:
+        except (pulumi_offline.StackFileError, offline.ConfigError) as error:
             raise pulumi_offline.config_error_exit(project, args.stack, error) from None
         target = pulumi_offline.write(document, pulumi_offline.ROOT / "out" / project_dir.name)
         count = len(document["deployment"]["resources"])

@@ -104,3 +104,20 @@ def test_pulumi_offline_config_error_is_one_line_exit_2(project, tmp_path):
     )
     assert_one_line(done, message, f"{project} (dev)")
     assert not (tmp_path / "resources.json").exists()
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        ["pulumi_offline", "pulumi_fraud_pipeline", "pulumi_trading_dr"],  # what make synth-* runs
+        ["pulumi_fraud_pipeline.offline"],
+        ["pulumi_trading_dr.offline"],
+    ],
+    ids=lambda module: module[0],
+)
+def test_pulumi_offline_without_the_stack_file_is_one_line_exit_2(module):
+    """Fix (issue 16 review): `make synth-pulumi-* STACK=prod`, with no Pulumi.prod.yaml (the
+    READMEs' prod stacks start with `pulumi stack init prod`, which need not write one), printed a
+    FileNotFoundError traceback; now one line naming the file and how to make it, exit 2."""
+    done = run([sys.executable, "-m", module[0], "--stack", "prod", *module[1:]], ROOT)
+    assert_one_line(done, "Pulumi.prod.yaml: no such file in", "pulumi config set <key> <value> --stack prod")
