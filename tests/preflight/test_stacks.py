@@ -7,11 +7,15 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shlex
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from preflight.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def report(capsys, argv, services) -> tuple[int, dict[str, str], str]:
@@ -168,3 +172,34 @@ def test_malformed_settings_are_one_line_exit_2(account, capsys, argv, message):
     assert main(argv, account.services()) == 2
     captured = capsys.readouterr()
     assert message in captured.err and len(captured.err.strip().splitlines()) == 1 and not captured.out
+
+
+def readme_prod_pulumi_args() -> list[str]:
+    """The PULUMI_ARGS of the fraud README's prod deploy command, <on-call> filled in."""
+    text = (ROOT / "pulumi_fraud_pipeline" / "README.md").read_text().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if "make deploy-pulumi-fraud-pipeline STACK=prod" in line)
+    words = shlex.split(line.replace("<on-call>", "fraud-oncall@acme.io"))
+    return shlex.split(next(word for word in words if word.startswith("PULUMI_ARGS=")).partition("=")[2])
+
+
+def test_fraud_new_stack_without_aws_region_fails_on_the_region(account, capsys):
+    """Fix (issue 16 review): a new fraud stack (no Pulumi.<stack>.yaml) without aws:region builds
+    for us-east-2 (the program's default) while pulumi-aws's provider deploys to AWS_REGION /
+    AWS_DEFAULT_REGION: the preflight said "deploys to us-east-2 (the stack's default)"; now it
+    names the provider's region and fails with the fix."""
+    account.logs_role("us-east-2")
+    argv = ["pulumi_fraud_pipeline", "--stack", "prod", "--", "-c", "env=prod", "-c", "alertEmail=f@acme.io"]
+    code, checks, out = report(capsys, argv, account.services("pulumi"))
+    assert code == 1 and checks["region"] == "FAIL", out
+    assert "the provider deploys to us-east-1 (AWS_DEFAULT_REGION; aws:region is not set)" in out
+    assert "the program builds for us-east-2" in out and "pulumi config set aws:region us-east-2" in out
+
+
+def test_fraud_readme_prod_command_passes_on_a_ready_account(account, capsys):
+    """Fix (issue 16 review): the fraud README's prod deploy command sets aws:region, so its
+    preflight passes on an account with the logs role in us-east-2 (whatever the shell's region)."""
+    account.logs_role("us-east-2")
+    argv = ["pulumi_fraud_pipeline", "--stack", "prod", "--", *readme_prod_pulumi_args()]
+    code, checks, out = report(capsys, argv, account.services("pulumi"))
+    assert code == 0 and "region" not in checks, out
+    assert "deploys to us-east-2 (aws:region)" in out
