@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-from preflight.common import Options, Services
+from preflight.common import Options, Services, SettingsError
 from preflight.report import render
 
 STACKS = ("cdk_payments", "cdktf_transactions", "pulumi_fraud_pipeline", "pulumi_trading_dr")
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None, services: Services | None = None) -> int
             Options(env=options.env, stack=options.stack, args=tuple(args), environ=dict(os.environ)),
             services or Services(),
         )
-    except config_error as error:
+    except (config_error, SettingsError) as error:
         # The stack's own message names the key and the fix, as its entry point prints it.
         print(f"error: {options.project}: {error}", file=sys.stderr)
         return 2

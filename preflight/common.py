@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 Which = Callable[[str], str | None]
 
 
+class SettingsError(Exception):
+    """Settings the preflight cannot read at all (a stack file that is not YAML): one line, exit 2."""
+
+
 @dataclass(frozen=True)
 class Options:
     """What ``python -m preflight <stack>`` was given: ENV / STACK and the arguments the deploy
@@ -91,7 +95,10 @@ def pulumi_stack_values(project_dir: Path, stack: str, args: Sequence[str]) -> t
 
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
     path = project_dir / f"Pulumi.{stack}.yaml"
-    data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    try:
+        data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    except yaml.YAMLError as error:
+        raise SettingsError(f"{path.name}: not YAML ({' '.join(str(error).split())})") from None
     values = {
         key: value if isinstance(value, str) else _json(value)
         for key, value in ((data or {}).get("config") or {}).items()

@@ -203,3 +203,16 @@ def test_fraud_readme_prod_command_passes_on_a_ready_account(account, capsys):
     code, checks, out = report(capsys, argv, account.services("pulumi"))
     assert code == 0 and "region" not in checks, out
     assert "deploys to us-east-2 (aws:region)" in out
+
+
+@pytest.mark.parametrize("project", ["pulumi_fraud_pipeline", "pulumi_trading_dr"])
+def test_a_stack_file_that_is_not_yaml_is_one_line_exit_2(account, capsys, monkeypatch, tmp_path, project):
+    """Fix (issue 16 review): a Pulumi.<stack>.yaml that is not YAML was a yaml.ScannerError
+    traceback, exit 1 (read as a failed check); now one line naming the file, exit 2."""
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / project / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.qa.yaml").write_text("config:\n  key: value\n   bad: [\n")
+    monkeypatch.setattr(f"preflight.{project}.PROJECT_DIR", tmp_path)  # the project, another stack file
+    code = main([project, "--stack", "qa", "--"], account.services())
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: {project}: Pulumi.qa.yaml: not YAML ("), err
+    assert len(err.strip().splitlines()) == 1
