@@ -12,7 +12,7 @@ from typing import Any
 
 from cdk_payments.config import PaymentsConfig
 from preflight import aws as checks
-from preflight.common import ROOT, Options, Services, placeholder_checks
+from preflight.common import ROOT, Options, Services, SettingsError, placeholder_checks
 from preflight.report import Check, skip
 
 CDK_JSON = ROOT / "cdk_payments" / "cdk.json"
@@ -33,7 +33,10 @@ class Settings:
 
 def context(options: Options) -> dict[str, Any]:
     """cdk.json's context, then ENV, then each ``-c key=value`` of CDK_ARGS, as the CLI merges them."""
-    values = dict(json.loads(CDK_JSON.read_text()).get("context", {}))
+    try:
+        values = dict(json.loads(CDK_JSON.read_text()).get("context", {}))
+    except ValueError as error:  # the CLI refuses it too; say where, in one line
+        raise SettingsError(f"cdk_payments/cdk.json: not JSON ({error})") from None
     values["env"] = options.env
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("-c", "--context", action="append", default=[])

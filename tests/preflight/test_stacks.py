@@ -216,3 +216,14 @@ def test_a_stack_file_that_is_not_yaml_is_one_line_exit_2(account, capsys, monke
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(f"error: {project}: Pulumi.qa.yaml: not YAML ("), err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_cdk_json_that_is_not_json_is_one_line_exit_2(account, capsys, monkeypatch, tmp_path):
+    """Fix (issue 16 review): the README says to put settings in cdk.json's context; a broken edit
+    was a JSONDecodeError traceback, exit 1; now one line naming the file, exit 2."""
+    (tmp_path / "cdk.json").write_text('{"context": {"alarm_email": "a@acme.io",}}')
+    monkeypatch.setattr("preflight.cdk_payments.CDK_JSON", tmp_path / "cdk.json")
+    code = main(["cdk_payments", "--"], account.services())
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cdk_payments: cdk_payments/cdk.json: not JSON ("), err
+    assert len(err.strip().splitlines()) == 1
