@@ -33,6 +33,8 @@ class ObservabilityArgs:
     dlq_name: pulumi.Input[str]
     async_failures_name: pulumi.Input[str]
     dead_letter_failures: Metric  # failed_handler's count of dead letters it could not record
+    api_name: pulumi.Input[str]
+    stage_name: pulumi.Input[str]
 
 
 def _lambda_query(query_id: str, metric: str, function_name: pulumi.Input[str]):
@@ -157,6 +159,20 @@ class Observability(pulumi.ComponentResource):
             metric_name=failures.name,
             statistic="Sum",
             dimensions=failures.dimensions,
+            threshold=0,
+        )
+        # The validator answers 503 when SendMessage fails (the transaction is recorded, not queued,
+        # until the client retries): a successful invocation, so no Lambda error rate sees it.
+        alarm(
+            "api-5xx",
+            "api-5xx",
+            "POST /transactions answered 5XX: a transaction recorded but not queued for scoring (SQS "
+            "failing; the client must retry), or the API or the validator failing",
+            recovers=True,
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            statistic="Sum",
+            dimensions={"ApiName": args.api_name, "Stage": args.stage_name},
             threshold=0,
         )
         # Nothing consumes this queue: every message is a failed asynchronous invocation to look at.

@@ -195,6 +195,30 @@ def test_dlq_not_empty_fires_for_a_dead_letter_failed_handler_records_at_once(fr
     assert_notifies_ops(fraud, alarm)
 
 
+def test_a_transaction_recorded_but_not_queued_alarms(fraud):
+    """Fix: the validator's 503 for a transaction it recorded but could not queue (SendMessage
+    failing) is a successful invocation, invisible to its error rate: the stage's 5XXError alarms,
+    on the API and stage the program deploys. Before, SQS failing left every transaction unscored
+    and nothing told ops."""
+    api = fraud.named("aws:apigateway/restApi:RestApi", "api-rest-api")["inputs"]
+    stage = fraud.named("aws:apigateway/stage:Stage", "api-stage")["inputs"]
+    alarms_on_stage = [
+        a
+        for a in fraud.of_type(ALARM)
+        if a["inputs"].get("namespace") == "AWS/ApiGateway" and a["inputs"].get("metricName") == "5XXError"
+    ]
+    assert alarms_on_stage, "nothing alarms when the validator answers 503"
+    (alarm,) = alarms_on_stage
+    assert alarm["inputs"]["dimensions"] == {"ApiName": api["name"], "Stage": stage["stageName"]}
+    assert alarm["inputs"]["statistic"] == "Sum"
+    assert (alarm["inputs"]["comparisonOperator"], alarm["inputs"]["threshold"]) == (
+        "GreaterThanThreshold",
+        0,
+    )
+    assert evaluate(alarm, [(10, 1)], at=alarm["inputs"]["period"]) == "ALARM"  # one 503 is enough
+    assert_notifies_ops(fraud, alarm)
+
+
 @pytest.mark.catalogue("fraud-20")
 def test_a_failed_asynchronous_invocation_alarms(fraud):
     """Nothing consumes the on-failure queue: one message in it is one failure to look at."""
