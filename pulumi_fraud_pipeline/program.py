@@ -91,6 +91,8 @@ def build(config: FraudConfig) -> dict[str, Any]:
             dlq_name=queueing.dlq.name,
             async_failures_name=queueing.async_failures.name,
             dead_letter_failures=compute.dead_letter_failures,
+            api_name=api.rest_api.name,
+            stage_name=api.stage.stage_name,
         ),
         opts,
     )

@@ -20,6 +20,8 @@ from pulumi_fraud_pipeline.config import FraudConfig
 
 # Percent of invocations that failed; 0 when there were none (no division by zero, no alarm).
 ERROR_RATE = "IF(invocations > 0, 100 * errors / invocations, 0)"
+# Dead letters failed_handler received in the period, or still waiting in the DLQ.
+DEAD_LETTERS = "FILL(received, 0) + FILL(visible, 0)"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class ObservabilityArgs:
     dlq_name: pulumi.Input[str]
     async_failures_name: pulumi.Input[str]
     dead_letter_failures: Metric  # failed_handler's count of dead letters it could not record
+    api_name: pulumi.Input[str]
+    stage_name: pulumi.Input[str]
 
 
 def _lambda_query(query_id: str, metric: str, function_name: pulumi.Input[str]):
@@ -43,6 +47,20 @@ def _lambda_query(query_id: str, metric: str, function_name: pulumi.Input[str]):
             period=300,
             stat="Sum",
             dimensions={"FunctionName": function_name},
+        ),
+    )
+
+
+def _sqs_query(query_id: str, metric: str, stat: str, queue_name: pulumi.Input[str]):
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id,
+        return_data=False,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace="AWS/SQS",
+            metric_name=metric,
+            period=300,
+            stat=stat,
+            dimensions={"QueueName": queue_name},
         ),
     )
 
@@ -103,12 +121,30 @@ class Observability(pulumi.ComponentResource):
                 "threshold": threshold,
             }
 
-        alarm(
-            "dlq-not-empty",
-            "dlq-not-empty",
-            "Transactions reached the dead-letter queue",
-            recovers=False,
-            **queue(args.dlq_name, "ApproximateNumberOfMessagesVisible", 0),
+        # failed_handler receives a dead letter within a second of its arrival, so SQS's per-minute
+        # ApproximateNumberOfMessagesVisible rarely sees it; every dead letter is received at least
+        # once (NumberOfMessagesReceived; a redrive is not counted in NumberOfMessagesSent), and one
+        # nothing receives stays visible: either fires.
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-dlq-not-empty",
+            name=config.name("dlq-not-empty"),
+            alarm_description="Transactions reached the dead-letter queue",
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            evaluation_periods=1,
+            treat_missing_data="notBreaching",
+            metric_queries=[
+                _sqs_query("received", "NumberOfMessagesReceived", "Sum", args.dlq_name),
+                _sqs_query("visible", "ApproximateNumberOfMessagesVisible", "Maximum", args.dlq_name),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="dead_letters",
+                    expression=DEAD_LETTERS,
+                    label="dead letters received or waiting",
+                    return_data=True,
+                ),
+            ],
+            alarm_actions=[args.alarm_topic.arn],
+            opts=child,
         )
         # A stuck dead letter is retried every DLQ visibility timeout (3 minutes, under the 5-minute
         # period): every period counts a failure until it is recorded, so the alarm holds.
@@ -123,6 +159,20 @@ class Observability(pulumi.ComponentResource):
             metric_name=failures.name,
             statistic="Sum",
             dimensions=failures.dimensions,
+            threshold=0,
+        )
+        # The validator answers 503 when SendMessage fails (the transaction is recorded, not queued,
+        # until the client retries): a successful invocation, so no Lambda error rate sees it.
+        alarm(
+            "api-5xx",
+            "api-5xx",
+            "POST /transactions answered 5XX: a transaction recorded but not queued for scoring (SQS "
+            "failing; the client must retry), or the API or the validator failing",
+            recovers=True,
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            statistic="Sum",
+            dimensions={"ApiName": args.api_name, "Stage": args.stage_name},
             threshold=0,
         )
         # Nothing consumes this queue: every message is a failed asynchronous invocation to look at.

@@ -149,6 +149,76 @@ def test_dlq_not_draining_reads_the_metric_failed_handler_emits(fraud):
     assert {name: emf[name] for name in dimension_names} == alarm["inputs"]["dimensions"]
 
 
+def evaluate_math(alarm: dict, metrics: dict[tuple, list], at: float) -> str:
+    """The state at ``at`` of a one-period alarm on a metric-math expression (FILL and +), each
+    metric reduced by its own stat over the period, as CloudWatch evaluates it (or on one metric)."""
+    inputs = alarm["inputs"]
+    if "metricQueries" not in inputs:  # one metric
+        return evaluate(alarm, series(alarm, metrics), at)
+    (expression,) = [q for q in inputs["metricQueries"] if q.get("returnData")]
+    values = {}
+    for query in inputs["metricQueries"]:
+        if "metric" not in query:
+            continue
+        metric = query["metric"]
+        key = (metric["namespace"], metric["metricName"], tuple(sorted(metric["dimensions"].items())))
+        period = metric["period"]
+        seen = [v for t, v in metrics.get(key, []) if at - period <= t < at]
+        values[query["id"]] = {"Sum": sum, "Maximum": max}[metric["stat"]](seen) if seen else None
+    fill = lambda value, default: default if value is None else value  # noqa: E731
+    value = eval(expression["expression"], {"__builtins__": {}, "FILL": fill}, values)  # noqa: S307
+    assert inputs["evaluationPeriods"] == 1 and inputs["comparisonOperator"] == "GreaterThanThreshold"
+    return "ALARM" if value is not None and value > inputs["threshold"] else "OK"
+
+
+@pytest.mark.catalogue("fraud-15")
+@pytest.mark.parametrize("consumed", [True, False], ids=["failed_handler-records-it", "nothing-consumes"])
+def test_dlq_not_empty_fires_for_a_dead_letter_failed_handler_records_at_once(fraud, consumed):
+    """Fix: "Transactions reached the dead-letter queue" fires for a dead letter failed_handler
+    receives and records within a second, and for one nothing receives. It read only the per-minute
+    ApproximateNumberOfMessagesVisible, which a letter received a second after it arrived never
+    shows: the alarm stayed OK however many transactions were dead-lettered."""
+    (alarm,) = [a for a in fraud.of_type(ALARM) if a["inputs"]["name"] == "fraud-dlq-not-empty-dev"]
+    dlq = fraud.named("aws:sqs/queue:Queue", "queueing-dlq")["inputs"]["name"]
+    arrived = 30  # seconds into the period; the event source mapping receives it a second later
+    samples = range(0, 300, MINUTE)  # SQS samples the queue's depth once a minute
+    metrics = {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", dlq),)): [
+            (t, 0 if consumed or t < arrived else 1) for t in samples
+        ],
+        ("AWS/SQS", "NumberOfMessagesReceived", (("QueueName", dlq),)): [(arrived + 1, 1)]
+        if consumed
+        else [],
+    }
+    assert evaluate_math(alarm, metrics, at=300) == "ALARM"
+    assert evaluate_math(alarm, {}, at=300) == "OK"  # no dead letter, no data: no alarm
+    assert_notifies_ops(fraud, alarm)
+
+
+def test_a_transaction_recorded_but_not_queued_alarms(fraud):
+    """Fix: the validator's 503 for a transaction it recorded but could not queue (SendMessage
+    failing) is a successful invocation, invisible to its error rate: the stage's 5XXError alarms,
+    on the API and stage the program deploys. Before, SQS failing left every transaction unscored
+    and nothing told ops."""
+    api = fraud.named("aws:apigateway/restApi:RestApi", "api-rest-api")["inputs"]
+    stage = fraud.named("aws:apigateway/stage:Stage", "api-stage")["inputs"]
+    alarms_on_stage = [
+        a
+        for a in fraud.of_type(ALARM)
+        if a["inputs"].get("namespace") == "AWS/ApiGateway" and a["inputs"].get("metricName") == "5XXError"
+    ]
+    assert alarms_on_stage, "nothing alarms when the validator answers 503"
+    (alarm,) = alarms_on_stage
+    assert alarm["inputs"]["dimensions"] == {"ApiName": api["name"], "Stage": stage["stageName"]}
+    assert alarm["inputs"]["statistic"] == "Sum"
+    assert (alarm["inputs"]["comparisonOperator"], alarm["inputs"]["threshold"]) == (
+        "GreaterThanThreshold",
+        0,
+    )
+    assert evaluate(alarm, [(10, 1)], at=alarm["inputs"]["period"]) == "ALARM"  # one 503 is enough
+    assert_notifies_ops(fraud, alarm)
+
+
 @pytest.mark.catalogue("fraud-20")
 def test_a_failed_asynchronous_invocation_alarms(fraud):
     """Nothing consumes the on-failure queue: one message in it is one failure to look at."""
