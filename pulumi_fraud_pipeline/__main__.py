@@ -3,7 +3,7 @@
 Config keys (Pulumi.<stack>.yaml, namespace fraud-pipeline): env (required), stageName (v1),
 alertEmail, zones (a,b), logRetentionDays (30), consumerMaxConcurrency (5, 2..1000),
 reservedConcurrency (unset; consumerMaxConcurrency..10), apiRateLimit, apiBurstLimit, wafRateLimit,
-maxReceiveCount (5, 5..1000); aws:region (us-east-2).
+maxReceiveCount (5, 5..1000); aws:region (required; us-east-2 in Pulumi.dev.yaml).
 """
 
 import sys

@@ -98,10 +98,17 @@ class FraudConfig:
     @classmethod
     def from_pulumi(cls, config: Any, aws_region: str | None) -> FraudConfig:
         """From a ``pulumi.Config()`` of this project (keys in camelCase, as in Pulumi.dev.yaml)."""
+        if not aws_region:
+            # Without it the program would build for one region (names, zones) while pulumi-aws
+            # deploys to AWS_REGION / AWS_DEFAULT_REGION / the profile's: refuse rather than guess.
+            raise ConfigError(
+                "aws:region is not set: the provider would deploy wherever AWS_REGION points while"
+                " the program builds for another region (pulumi config set aws:region us-east-2)"
+            )
         zones = config.get("zones")
         return cls(
             env=config.require("env"),
-            region=aws_region or "us-east-2",
+            region=aws_region,
             zones=tuple(zones.split(",")) if zones else ("a", "b"),
             stage_name=config.get("stageName") or "v1",
             alert_email=config.get("alertEmail"),

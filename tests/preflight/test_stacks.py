@@ -182,17 +182,16 @@ def readme_prod_pulumi_args() -> list[str]:
     return shlex.split(next(word for word in words if word.startswith("PULUMI_ARGS=")).partition("=")[2])
 
 
-def test_fraud_new_stack_without_aws_region_fails_on_the_region(account, capsys):
-    """Fix (issue 16 review): a new fraud stack (no Pulumi.<stack>.yaml) without aws:region builds
-    for us-east-2 (the program's default) while pulumi-aws's provider deploys to AWS_REGION /
-    AWS_DEFAULT_REGION: the preflight said "deploys to us-east-2 (the stack's default)"; now it
-    names the provider's region and fails with the fix."""
+def test_fraud_new_stack_without_aws_region_is_refused_with_the_fix(account, capsys):
+    """Fix (issue 16 review): a new fraud stack (no Pulumi.<stack>.yaml) without aws:region was built
+    for us-east-2 (a program default) while pulumi-aws's provider deploys to AWS_REGION /
+    AWS_DEFAULT_REGION; the preflight said "deploys to us-east-2 (the stack's default)". The program
+    now requires aws:region, and the preflight says so in one line with the fix, exit 2."""
     account.logs_role("us-east-2")
     argv = ["pulumi_fraud_pipeline", "--stack", "prod", "--", "-c", "env=prod", "-c", "alertEmail=f@acme.io"]
-    code, checks, out = report(capsys, argv, account.services("pulumi"))
-    assert code == 1 and checks["region"] == "FAIL", out
-    assert "the provider deploys to us-east-1 (AWS_DEFAULT_REGION; aws:region is not set)" in out
-    assert "the program builds for us-east-2" in out and "pulumi config set aws:region us-east-2" in out
+    code, _, out = report(capsys, argv, account.services("pulumi"))
+    assert code == 2 and "aws:region is not set" in out, out
+    assert "pulumi config set aws:region us-east-2" in out and "Traceback" not in out
 
 
 def test_fraud_readme_prod_command_passes_on_a_ready_account(account, capsys):

@@ -41,6 +41,24 @@ def test_the_dev_stack_reads_with_the_documented_defaults():
     assert config.reserved_concurrency is None  # opt-in: the functions share the account pool
 
 
+def test_a_stack_without_aws_region_is_refused_not_built_for_a_guessed_region():
+    """The program and the provider must agree on the region: pulumi-aws falls back to AWS_REGION,
+    AWS_DEFAULT_REGION or the profile's, so a program default would build names and zones for one
+    region and deploy them to another (issue 16 review)."""
+    values = {
+        k: str(v)
+        for k, v in yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())["config"].items()
+        if k != "aws:region"
+    }
+
+    def read() -> FraudConfig:
+        pulumi.runtime.set_all_config(values)
+        return FraudConfig.from_pulumi(pulumi.Config("fraud-pipeline"), pulumi.Config("aws").get("region"))
+
+    with pytest.raises(ConfigError, match=r"aws:region is not set.*pulumi config set aws:region"):
+        contextvars.copy_context().run(read)
+
+
 @pytest.mark.catalogue("fraud-15")
 def test_reserved_concurrency_is_opt_in_and_at_least_the_consumers_bound():
     assert read_config(reservedConcurrency="5").reserved_concurrency == 5
