@@ -115,6 +115,35 @@ def test_a_table_item_lost_is_put_back_from_the_ledger_without_overwriting(store
     assert item["limit_price"] == Decimal("10.5") and item["restored_from"] == "ledger"
 
 
+class LateWrite:
+    """The table, where the processor's own write of an order lands between the comparison and
+    the repair (a record the switch caught, processed after its retry delay)."""
+
+    def __init__(self, stores: Stores, order) -> None:
+        self.stores, self.order, self.landed = stores, order, False
+
+    def __getattr__(self, name):
+        return getattr(self.stores.table, name)
+
+    def put_item(self, **kwargs):
+        if not self.landed:
+            op.store_order(self.stores.table, self.order, NOW - timedelta(seconds=1), REGION)
+            self.landed = True
+        return self.stores.table.put_item(**kwargs)
+
+
+def test_a_repair_never_overwrites_an_item_written_after_the_comparison(stores):
+    """The table's repair is a conditional put (attribute_not_exists): an order the processor
+    stores while the reconciliation runs keeps the processor's item, and is not counted."""
+    order = stores.processed(order_id="ord-1")
+    stores.lose_in_table("ord-1")
+    deps = rc.Dependencies(table=LateWrite(stores, order), database=stores.database)
+    report = rc.handle({"since": SINCE.isoformat(), "repair": True}, deps, now=NOW)
+    assert report["missing_in_table"] == ["ord-1"] and report["repaired"] == {"ledger": 0, "table": 0}
+    item = stores.table.get_item(Key={"order_id": "ord-1"})["Item"]
+    assert "restored_from" not in item
+
+
 def test_different_payloads_are_reported_and_never_repaired(stores):
     stores.processed(order_id="ord-1")
     stores.db.as_superuser("UPDATE orders SET quantity = 5 WHERE order_id = 'ord-1'", dbname=stores.db.name)

@@ -284,6 +284,35 @@ def test_failover_mode_decides_whether_the_quorum_promotes(dr, dr_automatic):
     assert dr.outputs["failover_mode"] == "manual" and automatic.outputs["failover_mode"] == "automatic"
 
 
+class StackConfig:
+    """pulumi.Config's reads over a stack file's values (``trading-dr:<key>``)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(f"trading-dr:{key}")
+
+    def get_int(self, key: str) -> int | None:
+        value = self.get(key)
+        return None if value is None else int(value)
+
+    def get_float(self, key: str) -> float | None:
+        value = self.get(key)
+        return None if value is None else float(value)
+
+
+def test_a_stack_that_does_not_set_failover_mode_is_manual():
+    """Issue 13, item 4: the data-loss promotion is a person's decision unless a stack says
+    otherwise; the committed dev stack sets failoverMode, so only this sees the program's default
+    (a new prod stack, `pulumi stack init prod`, has no such line)."""
+    from pulumi_trading_dr.offline import PROJECT_DIR
+
+    values = pulumi_offline.load_stack_config(PROJECT_DIR, "dev")
+    del values["trading-dr:failoverMode"]
+    assert TradingConfig.from_pulumi(StackConfig(values)).failover_mode == "manual"
+
+
 def test_services_that_publish_to_the_topics_may_use_the_topics_key(dr):
     """A topic on a key its publisher may not use drops the message silently: CloudWatch alarms and
     RDS event subscriptions publish to these topics, so each topic's key policy admits them."""
