@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkov", default=str(ROOT / ".venv-checkov" / "bin" / "checkov"))
     args = parser.parse_args(argv)
+    args.checkov = os.path.abspath(args.checkov)  # checkov runs from a temporary folder
     version = subprocess.run(  # noqa: S603
         [args.checkov, "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()

@@ -111,3 +111,25 @@ def test_readme_worked_example_is_current(capsys: pytest.CaptureFixture[str], mo
     assert out[-1] == block.strip().splitlines()[-1]
     shown = [line for line in block.splitlines() if line.startswith("  FAIL")]
     assert set(shown) <= set(out), set(shown) - set(out)
+
+
+def test_the_comparison_runs_checkov_with_its_own_defaults(tmp_path: Path, monkeypatch, capsys) -> None:
+    """make policies-compare: checkov runs outside the repository (it would read our .checkov.yaml
+    skips silently) from a relative --checkov path, one row per corpus file."""
+    from tools import policy_compare
+
+    fake = tmp_path / "bin" / "checkov"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = --version ]; then echo 3.3.30; exit 0; fi\n'
+        "if [ -e .checkov.yaml ]; then exit 1; fi\n"
+        'echo \'{"results": {"failed_checks": [{"check_id": "CKV_X"}], "passed_checks": []}}\'\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".checkov.yaml").write_text("skip-check: [CKV_X]\n")
+    assert policy_compare.main(["--checkov", "bin/checkov"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert len(rows) == len(EXPECTED)
+    assert all(row.endswith("| 1 failed (1 checks: CKV_X), 0 passed |") for row in rows), rows
