@@ -159,6 +159,11 @@ policies: synth-all ## the cross-framework policy suite over out/ (POLICIES_ARGS
 	  out/cdk_payments out/cdktf_transactions out/pulumi_fraud_pipeline/resources.json \
 	  out/pulumi_trading_dr/resources.json
 
+# policies/README.md's comparison with checkov, on tests/policies/corpus/ (about a minute).
+.PHONY: policies-compare
+policies-compare: bootstrap $(CHECKOV_STAMP) ## the policy suite next to checkov on the outside corpus (tests/policies/corpus/)
+	$(BIN)/python -m tools.policy_compare --checkov .venv-checkov/bin/checkov
+
 catalogue: bootstrap ## print the failure catalogue: id -> fix -> guarding tests (Markdown)
 	$(BIN)/python -m catalogue
 

@@ -129,6 +129,35 @@ def test_a_trigger_named_with_the_functions_own_fn_sub() -> None:
     assert statuses("async-failure-destination", document, "Permission") == []
 
 
+def test_bucket_policy_naming_its_bucket_with_fn_join() -> None:
+    """A policy whose Bucket is the same Fn::Join as the bucket's name is that bucket's policy."""
+    name = {"Fn::Join": ["-", [{"Ref": "App"}, {"Ref": "AWS::Region"}, "logs"]]}
+    arn = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", name, "/*"]]}
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    document = cfn(
+        {
+            "Bucket": ("AWS::S3::Bucket", {"BucketName": name}),
+            "Policy": ("AWS::S3::BucketPolicy", {"Bucket": name, "PolicyDocument": {"Statement": [deny]}}),
+        },
+        Parameters={"App": {"Type": "String"}},
+    )
+    assert statuses("bucket-tls-only", document, "Bucket") == [PASS]
+
+
+def test_find_in_map_by_region_judges_every_entry() -> None:
+    """Fn::FindInMap keyed by the region: every entry is a branch; all encrypted is decided."""
+    lookup = {"Fn::FindInMap": ["Keys", {"Ref": "AWS::Region"}, "Topic"]}
+    keys = {"eu-west-1": {"Topic": "alias/eu"}, "us-east-1": {"Topic": "alias/us"}}
+    document = cfn({"T": ("AWS::SNS::Topic", {"KmsMasterKeyId": lookup})}, Mappings={"Keys": keys})
+    assert statuses("encrypted-at-rest", document, "T") == [PASS]
+
+
 # 2. Never a silent pass --------------------------------------------------------------------------
 
 SAM = {
@@ -188,6 +217,51 @@ def test_fn_foreach_over_a_computed_collection_is_listed_as_not_read(tmp_path: P
     ]
 
 
+@pytest.mark.parametrize(
+    ("resources", "note"),
+    [
+        (
+            {
+                "Child": {
+                    "Type": "AWS::CloudFormation::Stack",
+                    "Properties": {"TemplateURL": "https://x/t.json"},
+                }
+            },
+            "nested stack Child: its template is not read",
+        ),
+        ({"Vpc": {"Type": "My::Network::Vpc::MODULE"}}, "module Vpc (My::Network::Vpc::MODULE)"),
+        (
+            {"App": {"Type": "AWS::Serverless::Application", "Properties": {"Location": "./app.yaml"}}},
+            "AWS::Serverless::Application App: a nested application, its template is not read",
+        ),
+        (
+            {
+                "Fn": {
+                    "Type": "AWS::Serverless::Function",
+                    "Properties": {
+                        "Events": {
+                            "Chat": {
+                                "Type": "NewSource",  # an event type the expansion does not know
+                                "Properties": {},
+                            }
+                        }
+                    },
+                }
+            },
+            "of type NewSource: not expanded, its trigger is not read",
+        ),
+    ],
+)
+def test_what_is_not_read_fails_input_read(tmp_path: Path, capsys, resources: dict, note: str) -> None:
+    """A nested stack, a registry module, a nested SAM application, an event type the SAM expansion does
+    not know: each is listed and fails the run (input-read) unless --allow-unread."""
+    path = write(tmp_path, {"Resources": resources})
+    assert main(["check", str(path), "--disable", "lambda-tracing", "--disable", "lambda-timeout"]) == 1
+    assert note in capsys.readouterr().out
+    (document,) = load(path)
+    assert [n for n in document.unread if note in n]
+
+
 # 3. Malformed input is exit 2 --------------------------------------------------------------------
 
 
@@ -201,6 +275,20 @@ def test_fn_foreach_over_a_computed_collection_is_listed_as_not_read(tmp_path: P
 )
 def test_malformed_templates_are_exit_2(tmp_path: Path, capsys, resources: dict) -> None:
     assert main(["check", str(write(tmp_path, {"Resources": resources}))]) == 2
+    assert capsys.readouterr().err.startswith("policies: ")
+
+
+def test_a_rain_module_is_named_as_the_reason(tmp_path: Path, capsys) -> None:
+    """The reason says what is wrong (a Type that is not a string) and what to do (rain pkg)."""
+    path = write(tmp_path, {"Resources": {"Net": {"Type": {"Rain::Module": "./vpc.yml"}}}})
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "resource Net has a Type that is not a string" in err and "rain pkg" in err
+
+
+def test_a_structure_no_check_names_is_exit_2_not_a_traceback(tmp_path: Path, capsys) -> None:
+    """Whatever the loader trips on in a malformed template (Outputs a list) is unreadable input."""
+    assert main(["check", str(write(tmp_path, {"Resources": {}, "Outputs": ["a list"]}))]) == 2
     assert capsys.readouterr().err.startswith("policies: ")
 
 
@@ -289,6 +377,32 @@ def test_a_bad_config_is_unreadable_input(tmp_path: Path, capsys, content: str) 
     assert main(["check", str(path), "--config", str(config)]) == 2
 
 
+def test_config_settings_and_switches_are_applied(tmp_path: Path, capsys) -> None:
+    """A config's tags, environment and enabled = false, and --enable / --disable, each change
+    what runs."""
+    topic = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "alerts-prod", "KmsMasterKeyId": "k"}}
+    topic["Properties"]["Tags"] = [{"Key": "owner", "Value": "me"}]
+    path = write(tmp_path, {"Resources": {"T": topic}})
+    config = tmp_path / "policies.toml"
+
+    def run(*extra: str) -> tuple[int, str]:
+        code = main(["check", str(path), "--config", str(config), *extra])
+        return code, capsys.readouterr().out
+
+    config.write_text('[rules.required-tags]\nenabled = true\ntags = ["owner"]\n')
+    assert run() == (0, run()[1])  # owner is there: the config's tags, not the default ones
+    config.write_text('[rules.name-has-environment]\nenabled = true\nenvironment = "dev"\n')
+    code, out = run()
+    assert code == 1 and "does not carry the environment 'dev'" in out
+    config.write_text("[rules.encrypted-at-rest]\nenabled = false\n")
+    code, out = run()
+    assert "off by config: encrypted-at-rest" in out
+    code, out = run("--enable", "required-tags")
+    assert code == 1 and "missing tags: environment, project" in out
+    code, out = run("--enable", "required-tags", "--disable", "required-tags")
+    assert code == 0 and "off: name-has-environment, required-tags" in out
+
+
 # 6. SARIF, suppressions in the input -------------------------------------------------------------
 
 
@@ -330,6 +444,52 @@ def test_suppressions_in_each_format_need_a_reason_and_are_reported_when_unused(
         tf({"aws_lambda_function": {"fn": {"//": {"policies": {"suppress": [{"rule": "lambda-tracing"}]}}}}})
 
 
+def test_sarif_unknowns_exceptions_and_what_was_not_read(tmp_path: Path, capsys) -> None:
+    """An unknown is a review result of level none, an allowlist exception an external
+    suppression, what was not read a notification of the run."""
+    body = {
+        "Transform": "Count",
+        "Parameters": {"Encrypt": {"Type": "String"}},
+        "Resources": {
+            "Cluster": {
+                "Type": "AWS::RDS::DBCluster",
+                "Properties": {"StorageEncrypted": {"Ref": "Encrypt"}},
+            },
+            "T": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        },
+    }
+    allowlist = tmp_path / "allowlist.toml"
+    allowlist.write_text(
+        '[[exception]]\nrule = "encrypted-at-rest"\nresource = "T"\nreason = "public feed"\n'
+    )
+    path = write(tmp_path, body)
+    assert main(["check", str(path), "--format", "sarif", "--allowlist", str(allowlist)]) == 1
+    sarif = json.loads(capsys.readouterr().out)
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
+    results = {
+        (r["ruleId"], r["partialFingerprints"]["policies/v1"].rsplit(":", 1)[1]): r
+        for r in sarif["runs"][0]["results"]
+    }
+    cluster = results[("encrypted-at-rest", "Cluster")]
+    assert (cluster["kind"], cluster["level"]) == ("review", "none")
+    assert results[("encrypted-at-rest", "T")]["suppressions"] == [
+        {"kind": "external", "justification": "public feed"}
+    ]
+    notes = [n["message"]["text"] for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
+    assert "template: transform Count: what it generates is not read" in notes
+
+
+def test_a_suppression_of_no_rule_is_refused_and_an_unused_one_is_printed(tmp_path: Path, capsys) -> None:
+    suppress = {"policies": {"suppress": [{"rule": "lambda-tracing", "reason": "traced by the caller"}]}}
+    fn = {"Timeout": 10, "TracingConfig": {"Mode": "Active"}}
+    body = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": fn, "Metadata": suppress}}}
+    assert main(["check", str(write(tmp_path, body)), "--disable", "lambda-log-retention"]) == 0
+    assert "warning: the suppression of lambda-tracing on" in capsys.readouterr().out
+    suppress["policies"]["suppress"][0]["rule"] = "lambda-tarcing"
+    assert main(["check", str(write(tmp_path, body))]) == 2
+    assert "suppresses no rule 'lambda-tarcing'" in capsys.readouterr().err
+
+
 # 7. Linear in the size of the input --------------------------------------------------------------
 
 
@@ -354,3 +514,19 @@ def test_work_grows_linearly_with_the_input(monkeypatch) -> None:
         check_documents([document])
         work.append(calls[0])
     assert work[1] <= 5 * work[0], work
+
+
+def test_alarm_routes_are_read_once_per_document(monkeypatch) -> None:
+    """Composite alarms and EventBridge rules are read once, not once per alarm without actions."""
+    from policies.rules import observability
+
+    calls = [0]
+    routes = observability._routes
+
+    def counted(document):
+        calls[0] += 1
+        return routes(document)
+
+    monkeypatch.setattr(observability, "_routes", counted)
+    alarms = {f"A{i}": ("AWS::CloudWatch::Alarm", {"AlarmName": f"a{i}"}) for i in range(20)}
+    assert set(RULES["alarm-has-action"].run(cfn(alarms))) and calls[0] == 1
