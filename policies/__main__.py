@@ -106,8 +106,9 @@ def render_text(report: Report) -> str:
     if others:
         lines.append(f"off by config: {', '.join(others)}")
     s = _summary(report)
+    stacks = f"{s['stacks']} stack" + ("" if s["stacks"] == 1 else "s")
     lines.append(
-        f"{s['stacks']} stacks, {s['resources']} resources, {s['rules']} rules "
+        f"{stacks}, {s['resources']} resources, {s['rules']} rules "
         f"at or above {s['min_severity']}: {s['passed']} passed, {s['failed']} failed, "
         f"{s['unknown']} unknown, {s['allowed']} allowed by exception"
     )
