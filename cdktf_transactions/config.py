@@ -48,7 +48,7 @@ class TransactionsConfig:
         if not self.alarm_email:
             raise ConfigError(
                 "TRANSACTIONS_ALARM_EMAIL: required, the on-call address the alarms e-mail "
-                "(for example TRANSACTIONS_ALARM_EMAIL=oncall@example.com)"
+                "(for example TRANSACTIONS_ALARM_EMAIL=oncall@your-company.com)"
             )
         if not REGION_PATTERN.match(self.region):
             raise ConfigError(f"TRANSACTIONS_REGION: {self.region!r} is not a region name such as us-east-1")

@@ -36,7 +36,7 @@ class SynthesizedStack:
     name: str
     directory: Path  # out/.../stacks/<name>/: where Terraform runs and relative paths resolve
     text: str  # cdk.tf.json as synthesized, for cdktn.Testing matchers
-    hcl: str  # the same stack as `cdktf synth --hcl` renders it
+    hcl: str  # the same stack as `cdktn synth --hcl` renders it
 
     @property
     def json(self) -> dict[str, Any]:
