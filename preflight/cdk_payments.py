@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from botocore import configloader
 
 from cdk_payments.config import PaymentsConfig
 from preflight import aws as checks
@@ -49,18 +52,47 @@ def context(options: Options) -> dict[str, Any]:
     return values
 
 
-def cdk_region(environ: Mapping[str, str], profile_region: str | None) -> tuple[str, str]:
-    """The region the CDK CLI deploys to: AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1."""
-    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+REGION_VARIABLES = ("AWS_REGION", "AMAZON_REGION", "AWS_DEFAULT_REGION", "AMAZON_DEFAULT_REGION")
+
+
+def _shared_file(environ: Mapping[str, str], variable: str, default: str) -> dict[str, dict[str, str]]:
+    path = os.path.expanduser(environ.get(variable) or default)
+    return configloader.raw_config_parse(path) if os.path.isfile(path) else {}
+
+
+def ini_region(environ: Mapping[str, str], profile: str) -> tuple[str | None, str]:
+    """The region in the shared files as the CDK CLI reads them (``getRegionFromIni``): the profile's
+    in the credentials file, then in the config file, then the ``default`` profile's in both. Unlike
+    botocore, which stops at the profile: a profile without a region deploys to default's."""
+    credentials = _shared_file(environ, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+    config = _shared_file(environ, "AWS_CONFIG_FILE", "~/.aws/config")
+
+    def in_config(name: str) -> dict[str, str]:
+        return config.get(name if name == "default" else f"profile {name}") or config.get(name) or {}
+
+    for name, source in ((profile, "the profile's region"), ("default", "the default profile's region")):
+        region = (credentials.get(name) or {}).get("region") or in_config(name).get("region")
+        if region:
+            return region, source
+    return None, ""
+
+
+def cdk_region(environ: Mapping[str, str], profile: str | None) -> tuple[str, str]:
+    """The region the CDK CLI deploys to (aws-cdk's ``region()``): AWS_REGION, AMAZON_REGION,
+    AWS_DEFAULT_REGION, AMAZON_DEFAULT_REGION, the shared files (``ini_region``), us-east-1. (On EC2
+    the CLI asks the instance metadata before us-east-1; a preflight run there says so by default.)"""
+    for variable in REGION_VARIABLES:
         if environ.get(variable):
             return environ[variable], variable
-    if profile_region:
-        return profile_region, "the profile's region"
+    name = profile or environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
+    region, source = ini_region(environ, name)
+    if region:
+        return region, source
     return "us-east-1", "the CDK CLI's default, no region configured"
 
 
-def read(values: Mapping[str, Any], environ: Mapping[str, str], profile_region: str | None) -> Settings:
-    region, source = cdk_region(environ, profile_region)
+def read(values: Mapping[str, Any], environ: Mapping[str, str], profile: str | None) -> Settings:
+    region, source = cdk_region(environ, profile)
     return Settings(
         config=PaymentsConfig.from_context(values.get),
         region=region,
@@ -72,7 +104,7 @@ def read(values: Mapping[str, Any], environ: Mapping[str, str], profile_region: 
 def run(options: Options, services: Services) -> tuple[str, list[Check]]:
     values = context(options)
     aws = services.aws(values["--profile"])  # the CLI's --profile, else AWS_PROFILE, as the CDK CLI
-    settings = read(values, options.environ, aws.session.region_name)
+    settings = read(values, options.environ, values["--profile"])
     config, region = settings.config, settings.region
     title = f"preflight {config.name('payments')} (cdk_payments), before cdk deploy"
     found, identity = checks.credentials(aws, region, f"{region} ({settings.region_source})")

@@ -68,6 +68,49 @@ def test_payments_prod_ready_with_cdk_args(account, capsys, monkeypatch):
     assert "preflight payments-prod" in out and "deploys to eu-west-1 (AWS_REGION)" in out
 
 
+@pytest.mark.parametrize(
+    ("config", "profile_args", "expected"),
+    [
+        (
+            "[default]\nregion = eu-west-1\n[profile sandbox]\noutput = json\n",
+            ["--profile", "sandbox"],
+            "deploys to eu-west-1 (the default profile's region)",
+        ),
+        (
+            "[default]\nregion = eu-west-1\n[profile sandbox]\nregion = eu-central-1\n",
+            ["--profile", "sandbox"],
+            "deploys to eu-central-1 (the profile's region)",
+        ),
+        (
+            "[profile sandbox]\noutput = json\n",
+            ["--profile", "sandbox"],
+            "deploys to us-east-1 (the CDK CLI's",
+        ),
+    ],
+    ids=["profile-without-region", "profile-with-region", "no-region-anywhere"],
+)
+def test_payments_region_is_the_cdk_clis_from_the_shared_files(
+    account, capsys, monkeypatch, tmp_path, config, profile_args, expected
+):
+    """Fix (issue 16 review): a profile without a region deploys, with the CDK CLI, to the default
+    profile's region (aws-cdk's getRegionFromIni reads the profile, then default); botocore stops at
+    the profile, so the preflight named us-east-1 and checked the account settings of a region the
+    deploy would not use."""
+    for variable in (
+        "AWS_REGION",
+        "AMAZON_REGION",
+        "AWS_DEFAULT_REGION",
+        "AMAZON_DEFAULT_REGION",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    (tmp_path / "config").write_text(config)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    _, _, out = report(capsys, ["cdk_payments", "--", *profile_args], account.services())
+    assert expected in out, out
+
+
 def test_payments_prod_without_a_certificate_is_a_config_error(account, capsys):
     code = main(["cdk_payments", "--env", "prod"], account.services())
     err = capsys.readouterr().err
