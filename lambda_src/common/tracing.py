@@ -2,7 +2,7 @@
 
 The X-Ray SDK (and with it Powertools' Tracer) is in maintenance since February 2026, with end of
 support in February 2027; AWS's documented successor is OpenTelemetry. This is the part of it a
-function needs, chosen for cold start (README "Performance": about 70 ms over the runtime's boto3,
+function needs, chosen for cold start (docs/performance.md: about 70 ms over the runtime's boto3,
 against about 100 ms for the X-Ray SDK and about 400 ms for the ADOT layer's auto-instrumentation):
 
 - botocore instrumented by OpenTelemetry's own instrumentor: each client call is a CLIENT span
