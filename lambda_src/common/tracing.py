@@ -2,7 +2,7 @@
 
 The X-Ray SDK (and with it Powertools' Tracer) is in maintenance since February 2026, with end of
 support in February 2027; AWS's documented successor is OpenTelemetry. This is the part of it a
-function needs, chosen for cold start (README "Performance": about 70 ms over the runtime's boto3,
+function needs, chosen for cold start (docs/performance.md: about 70 ms over the runtime's boto3,
 against about 100 ms for the X-Ray SDK and about 400 ms for the ADOT layer's auto-instrumentation):
 
 - botocore instrumented by OpenTelemetry's own instrumentor: each client call is a CLIENT span
@@ -22,10 +22,13 @@ tests import handlers without instrumenting botocore in their process.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import os
 import socket
-from collections.abc import Callable, Sequence
+import sys
+import types
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
@@ -34,6 +37,8 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
 SAMPLED_TRACES = b"T1S"
 DEFAULT_ENDPOINT = "127.0.0.1:2000"
+# OpenTelemetry's check that the instrumented library is installed at a supported version.
+DEPENDENCY_CHECK = "opentelemetry.instrumentation.dependencies"
 
 _tracer: Any = None  # an OpenTelemetry Tracer once init() ran in Lambda; None elsewhere
 
@@ -53,7 +58,9 @@ def init() -> None:
     os.environ.setdefault("OTEL_PROPAGATORS", "none")
     # Imported here: outside Lambda none of it loads (and nothing is instrumented).
     from opentelemetry import trace
-    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+
+    with _no_dependency_check():
+        from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -72,6 +79,32 @@ def init() -> None:
     # The runtime's boto3 may come without the package metadata the version check reads.
     BotocoreInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
     _tracer = provider.get_tracer("common.tracing")
+
+
+@contextlib.contextmanager
+def _no_dependency_check() -> Iterator[None]:
+    """While the instrumentor is imported, a stand-in for its dependency check, which it imports at
+    module level and which imports packaging's requirement parser (about 8 ms of each cold start):
+    ``instrument(skip_dep_check=True)`` never calls it. Anything imported later gets the real one."""
+    if DEPENDENCY_CHECK in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType(DEPENDENCY_CHECK, "common.tracing: instruments with skip_dep_check=True")
+
+    def get_dependency_conflicts(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("common.tracing instruments botocore with skip_dep_check=True")
+
+    stand_in.__dict__.update(
+        DependencyConflict=object,
+        DependencyConflictError=RuntimeError,
+        get_dependency_conflicts=get_dependency_conflicts,
+    )
+    sys.modules[DEPENDENCY_CHECK] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get(DEPENDENCY_CHECK) is stand_in:
+            del sys.modules[DEPENDENCY_CHECK]
 
 
 def traced(handler: Handler) -> Handler:

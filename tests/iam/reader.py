@@ -251,6 +251,11 @@ class Program:
         self._memo: dict[int, frozenset[Value]] = {}
         self._previous: dict[int, frozenset[Value]] = {}
         self._busy: set[int] = set()
+        # Read from the code alone (the same in every round): each scope walked once, each name
+        # looked up once per scope (a walk per lookup was most of tests/pulumi_trading_dr's time).
+        self._own: dict[int, tuple[ast.AST, ...]] = {}
+        self._bound: dict[tuple[int, str], list[tuple[str, Any]] | None] = {}
+        self._globals: dict[int, list[ast.Global]] = {}
         self.code = self._reachable()
         self._node_ids = {id(n) for n in self.code}
         self._calls = [n for n in self.code if isinstance(n, ast.Call)]
@@ -342,6 +347,12 @@ class Program:
     # names
     def _bindings(self, scope: ast.AST, name: str) -> list[tuple[str, Any]] | None:
         """How ``name`` is bound in ``scope`` (None when it is not bound there)."""
+        key = (id(scope), name)
+        if key not in self._bound:
+            self._bound[key] = self._find_bindings(scope, name)
+        return self._bound[key]
+
+    def _find_bindings(self, scope: ast.AST, name: str) -> list[tuple[str, Any]] | None:
         found: list[tuple[str, Any]] = []
         if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             arguments = scope.args
@@ -385,8 +396,10 @@ class Program:
                     else:
                         found.append(("import", (node.module or "", alias.name)))
         if module_scope:  # assignments inside functions that declare the name global
-            for node in ast.walk(scope):
-                if isinstance(node, ast.Global) and name in node.names:
+            if id(scope) not in self._globals:
+                self._globals[id(scope)] = [n for n in ast.walk(scope) if isinstance(n, ast.Global)]
+            for node in self._globals[id(scope)]:
+                if name in node.names:
                     function = self.scope_of(node)
                     for inner in self._own_nodes(function):
                         if isinstance(inner, (ast.Assign, ast.AnnAssign)):
@@ -395,8 +408,13 @@ class Program:
                                 found.extend(self._target(target, inner.value, name))
         return found or None
 
-    def _own_nodes(self, scope: ast.AST) -> Iterator[ast.AST]:
+    def _own_nodes(self, scope: ast.AST) -> tuple[ast.AST, ...]:
         """The nodes of ``scope`` outside nested scopes (nested defs themselves included)."""
+        if id(scope) not in self._own:
+            self._own[id(scope)] = tuple(self._walk_own(scope))
+        return self._own[id(scope)]
+
+    def _walk_own(self, scope: ast.AST) -> Iterator[ast.AST]:
         todo = list(ast.iter_child_nodes(scope))
         while todo:
             node = todo.pop()

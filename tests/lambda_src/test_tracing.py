@@ -173,9 +173,10 @@ for name in sys.argv[1:]:
         chain.append(handler.__code__.co_filename.endswith("common/tracing.py"))
         handler = getattr(handler, "__wrapped__", None)
     traced[name] = any(chain)
+parser = "packaging.requirements" in sys.modules  # before this script imports the instrumentor itself
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 print(json.dumps({"traced": traced, "instrumented": BotocoreInstrumentor().is_instrumented_by_opentelemetry,
-                  "exporting": tracing._tracer is not None}))
+                  "exporting": tracing._tracer is not None, "requirement parser": parser}))
 """
 
 
@@ -210,8 +211,21 @@ def test_every_handler_that_calls_aws_traces_it(function, instrumented_on_import
     assert instrumented_on_import["instrumented"] and instrumented_on_import["exporting"]
 
 
+def test_a_cold_start_does_not_load_the_instrumentations_dependency_check(instrumented_on_import):
+    """Fix (issue 17, cold starts): instrumenting botocore with skip_dep_check=True leaves out
+    OpenTelemetry's dependency check, whose module imports packaging's requirement parser (about
+    8 ms of each cold start) though the check never runs; every handler still instruments botocore."""
+    assert instrumented_on_import["instrumented"] and instrumented_on_import["exporting"]
+    assert not instrumented_on_import["requirement parser"], "packaging.requirements loaded at cold start"
+
+
 def test_nothing_is_instrumented_outside_lambda():
     """Outside Lambda (tests, scripts) common.tracing sets nothing up: botocore stays as it is."""
     env = {k: v for k, v in lambda_environment("127.0.0.1:2000").items() if k != "LAMBDA_TASK_ROOT"}
     module = "lambda_src.pulumi_fraud_pipeline.validator.index"
-    assert imported([module], env) == {"traced": {module: False}, "instrumented": False, "exporting": False}
+    assert imported([module], env) == {
+        "traced": {module: False},
+        "instrumented": False,
+        "exporting": False,
+        "requirement parser": False,
+    }

@@ -116,3 +116,37 @@ def stack_and_project(stack, project):
     finally:
         settings._set_stack(saved[0])
         settings._set_project(saved[1])
+
+
+def test_stack_outputs_resolve_inside_the_programs_event_loop(monkeypatch):
+    """Fix (issue 17, `make synth-all`): the stack outputs are awaited inside run_pulumi_func's loop,
+    never pumped by a nested _sync_await, which refills the loop's ready queue with a cancelled
+    handle per pending callback after each output (about 1 s of CPU in the trading DR program)."""
+    import asyncio
+    from pathlib import Path
+
+    import pulumi
+
+    nested = []
+    real = pulumi_offline._sync_await
+
+    def recording(awaitable):
+        nested.append(asyncio.get_event_loop().is_running())
+        return real(awaitable)
+
+    monkeypatch.setattr(pulumi_offline, "_sync_await", recording)
+
+    def program():
+        parent = pulumi.ComponentResource("test:index:Part", "part")
+        return {
+            "name": pulumi.Output.from_input("a").apply(str.upper),
+            "hidden": pulumi.Output.secret("s"),
+            "urn": parent.urn,
+        }
+
+    project = Path(pulumi_offline.__file__).resolve().parents[1] / "pulumi_fraud_pipeline"
+    document = pulumi_offline.run(project, "dev", {"aws:region": "us-east-1"}, program)
+    outputs = document["deployment"]["resources"][0]["outputs"]
+    assert outputs["name"] == "A" and outputs["urn"].endswith("test:index:Part::part")
+    assert outputs["hidden"][rpc._special_sig_key] == rpc._special_secret_sig
+    assert nested == [False], "a _sync_await ran inside the running loop"

@@ -1,0 +1,20 @@
+"""tools/bench.py's report: each figure against the floor it names."""
+
+from __future__ import annotations
+
+from tools.bench import Measured, report
+
+
+def test_synth_all_is_compared_with_the_slowest_stack_run_beside_it():
+    """Fix (issue 17, `make synth-all`): the whole is held against the slowest stack's synth measured
+    right after each `make synth-all`, the median of the pairs' ratios (the machine's load moves both
+    alike), not against a framework's empty-app floor or a synth measured minutes apart."""
+    stacks = [
+        ("cdk_payments", Measured(4.0, 500, 3.5), Measured(4.5, 700, 4.0)),
+        ("cdktf_transactions", Measured(4.3, 880, 3.6), Measured(3.7, 860, 3.2)),
+    ]
+    make = {"synth-all": Measured(9.0, 1400, 9.0), "slowest stack": Measured(7.5, 880, 3.6)}
+    text = report(stacks, make, [], runs=3, pairs=[1.25, 1.2, 1.4])
+    (row,) = [line for line in text.splitlines() if line.startswith("| `make synth-all`, every stack")]
+    assert "7.5 (cdktf_transactions alone)" in row and "| 1.25x | <= 1.3x: met |" in row, row
+    assert "3 pair(s): median 1.25x, from 1.20x to 1.40x" in text
