@@ -209,6 +209,12 @@ class ApiCall:
         return self.params.get(name, frozenset())
 
 
+def _merged(one: ApiCall, other: ApiCall) -> ApiCall:
+    """The same call site read through two owners: what either may send."""
+    params = {name: one.param(name) | other.param(name) for name in {*one.params, *other.params}}
+    return ApiCall(one.service, one.operation, params, one.region | other.region, one.where)
+
+
 # --- the code --------------------------------------------------------------------------------
 @dataclass
 class _Module:
@@ -864,7 +870,11 @@ class Program:
                 continue
             for owner in self.values(call.func.value):
                 for made in self._as_api_call(owner, call.func.attr, call):
-                    found.setdefault((made.service, made.operation, made.where), made)
+                    key = (made.service, made.operation, made.where)
+                    # One call site, several clients it may be made on (a client per region, say):
+                    # every region and parameter any of them gives, never the first met (a set's
+                    # order, which changes with the hash seed).
+                    found[key] = _merged(found[key], made) if key in found else made
         return sorted(found.values(), key=lambda c: (c.where, c.service, c.operation))
 
     def _kwargs(self, call: ast.Call) -> dict[str, frozenset[Value]]:

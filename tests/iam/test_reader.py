@@ -291,3 +291,55 @@ def test_the_reader_walks_each_scope_of_a_handler_once(monkeypatch):
     monkeypatch.setattr(ast, "iter_child_nodes", counting)
     assert reader.api_calls()
     assert visits <= 3 * nodes, f"{visits} visits of {nodes} nodes"
+
+
+CANONICAL_CALLS = """
+import ast, dataclasses, json, sys
+from pathlib import Path
+from tests.iam.reader import api_calls
+
+def canonical(value):
+    if isinstance(value, ast.AST):  # a node by where it is, not by its address
+        return f"{type(value).__name__}@{getattr(value, 'lineno', '')}:{getattr(value, 'col_offset', '')}"
+    if isinstance(value, (frozenset, set)):
+        return sorted((canonical(v) for v in value), key=repr)
+    if isinstance(value, dict):
+        return sorted(([k, canonical(v)] for k, v in value.items()), key=repr)
+    if isinstance(value, (tuple, list)):
+        return [canonical(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        fields = [[f.name, canonical(getattr(value, f.name))] for f in dataclasses.fields(value)]
+        return [type(value).__name__, fields]
+    return repr(value)
+
+out = {}
+for function in sorted(Path("lambda_src").glob("*/*/index.py")):
+    out[str(function.parent)] = [canonical(call) for call in api_calls(function.parent)]
+json.dump(out, sys.stdout, sort_keys=True)
+"""
+
+
+def test_every_function_reads_the_same_whatever_the_hash_seed():
+    """Fix: one call site reached through several clients (one per region) kept the first the
+    set's iteration met, so a function's requests (the failover's DescribeDBClusters region) changed
+    with PYTHONHASHSEED from run to run; now every owner's regions and parameters are merged, and
+    two processes with different seeds read every function of the repo the same."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    outputs = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", CANONICAL_CALLS],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outputs.append(run.stdout)
+    assert len(outputs[0]) > 1000  # every function's calls, not an empty read
+    assert outputs[0] == outputs[1] == outputs[2]
