@@ -179,6 +179,6 @@ class Waf(pulumi.ComponentResource):
                 api.stage.stage_name,
             ),
             web_acl_arn=web_acl.arn,
-            opts=region.opts(self, depends_on=[api.stage]),  # WAF attaches to a stage that exists
+            opts=child,  # after the stage: its name is an input (WAF attaches to a stage that exists)
         )
         return RegionalWaf(web_acl=web_acl, health_limit=health_limit)

@@ -80,6 +80,7 @@ def test_each_stage_has_a_regional_web_acl_in_its_own_region(dr):
         assert acl["inputs"]["defaultAction"] == {"allow": {}}
 
 
+@pytest.mark.catalogue("trading-dr-18")
 def test_the_health_limit_admits_every_legitimate_caller_with_margin(dr):
     """The fix: the health rule's per-IP limit is above twice what Route 53's checkers, the canaries
     and the promote function send to the route in one window, all counted as one address. Changing
@@ -148,6 +149,7 @@ def test_the_rest_of_the_api_blocks_only_an_address_over_the_whole_stage(dr):
         assert rule["action"] == {"block": {}}
 
 
+@pytest.mark.catalogue("trading-dr-18")
 def test_get_health_has_a_throttle_bucket_of_its_own(dr):
     """The fix: a method override for GET /health (path "health/GET": resource path without its
     leading slash, then the method; the stage is not part of it), so a flood of it cannot spend
