@@ -33,6 +33,7 @@ from pulumi_trading_dr.components.route53 import Route53, Route53Args, verify_pu
 from pulumi_trading_dr.components.s3 import S3, S3Args
 from pulumi_trading_dr.components.sns import Sns, SnsArgs
 from pulumi_trading_dr.components.synthetics import Synthetics, SyntheticsArgs
+from pulumi_trading_dr.components.waf import Waf, WafArgs
 from pulumi_trading_dr.config import TradingConfig
 
 
@@ -132,6 +133,8 @@ def build(config: TradingConfig) -> dict[str, Any]:
             account_id=account_id,
         ),
     )
+    # Per-IP rate limits on both stages, derived from who calls GET /health (the checkers, the canaries).
+    waf = Waf("waf", WafArgs(config=config, regions=regions, api=api, route53=route53, synthetics=synthetics))
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
@@ -144,9 +147,10 @@ def build(config: TradingConfig) -> dict[str, Any]:
             api=api,
             route53=route53,
             synthetics=synthetics,
+            waf=waf,
         ),
         # trading-dr-03: after everything it watches.
-        pulumi.ResourceOptions(depends_on=[sns, aurora, dynamodb, orders, api, route53, synthetics]),
+        pulumi.ResourceOptions(depends_on=[sns, aurora, dynamodb, orders, api, route53, synthetics, waf]),
     )
     failover = Failover(
         "failover",

@@ -17,7 +17,8 @@
 Each stage: X-Ray, JSON access logs of ``$context`` variables to a log group with retention
 (trading-dr-17; the seed's ``$requestId ...`` format is not a valid format), and throttling for
 every caller through method settings on ``*/*`` (trading-dr-18; a usage plan only limits callers
-that present an API key). A new deployment whenever anything the deployment snapshots changes.
+that present an API key), and ``health/GET`` in a bucket of its own (waf.py: a flood of it). A new
+deployment whenever anything the deployment snapshots changes.
 
 Access logs and execution logging need the account's API Gateway CloudWatch role, a per-account and
 per-region setting this stack does not own (README: one-time setup)."""
@@ -40,6 +41,8 @@ from pulumi_trading_dr.config import TradingConfig
 STAGE = "v1"
 HEALTH_PATH = "/health"
 LIVENESS_QUERY = "role=any"  # /health?role=any: 200 for a reachable standby too
+# A method override is "{resource path without its leading /}/{HTTP method}"; the stage is not in it.
+HEALTH_METHOD_PATH = f"{HEALTH_PATH.lstrip('/')}/GET"
 ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",
@@ -330,19 +333,25 @@ class Api(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.apigateway.MethodSettings(
-            f"{prefix}-throttling",
-            rest_api=api.id,
-            stage_name=stage.stage_name,
-            method_path="*/*",  # every method, every caller (trading-dr-18)
-            settings=aws.apigateway.MethodSettingsSettingsArgs(
-                throttling_rate_limit=config.api_rate_limit,
-                throttling_burst_limit=config.api_burst_limit,
-                metrics_enabled=True,
-                logging_level="ERROR",
-            ),
-            opts=child,
-        )
+        for key, method_path in (
+            ("throttling", "*/*"),  # every method, every caller (trading-dr-18)
+            # GET /health's own bucket: a flood of it cannot spend POST /orders' share, nor the reverse
+            # (README "A flood of GET /v1/health"); the rest of the method's settings as on */*.
+            ("health-throttling", HEALTH_METHOD_PATH),
+        ):
+            aws.apigateway.MethodSettings(
+                f"{prefix}-{key}",
+                rest_api=api.id,
+                stage_name=stage.stage_name,
+                method_path=method_path,
+                settings=aws.apigateway.MethodSettingsSettingsArgs(
+                    throttling_rate_limit=config.api_rate_limit,
+                    throttling_burst_limit=config.api_burst_limit,
+                    metrics_enabled=True,
+                    logging_level="ERROR",
+                ),
+                opts=child,
+            )
         return RegionalApi(rest_api=api, stage=stage)
 
     def _orders_authorizer(

@@ -37,6 +37,7 @@ from pulumi_trading_dr.config import TradingConfig
 
 FAILOVER_TIMEOUT = 300  # seconds (trading-dr-21): a global failover takes minutes
 EVENT_MAX_AGE = 300  # seconds: an automatic promotion acts on a fresh alarm or not at all
+ASYNC_RETRIES = 2  # Lambda's retries of a failed asynchronous event (an alarm's), before the DLQ
 FOURTEEN_DAYS = 14 * 24 * 3600
 
 
@@ -218,7 +219,7 @@ class Failover(pulumi.ComponentResource):
         aws.lambda_.FunctionEventInvokeConfig(
             f"{prefix}-async",
             function_name=function.name,
-            maximum_retry_attempts=2,
+            maximum_retry_attempts=ASYNC_RETRIES,
             # A promotion is about now: an event older than EVENT_MAX_AGE goes to the dead letters
             # (Lambda's default keeps retrying a throttled event for six hours).
             maximum_event_age_in_seconds=EVENT_MAX_AGE if allow_data_loss else None,

@@ -10,7 +10,8 @@ decides a failover.
   disaster (a burst, a vacuum, a small secondary), and a failover while it lasts is exactly when
   it throws the most writes away.
 - Per region: the order processor's error rate (not a bare error count) and throttles, orders
-  dead-lettered, orders waiting too long, the API's 5XX rate.
+  dead-lettered, orders waiting too long, the API's 5XX rate, and WAF blocking GET /health
+  (a flood, or a limit that blocks a checker: waf.py).
 - The failover decision, in the SECONDARY region (detection must not depend on the region that
   may be down), from the two failover probes (synthetics.py: the primary's health route seen from
   the secondary region, and Route 53's multi-location verdict on it):
@@ -23,6 +24,7 @@ decides a failover.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
@@ -36,6 +38,9 @@ from pulumi_trading_dr.components.route53 import Route53
 from pulumi_trading_dr.components.sns import Sns
 from pulumi_trading_dr.components.synthetics import Synthetics
 from pulumi_trading_dr.config import ROUTE53_METRICS_REGION, TradingConfig
+
+if TYPE_CHECKING:  # waf.py imports failover.py, which imports this module
+    from pulumi_trading_dr.components.waf import Waf
 
 # Periods of 60 s the replication lag must exceed the RPO before it pages: a burst is not a risk.
 RPO_EVALUATIONS = 2
@@ -54,6 +59,7 @@ class MonitoringArgs:
     api: Api
     route53: Route53
     synthetics: Synthetics
+    waf: Waf
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -277,6 +283,21 @@ class Monitoring(pulumi.ComponentResource):
             evaluation_periods=1,
             threshold=0.05,
             comparison_operator="GreaterThanThreshold",
+        )
+        waf = args.waf.of(region)
+        self._alarm(
+            f"waf-health-blocked-{role}",
+            region,
+            "WAF blocked GET /health requests from an address over the checkers' rate: a flood "
+            "(both failover signals may fail with it), or the limit blocking a legitimate checker",
+            namespace="AWS/WAFV2",
+            metric_name="BlockedRequests",
+            dimensions={"WebACL": waf.web_acl.name, "Region": region.name, "Rule": waf.health_metric},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="GreaterThanOrEqualToThreshold",  # no blocks, no data: not breaching
         )
 
 

@@ -130,6 +130,10 @@ class Route53(pulumi.ComponentResource):
     def liveness_check(self, region: Region) -> aws.route53.HealthCheck:
         return self.liveness_checks[region.role]
 
+    def health_checks(self, region: Region) -> list[aws.route53.HealthCheck]:
+        """Every check that calls this region's /v1/health (the same checkers send each of them)."""
+        return [self.traffic_checks[region.role], self.liveness_checks[region.role]]
+
     def _custom_domain(
         self, name: str, config: TradingConfig, region: Region, api: Api
     ) -> aws.apigateway.DomainName:

@@ -69,7 +69,7 @@ class Synthetics(pulumi.ComponentResource):
         super().__init__("trading:synthetics:Synthetics", name, None, opts)
         self._name, self._args = name, args
         primary, secondary = args.regions.primary, args.regions.secondary
-        probes = [
+        self.probes = probes = [
             Probe("primary", primary, primary, feeds_failover=False),
             Probe("secondary", secondary, secondary, feeds_failover=False),
             Probe("probe-primary", secondary, primary, feeds_failover=True),
@@ -84,6 +84,15 @@ class Synthetics(pulumi.ComponentResource):
         # The failover decision's two signals (monitoring.py combines them).
         self.failover_alarms = [self.alarms["probe-primary"], self.alarms["verdict"]]
         self.register_outputs({key: canary.name for key, canary in self.canaries.items()})
+
+    def rate_minutes(self, probe: Probe) -> int:
+        """How often the canary runs: the failover's two signals bound detection; the rest watch."""
+        config = self._args.config
+        return config.probe_rate_minutes if probe.feeds_failover else config.canary_rate_minutes
+
+    def callers_of(self, region: Region) -> list[Probe]:
+        """The canaries that call this region's API (the verdict canary resolves DNS only)."""
+        return [probe for probe in self.probes if probe.checks.role == region.role and not probe.verdict]
 
     def _artifacts(self, region: Region) -> aws.s3.Bucket:
         config = self._args.config
@@ -156,7 +165,7 @@ class Synthetics(pulumi.ComponentResource):
         args, config, region = self._args, self._args.config, probe.runs_in
         prefix = f"{self._name}-{probe.key}"
         bucket = self._buckets[region.role]
-        rate = config.probe_rate_minutes if probe.feeds_failover else config.canary_rate_minutes
+        rate = self.rate_minutes(probe)
         canary = aws.synthetics.Canary(
             prefix,
             name=f"trading-{config.env}-{probe.key}",

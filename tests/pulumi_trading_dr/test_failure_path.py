@@ -57,6 +57,9 @@ def requirements(dr):
         "trading-orders-waiting-{role}-dev": ([15 * MINUTE + 1], [15 * MINUTE - 1]),
         # More than 5 % of the API's requests answered 5XX.
         "trading-api-5xx-{role}-dev": ([0.06], [0.04]),
+        # WAF blocked a GET /health request in 5 minutes (a flood, or a checker over the limit:
+        # test_flood.py); a period without blocks has no datapoint and does not page.
+        "trading-waf-health-blocked-{role}-dev": ([1], [None]),
         # The gate failed three runs in a row (it runs every minute); two are not enough.
         "trading-gate-errors-dev-{role}": ([1, 1, 1], [1, 1, 0]),
         "trading-failover-dead-letters-dev": ([1], [0]),

@@ -76,3 +76,19 @@ def test_each_runbook_target_runs_its_ops_command(monkeypatch, target, variables
     """Runbooks 2-4: the make target passes the operator's confirmation, reason, flags and stack
     to the ops command the Stubber tests (test_ops.py) exercise; failback refreshes (no skip)."""
     assert ops_call(monkeypatch, target, **variables) == expected
+
+
+def test_the_failover_rehearsal_throttles_the_health_methods_own_bucket():
+    """Runbook 2's rehearsal fails the primary's /v1/health by throttling it. GET /health has a
+    method override of its own (test_flood.py), which a patch of /*/*/throttling no longer reaches:
+    the patch must name the override (resource path with '/' as '~1', then the method)."""
+    import re
+    from pathlib import Path
+
+    from pulumi_trading_dr.components.api import HEALTH_METHOD_PATH
+
+    resource, method = HEALTH_METHOD_PATH.rsplit("/", 1)
+    override = "/" + ("/" + resource).replace("/", "~1") + "/" + method
+    readme = (Path(__file__).resolve().parents[2] / "pulumi_trading_dr" / "README.md").read_text()
+    patched = set(re.findall(r"path=(\S+)/throttling/(rateLimit|burstLimit),value=0", readme))
+    assert patched == {(override, "rateLimit"), (override, "burstLimit")}
