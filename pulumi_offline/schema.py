@@ -25,20 +25,51 @@ def _special(signature: str, **properties: Any) -> dict[str, Any]:
     }
 
 
+ARCHIVE = _special(rpc._special_archive_sig, path={"type": "string"}, hash={"type": "string"}) | {
+    "anyOf": [{"required": ["path"]}, {"required": ["hash"]}, {"required": ["assets"]}]
+}
+ASSET = _special(rpc._special_asset_sig, path={"type": "string"}, hash={"type": "string"}) | {
+    "anyOf": [{"required": ["path"]}, {"required": ["hash"]}, {"required": ["text"]}]
+}
+SECRET = _special(rpc._special_secret_sig, ciphertext={"type": "string"}, plaintext={"type": "string"}) | {
+    "oneOf": [{"required": ["ciphertext"]}, {"required": ["plaintext"]}]
+}
+RESOURCE_REFERENCE = _special(rpc._special_resource_sig, urn=URN, id={"type": "string"}) | {
+    "required": [SIG, "urn"]
+}
+
+
+def _signature_is(signature: str) -> dict[str, Any]:
+    return {"properties": {SIG: {"const": signature}}}
+
+
+# A scalar, an array of values, a plain object (any keys but the signature) of values, or one of the
+# special objects the signature marks. The kinds exclude each other, so this is their `oneOf`, written
+# with keywords that apply to one kind each (`items` to arrays, `dependentSchemas` to objects with the
+# signature): a value is checked against its own kind only, where a `oneOf` tries all seven (a third
+# of a Pulumi synth's CPU, issue 17). ``tests/pulumi_offline/test_schema.py`` holds the `oneOf`.
 PROPERTY_VALUE: dict[str, Any] = {
-    "oneOf": [
-        {"type": ["null", "boolean", "number", "string"]},
-        {"type": "array", "items": {"$ref": "#/$defs/value"}},
-        # A plain object: any keys but the signature (which marks the special values below).
-        {"type": "object", "properties": {SIG: False}, "additionalProperties": {"$ref": "#/$defs/value"}},
-        _special(rpc._special_archive_sig, path={"type": "string"}, hash={"type": "string"})
-        | {"anyOf": [{"required": ["path"]}, {"required": ["hash"]}, {"required": ["assets"]}]},
-        _special(rpc._special_asset_sig, path={"type": "string"}, hash={"type": "string"})
-        | {"anyOf": [{"required": ["path"]}, {"required": ["hash"]}, {"required": ["text"]}]},
-        _special(rpc._special_secret_sig, ciphertext={"type": "string"}, plaintext={"type": "string"})
-        | {"oneOf": [{"required": ["ciphertext"]}, {"required": ["plaintext"]}]},
-        _special(rpc._special_resource_sig, urn=URN, id={"type": "string"}) | {"required": [SIG, "urn"]},
-    ]
+    "type": ["null", "boolean", "number", "string", "array", "object"],
+    "items": {"$ref": "#/$defs/value"},
+    # `required` holds for anything but an object without the signature: only a plain object is
+    # checked key by key.
+    "if": {"required": [SIG]},
+    "else": {"additionalProperties": {"$ref": "#/$defs/value"}},
+    "dependentSchemas": {
+        SIG: {
+            "if": _signature_is(rpc._special_archive_sig),
+            "then": ARCHIVE,
+            "else": {
+                "if": _signature_is(rpc._special_asset_sig),
+                "then": ASSET,
+                "else": {
+                    "if": _signature_is(rpc._special_secret_sig),
+                    "then": SECRET,
+                    "else": RESOURCE_REFERENCE,  # its signature or none: rejected
+                },
+            },
+        }
+    },
 }
 
 RESOURCE: dict[str, Any] = {
