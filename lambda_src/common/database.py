@@ -1,6 +1,7 @@
 """PostgreSQL access shared by the trading DR functions in the VPC (order processor, health route,
-reconciliation, and the migration and rotation functions): credentials from Secrets Manager, one
-session per container re-opened when it breaks, and a password set without sending it.
+reconciliation, and the migration and rotation functions; the payments rotation uses
+``can_log_in`` through common/rotation.py): credentials from Secrets Manager, one session per
+container re-opened when it breaks, and a password set without sending it.
 
 The application functions log in as the application role, which may not create anything: the
 ledger's tables are the migration's (lambda_src/pulumi_trading_dr/migrate, run by ``pulumi up``).
@@ -35,6 +36,7 @@ DEFAULT_CONNECT_OPTIONS: Mapping[str, Any] = {
 SCHEMA_TABLES = ("orders", "health_heartbeat")
 
 SecretReader = Callable[[], Mapping[str, Any]]
+Connect = Callable[[Mapping[str, Any]], Any]
 T = TypeVar("T")
 
 
@@ -49,6 +51,16 @@ def secret_reader(client: Any, secret_arn: str) -> SecretReader:
         return value
 
     return read
+
+
+def can_log_in(credentials: Mapping[str, Any], connect: Connect, driver: ModuleType) -> bool:
+    """Whether ``credentials`` open a session (a refused or unreachable login is False)."""
+    try:
+        connection = connect(credentials)
+    except driver.OperationalError:
+        return False
+    connection.close()
+    return True
 
 
 def is_read_only(exc: BaseException) -> bool:

@@ -238,6 +238,17 @@ def test_unknown_step_and_foreign_token_are_refused(secret):
         rotation.rotate(client, arn, str(uuid.uuid4()), "createSecret", pg_connect)
 
 
+def test_a_version_that_is_not_awspending_is_refused(secret):
+    """The contract's check (common/rotation.py): a step for a version that is neither AWSPENDING nor
+    AWSCURRENT (an AWSPREVIOUS left by the last rotation) changes nothing and fails."""
+    client, arn, _ = secret
+    old = version_with(client, arn, "AWSCURRENT")
+    run_steps(client, arn, start_rotation(client, arn))
+    assert stages(client, arn)[old] == ["AWSPREVIOUS"]
+    with pytest.raises(rotation.RotationError, match="is not AWSPENDING"):
+        rotation.rotate(client, arn, old, "createSecret", pg_connect)
+
+
 def test_rotation_disabled_secret_is_refused(aws_clients):
     client = aws_clients["secretsmanager"]
     arn = client.create_secret(Name="norotate", SecretString='{"username":"u","password":"p","host":"h"}')[

@@ -32,14 +32,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
 import psycopg2
 from aws_lambda_powertools import Logger
 from common import tracing
-from common.database import is_read_only, set_password
+from common.database import Connect, can_log_in, is_read_only, set_password
 from common.rds_tls import verify_full_options
 from psycopg2 import sql
 
@@ -88,8 +88,6 @@ CONNECT_OPTIONS: Mapping[str, Any] = {
     "connect_timeout": 5,
     "options": "-c lock_timeout=5000 -c statement_timeout=60000",
 }
-
-Connect = Callable[[Mapping[str, Any]], Any]
 
 
 class MigrationError(Exception):
@@ -217,15 +215,6 @@ def settle_privileges(cursor: Any, kind: str, name: str, wanted: Mapping[str, fr
     return changes
 
 
-def can_log_in(credentials: Mapping[str, Any], connect: Connect) -> bool:
-    try:
-        connection = connect(credentials)
-    except psycopg2.OperationalError:
-        return False
-    connection.close()
-    return True
-
-
 def migrate(master: Mapping[str, Any], app: Mapping[str, Any], connect: Connect) -> list[str]:
     """Bring the database to the ledger's schema and the application role to exactly its grants;
     return what changed (empty when nothing had to)."""
@@ -256,7 +245,7 @@ def migrate(master: Mapping[str, Any], app: Mapping[str, Any], connect: Connect)
                     "while the primary region writes (README, failback)"
                 ) from exc
             raise
-        if not can_log_in(app, connect):
+        if not can_log_in(app, connect, psycopg2):
             set_password(connection, psycopg2, role, app["password"])
             changes.append(f"set the password of role {role} from its secret")
     finally:

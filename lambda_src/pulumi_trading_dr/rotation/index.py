@@ -19,38 +19,41 @@ ENVIRONMENT.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import secrets
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
 import psycopg2
 from aws_lambda_powertools import Logger
 from common import tracing
-from common.database import is_read_only, set_password
+from common.database import DEFAULT_CONNECT_OPTIONS, is_read_only, set_password
 from common.rds_tls import verify_full_options
+from common.rotation import (
+    STEPS,
+    Connect,
+    RotationError,
+    can_log_in,
+    read_secret,
+    rotate as rotate_steps,
+    session_as_current_or_previous,
+    stage_pending,
+)
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "rotation"))
 logger.append_keys(environment=os.environ.get("ENVIRONMENT", "unknown"))
 
-STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+__all__ = ["STEPS", "RotationError", "handler", "parse_event", "rotate"]
+
 PASSWORD_LENGTH = 32
 # What RDS accepts in a master password (no '/', '@', '"' or space), the set the stack's first
 # password is drawn from (components/aurora.py; a test keeps the two equal), so an operator can
 # still reset it through RDS.
 PASSWORD_SPECIALS = "!#$%&*()-_=+[]{}<>:?"  # noqa: S105 (the allowed characters, not a password)
 ALPHABET = string.ascii_letters + string.digits + PASSWORD_SPECIALS
-CONNECT_OPTIONS: Mapping[str, Any] = {"connect_timeout": 5, "options": "-c statement_timeout=10000"}
-
-Connect = Callable[[Mapping[str, Any]], Any]
-
-
-class RotationError(Exception):
-    """The rotation cannot go on; Secrets Manager marks it failed and AWSCURRENT stays as it was."""
+REQUIRED = ("username", "password", "dbname")  # the host is this region's writer (DB_HOST)
 
 
 def new_password() -> str:
@@ -64,63 +67,22 @@ def new_password() -> str:
             return password
 
 
-def _secret(client: Any, arn: str, stage: str, token: str | None = None) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"SecretId": arn, "VersionStage": stage}
-    if token:
-        kwargs["VersionId"] = token
-    value = json.loads(client.get_secret_value(**kwargs)["SecretString"])
-    missing = {"username", "password", "dbname"} - value.keys()
-    if missing:
-        raise RotationError(f"secret {arn} ({stage}) lacks {sorted(missing)}")
-    return value
-
-
-def _can_log_in(credentials: Mapping[str, Any], connect: Connect) -> bool:
-    try:
-        connection = connect(credentials)
-    except psycopg2.OperationalError:
-        return False
-    connection.close()
-    return True
-
-
 def create_secret(client: Any, arn: str, token: str) -> None:
     """Stage a new password as AWSPENDING under ``token``, unless that version exists."""
-    current = _secret(client, arn, "AWSCURRENT")
-    try:
-        _secret(client, arn, "AWSPENDING", token)
-        logger.info("createSecret: AWSPENDING already staged", extra={"token": token})
-        return
-    except client.exceptions.ResourceNotFoundException:
-        pass
-    client.put_secret_value(
-        SecretId=arn,
-        ClientRequestToken=token,
-        SecretString=json.dumps({**current, "password": new_password()}),
-        VersionStages=["AWSPENDING"],
-    )
+    stage_pending(client, arn, token, new_password, required=REQUIRED)
 
 
 def set_secret(client: Any, arn: str, token: str, connect: Connect) -> None:
     """Make the writer accept the AWSPENDING password, logged in with AWSCURRENT (or AWSPREVIOUS,
     when a rotation stopped after this step)."""
-    pending = _secret(client, arn, "AWSPENDING", token)
-    if _can_log_in(pending, connect):
+    pending = read_secret(client, arn, "AWSPENDING", token, required=REQUIRED)
+    if can_log_in(pending, connect, psycopg2):
         logger.info("setSecret: the pending password is already active")
         return
-    current = _secret(client, arn, "AWSCURRENT")
+    current = read_secret(client, arn, "AWSCURRENT", required=REQUIRED)
     if (pending["username"], pending["dbname"]) != (current["username"], current["dbname"]):
         raise RotationError("AWSPENDING names another user or database than AWSCURRENT")
-    candidates = [current]
-    with contextlib.suppress(client.exceptions.ResourceNotFoundException):
-        candidates.append(_secret(client, arn, "AWSPREVIOUS"))
-    last_error: Exception | None = None
-    for credentials in candidates:
-        try:
-            connection = connect(credentials)
-        except psycopg2.OperationalError as exc:
-            last_error = exc
-            continue
+    with session_as_current_or_previous(client, arn, connect, psycopg2, required=REQUIRED) as connection:
         try:
             set_password(connection, psycopg2, pending["username"], pending["password"])
         except psycopg2.Error as exc:
@@ -130,14 +92,10 @@ def set_secret(client: Any, arn: str, token: str, connect: Connect) -> None:
                     "AWSCURRENT still works, and the rotation succeeds after failback"
                 ) from exc
             raise
-        finally:
-            connection.close()
-        return
-    raise RotationError(f"setSecret: cannot log in with AWSCURRENT or AWSPREVIOUS: {last_error}")
 
 
 def test_secret(client: Any, arn: str, token: str, connect: Connect) -> None:
-    pending = _secret(client, arn, "AWSPENDING", token)
+    pending = read_secret(client, arn, "AWSPENDING", token, required=REQUIRED)
     try:
         connection = connect(pending)
     except psycopg2.OperationalError as exc:
@@ -151,40 +109,18 @@ def test_secret(client: Any, arn: str, token: str, connect: Connect) -> None:
         connection.close()
 
 
-def finish_secret(client: Any, arn: str, token: str) -> None:
-    """Move AWSCURRENT to ``token``, naming the version that holds it now."""
-    versions = client.describe_secret(SecretId=arn)["VersionIdsToStages"]
-    current = next((v for v, stages in versions.items() if "AWSCURRENT" in stages), None)
-    if current == token:
-        logger.info("finishSecret: already AWSCURRENT", extra={"token": token})
-        return
-    client.update_secret_version_stage(
-        SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current
-    )
-
-
 def rotate(client: Any, arn: str, token: str, step: str, connect: Connect) -> None:
-    metadata = client.describe_secret(SecretId=arn)
-    if not metadata.get("RotationEnabled"):
-        raise RotationError(f"secret {arn} is not enabled for rotation")
-    stages = metadata.get("VersionIdsToStages", {}).get(token)
-    if stages is None:
-        raise RotationError(f"secret version {token} has no stage for rotation of {arn}")
-    if "AWSCURRENT" in stages:
-        logger.info("version already AWSCURRENT", extra={"token": token})
-        return
-    if "AWSPENDING" not in stages:
-        raise RotationError(f"secret version {token} is not AWSPENDING for rotation of {arn}")
-    if step == "createSecret":
-        create_secret(client, arn, token)
-    elif step == "setSecret":
-        set_secret(client, arn, token, connect)
-    elif step == "testSecret":
-        test_secret(client, arn, token, connect)
-    elif step == "finishSecret":
-        finish_secret(client, arn, token)
-    else:
-        raise RotationError(f"unknown rotation step {step!r}; expected one of {STEPS}")
+    rotate_steps(
+        client,
+        arn,
+        token,
+        step,
+        {
+            "createSecret": lambda: create_secret(client, arn, token),
+            "setSecret": lambda: set_secret(client, arn, token, connect),
+            "testSecret": lambda: test_secret(client, arn, token, connect),
+        },
+    )
 
 
 def parse_event(event: Any, secret_arn: str) -> tuple[str, str, str]:
@@ -210,7 +146,7 @@ def connect(credentials: Mapping[str, Any]) -> Any:
         user=credentials["username"],
         password=credentials["password"],
         **verify_full_options(),  # TLS that verifies the server against the RDS CAs
-        **CONNECT_OPTIONS,
+        **DEFAULT_CONNECT_OPTIONS,
     )
 
 
