@@ -28,7 +28,7 @@ import pulumi_aws as aws
 
 from pulumi_trading_dr.components.api import Api
 from pulumi_trading_dr.components.aurora import Aurora
-from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, shared_layer
+from pulumi_trading_dr.components.functions import FunctionSpec, key_use, regional_function, shared_layer
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.monitoring import Monitoring
 from pulumi_trading_dr.components.region import Regions
@@ -168,12 +168,7 @@ class Failover(pulumi.ComponentResource):
             {"Effect": "Allow", "Action": "rds:DescribeDBClusters", "Resource": self._old_writer.arn},
             {"Effect": "Allow", "Action": promotions, "Resource": [global_cluster.arn, self._target.arn]},
             {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic.arn},
-            {
-                "Effect": "Allow",
-                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                "Resource": key.arn,
-                "Condition": {"StringEquals": {"kms:ViaService": f"sns.{region.name}.amazonaws.com"}},
-            },
+            key_use(key.arn, region, "sns", actions=["kms:GenerateDataKey*", "kms:Decrypt"]),
             # The on-failure destination of asynchronous invocations.
             {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": self.dead_letters.arn},
         ]

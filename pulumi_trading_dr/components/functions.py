@@ -50,6 +50,18 @@ VPC_ENI = {
 }
 
 
+def key_use(key_arn: pulumi.Input[str], region: Region, *services: str, actions: Any = "kms:Decrypt") -> dict:
+    """A statement that lets a function use the region's key only as ``services`` do on its behalf
+    (``kms:ViaService``: reading a secret, writing to an encrypted topic or table)."""
+    via = [f"{service}.{region.name}.amazonaws.com" for service in services]
+    return {
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": key_arn,
+        "Condition": {"StringEquals": {"kms:ViaService": via[0] if len(via) == 1 else via}},
+    }
+
+
 @dataclass
 class FunctionSpec:
     key: str  # the lambda_src/pulumi_trading_dr/<key>/ folder

@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pulumi_trading_dr.components.aurora import Aurora
-from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, shared_layer
+from pulumi_trading_dr.components.functions import FunctionSpec, key_use, regional_function, shared_layer
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.orders import Orders
 from pulumi_trading_dr.components.region import Region, Regions
@@ -96,12 +96,7 @@ class Gate(pulumi.ComponentResource):
                         "Resource": other_orders.queue.arn,
                     },
                     {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic.arn},
-                    {
-                        "Effect": "Allow",
-                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                        "Resource": key.arn,
-                        "Condition": {"StringEquals": {"kms:ViaService": f"sns.{region.name}.amazonaws.com"}},
-                    },
+                    key_use(key.arn, region, "sns", actions=["kms:GenerateDataKey*", "kms:Decrypt"]),
                 ],
                 environment={
                     "GLOBAL_CLUSTER_ID": args.aurora.global_cluster.global_cluster_identifier,

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from pulumi_trading_dr.components.aurora import Aurora
-from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, shared_layer
+from pulumi_trading_dr.components.functions import FunctionSpec, key_use, regional_function, shared_layer
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.migration import Migration
 from pulumi_trading_dr.components.network import Network
@@ -77,14 +77,7 @@ class Health(pulumi.ComponentResource):
                         "Action": "secretsmanager:GetSecretValue",
                         "Resource": args.migration.app_secret_arn(region),
                     },
-                    {
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": key.arn,
-                        "Condition": {
-                            "StringEquals": {"kms:ViaService": f"secretsmanager.{region.name}.amazonaws.com"}
-                        },
-                    },
+                    key_use(key.arn, region, "secretsmanager"),
                     {
                         "Effect": "Allow",
                         "Action": "sqs:GetQueueAttributes",

@@ -30,7 +30,7 @@ import pulumi_random as random
 
 from lambda_src.build import SRC
 from pulumi_trading_dr.components.aurora import PASSWORD_SPECIALS, Aurora, _in_region
-from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, shared_layer
+from pulumi_trading_dr.components.functions import FunctionSpec, key_use, regional_function, shared_layer
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.network import POSTGRES_PORT, Network
 from pulumi_trading_dr.components.region import Region, Regions
@@ -123,14 +123,7 @@ class Migration(pulumi.ComponentResource):
                         "Action": "secretsmanager:GetSecretValue",
                         "Resource": [aurora.secret_arns["primary"], self.app_secret_arns["primary"]],
                     },
-                    {
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": key.arn,
-                        "Condition": {
-                            "StringEquals": {"kms:ViaService": f"secretsmanager.{primary.name}.amazonaws.com"}
-                        },
-                    },
+                    key_use(key.arn, primary, "secretsmanager"),
                 ],
                 environment={
                     "DB_HOST": aurora.writer_endpoint(primary),

@@ -26,7 +26,7 @@ import pulumi_aws as aws
 
 from pulumi_trading_dr.components.aurora import Aurora
 from pulumi_trading_dr.components.dynamodb import DynamoDb
-from pulumi_trading_dr.components.functions import FunctionSpec, regional_function, shared_layer
+from pulumi_trading_dr.components.functions import FunctionSpec, key_use, regional_function, shared_layer
 from pulumi_trading_dr.components.keys import Keys
 from pulumi_trading_dr.components.migration import Migration
 from pulumi_trading_dr.components.network import Network
@@ -130,19 +130,7 @@ class Orders(pulumi.ComponentResource):
                         "Action": "secretsmanager:GetSecretValue",
                         "Resource": args.migration.app_secret_arn(region),
                     },
-                    {
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": key.arn,
-                        "Condition": {
-                            "StringEquals": {
-                                "kms:ViaService": [
-                                    f"secretsmanager.{region.name}.amazonaws.com",
-                                    f"dynamodb.{region.name}.amazonaws.com",
-                                ]
-                            }
-                        },
-                    },
+                    key_use(key.arn, region, "secretsmanager", "dynamodb"),
                     {
                         "Effect": "Allow",
                         "Action": [
@@ -201,19 +189,7 @@ class Orders(pulumi.ComponentResource):
                         "Action": "secretsmanager:GetSecretValue",
                         "Resource": args.migration.app_secret_arn(region),
                     },
-                    {
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": key.arn,
-                        "Condition": {
-                            "StringEquals": {
-                                "kms:ViaService": [
-                                    f"secretsmanager.{region.name}.amazonaws.com",
-                                    f"dynamodb.{region.name}.amazonaws.com",
-                                ]
-                            }
-                        },
-                    },
+                    key_use(key.arn, region, "secretsmanager", "dynamodb"),
                 ],
                 environment={
                     "ORDERS_TABLE": args.dynamodb.table.name,
