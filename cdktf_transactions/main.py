@@ -22,6 +22,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from cdktf_transactions import provider_loading
 from cdktf_transactions.backend import migrate_legacy_states, require_state, restore_lock_file
 from cdktf_transactions.config import ConfigError, TransactionsConfig
 
@@ -42,7 +43,9 @@ def prepare_state(config: TransactionsConfig, environ: Mapping[str, str]) -> Non
 
 
 def synthesize(config: TransactionsConfig) -> None:
-    # Imported here: a refused run starts no jsii kernel.
+    # Imported here: a refused run starts no jsii kernel. The kernel starts at the first cdktn
+    # import and reads NODE_OPTIONS then: the provider's modules load as the stack uses them.
+    provider_loading.enable(os.environ)
     from cdktn import App
 
     from cdktf_transactions.stack import TransactionsStack

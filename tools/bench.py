@@ -66,6 +66,9 @@ SYNTH_TARGETS = {"cdk_payments": 2.0}
 RUNTIME_MODULES = ("boto3", "botocore", "jmespath", "s3transfer", "urllib3", "dateutil", "six")
 
 EMPTY_CDK_APP = "import aws_cdk as cdk; app = cdk.App(); cdk.Stack(app, 'empty'); app.synth()"
+# The provider's resource modules load as the app's do (cdktf_transactions/provider_loading.py);
+# the notes give the floor with the provider loaded as shipped, every module at once.
+LAZY_PROVIDER = "from cdktf_transactions import provider_loading; provider_loading.enable(); "
 EMPTY_CDKTF_APP = (
     "import sys; from cdktn import App, TerraformStack; "
     "from cdktn_provider_aws.provider import AwsProvider; "
@@ -171,13 +174,14 @@ def environment() -> dict[str, str]:
     return env
 
 
-def floor_command(name: str, scratch: Path) -> tuple[list[str], Path]:
+def floor_command(name: str, scratch: Path, *, lazy_provider: bool = True) -> tuple[list[str], Path]:
     framework = STACKS[name].framework
     if framework == "cdk":
         app = f'{sys.executable} -c "{EMPTY_CDK_APP}"'
         return ["cdk", "synth", "--quiet", "--no-notices", "--app", app, "-o", str(scratch / "cdk")], ROOT
     if framework == "cdktf":
-        return [sys.executable, "-c", EMPTY_CDKTF_APP, str(scratch / "cdktf")], ROOT
+        app = (LAZY_PROVIDER if lazy_provider else "") + EMPTY_CDKTF_APP
+        return [sys.executable, "-c", app, str(scratch / "cdktf")], ROOT
     return [sys.executable, "-c", EMPTY_PULUMI_PROGRAM, str(ROOT / name)], ROOT
 
 
@@ -208,21 +212,38 @@ def bench_payments_validation(runs: int, env: dict[str, str]) -> dict[str, Measu
             progress("cdk_payments: floor without the built-in validation")
             argv, cwd = floor_command("cdk_payments", Path(scratch))
             found["floor without validation"].append(measure(argv, cwd, {**env, "CDK_VALIDATION": "false"}))
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as scratch:
+            progress("cdktf_transactions: floor with the provider loaded as shipped")
+            argv, cwd = floor_command("cdktf_transactions", Path(scratch), lazy_provider=False)
+            found.setdefault("cdktf floor, provider as shipped", []).append(measure(argv, cwd, env))
     # Leave out/ as `make synth-all` writes it.
     measure([sys.executable, "-m", "tools.synth", "--force", "cdk_payments"], ROOT, env)
     return {name: median(values) for name, values in found.items()}
 
 
-def payments_validation_notes(found: dict[str, Measured], floor: Measured | None) -> list[str]:
+def payments_validation_notes(
+    found: dict[str, Measured], floor: Measured | None, cdktf_floor: Measured | None = None
+) -> list[str]:
     if not found:
         return []
     checked, bare = found["checked"], found["floor without validation"]
     against = f", {ratio(checked.seconds, floor.seconds)} the floor" if floor else ""
-    return [
+    notes = [
         f"`make check`'s payments synth (Control Tower's rules and CDK's built-in CloudFormation "
         f"validation too): {checked.seconds:.1f} s{against}. The CDK floor without the built-in "
         f"validation: {bare.seconds:.1f} s.",
     ]
+    eager = found.get("cdktf floor, provider as shipped")
+    if eager:
+        lazy = ""
+        if cdktf_floor:
+            lazy = f" ({cdktf_floor.seconds:.1f} s, {cdktf_floor.peak_mb:.0f} MB as it loads now)"
+        notes.append(
+            f"The CDK Terrain floor with the provider loaded as shipped, all its resource modules at "
+            f"once: {eager.seconds:.1f} s, {eager.cpu_seconds:.1f} s of CPU, {eager.peak_mb:.0f} MB{lazy}."
+        )
+    return notes
 
 
 def bench_make(
@@ -529,7 +550,8 @@ def report(
     verdict = "met" if peak < TARGETS["peak MB"] else "NOT met"
     notes.append(f"Largest peak: {peak:.0f} MB (target < {TARGETS['peak MB']:.0f} MB: {verdict}).")
     payments_floor = next((f for name, _, f in stacks if name == "cdk_payments"), None)
-    notes += payments_validation_notes(validation or {}, payments_floor)
+    cdktf_floor = next((f for name, _, f in stacks if name == "cdktf_transactions"), None)
+    notes += payments_validation_notes(validation or {}, payments_floor, cdktf_floor)
     lines += ["", *notes]
     lines += ["", *lambda_report(lambdas)]
     return "\n".join(lines)

@@ -1,9 +1,9 @@
 """The transactions stacks, synthesized once per test session (dev; dev again in a second region;
 prod with an S3 backend).
 
-In a child process (synth.py): the first cdktn_provider_aws import loads its whole jsii assembly
-(about 4 s, about 800 MB of Node), which then exits with that process instead of staying beside
-the CDK's kernel on the same xdist worker (tests/conftest.py: FIXTURE_SCOPES).
+In a child process (synth.py), with the provider's resource modules loaded as the stacks use them
+(cdktf_transactions/provider_loading.py): its jsii kernel exits with that process instead of
+staying beside the CDK's kernel on the same xdist worker (tests/conftest.py: FIXTURE_SCOPES).
 """
 
 from __future__ import annotations

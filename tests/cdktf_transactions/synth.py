@@ -1,7 +1,8 @@
 """The test session's transactions stacks, synthesized in a process of their own (conftest.py).
 
-The provider's jsii kernel holds about 800 MB for as long as its process lives: here it exits
-after the synth instead of staying for the rest of an xdist worker's tests.
+The provider's jsii kernel (about 150 MB with its modules loaded as used, 800 MB as shipped) lives
+as long as its process: here it exits after the synth instead of staying for the rest of an xdist
+worker's tests.
 
     python -m tests.cdktf_transactions.synth OUT.json VARIANTS_JSON
 """
@@ -16,6 +17,9 @@ from typing import Any
 
 
 def synthesize(variants: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    from cdktf_transactions import provider_loading
+
+    provider_loading.enable()  # as main.py: before the kernel starts
     from cdktn import Testing
 
     from cdktf_transactions.config import ConfigError, TransactionsConfig

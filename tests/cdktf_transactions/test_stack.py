@@ -46,7 +46,7 @@ def test_local_state_lives_outside_the_synth_output_and_git(dev):
 
 def test_the_session_synth_leaves_no_jsii_kernel_in_this_process(dev, prod):
     """The synth ran in its own process (tests/conftest.py: transactions_synth): the provider's Node
-    kernel (about 0.8 GB) is not left beside the CDK's on the worker it shares with tests/cdk_payments."""
+    kernel is not left beside the CDK's on the worker it shares with tests/cdk_payments."""
     assert not {"cdktn", "cdktn_provider_aws"} & sys.modules.keys()
 
 
