@@ -42,6 +42,27 @@ def aws() -> Iterator[None]:
         yield
 
 
+class SqsClock:
+    """moto's SQS clock, moved forward instead of sleeping: a message becomes visible again when
+    moto's own visibility and delay arithmetic says so, later by ``advance``'s seconds."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from moto.sqs import models
+
+        self.offset = 0.0
+        seconds, millis = models.unix_time, models.unix_time_millis
+        monkeypatch.setattr(models, "unix_time", lambda *args: seconds(*args) + self.offset)
+        monkeypatch.setattr(models, "unix_time_millis", lambda *args: millis(*args) + self.offset * 1000)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def sqs_clock(monkeypatch: pytest.MonkeyPatch) -> SqsClock:
+    return SqsClock(monkeypatch)
+
+
 # --- a real PostgreSQL server, started by the fixture (initdb + pg_ctl, loopback only) ---------
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -217,7 +216,7 @@ def test_when_the_writers_queue_does_not_answer_nothing_is_received(regions, mon
     assert waiting["Attributes"]["ApproximateReceiveCount"] == "1"  # this drain's receive only
 
 
-def test_a_send_that_fails_leaves_the_order_to_come_back(regions, monkeypatch):
+def test_a_send_that_fails_leaves_the_order_to_come_back(regions, monkeypatch, sqs_clock):
     regions.send(SECONDARY_REGION, ORDER)
     real_send = regions.sqs[PRIMARY_REGION].send_message
 
@@ -228,7 +227,7 @@ def test_a_send_that_fails_leaves_the_order_to_come_back(regions, monkeypatch):
     result = run_gate(regions, SECONDARY_REGION, describe(PRIMARY_REGION), forward_visibility=1)
     assert result["forwarding"] == {"forwarded": 0, "failed": 1}
     assert regions.drain(PRIMARY_REGION) == []
-    time.sleep(1.2)  # the forward visibility, not the queue's 1800 s
+    sqs_clock.advance(1.2)  # the forward visibility, not the queue's 1800 s
     monkeypatch.setattr(regions.sqs[PRIMARY_REGION], "send_message", real_send)
     result = run_gate(regions, SECONDARY_REGION, describe(PRIMARY_REGION), forward_visibility=1)
     assert result["forwarding"] == {"forwarded": 1, "failed": 0}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -303,7 +302,7 @@ def test_database_down_fails_the_records_and_a_later_delivery_succeeds(stack, la
 
 
 def test_a_writer_out_of_reach_puts_the_record_back_soon_not_after_the_visibility_timeout(
-    stack, lambda_context, monkeypatch
+    stack, lambda_context, monkeypatch, sqs_clock
 ):
     """During a switch the writer endpoint moves (it does not answer, or not yet resolve): the
     record comes back after READ_ONLY_RETRY_SECONDS, not the queue's 1800 s."""
@@ -315,7 +314,7 @@ def test_a_writer_out_of_reach_puts_the_record_back_soon_not_after_the_visibilit
     finally:
         stack.database.server.start()
     assert stack.visible() == []
-    time.sleep(1.2)
+    sqs_clock.advance(1.2)
     (back,) = stack.visible()  # after the short delay (1 s here), not 30 minutes
     assert json.loads(back["Body"])["order_id"] == "ord-2"
 
@@ -397,7 +396,9 @@ def test_a_password_the_secret_does_not_know_fails_the_record_after_one_reread(
     assert stack.item("ord-2") is not None  # retried later; DynamoDB is idempotent
 
 
-def test_a_read_only_secondary_fails_the_record_until_it_is_promoted(stack, lambda_context, monkeypatch):
+def test_a_read_only_secondary_fails_the_record_until_it_is_promoted(
+    stack, lambda_context, monkeypatch, sqs_clock
+):
     """A cluster that is not the writer refuses the insert: the record fails and is put back after
     READ_ONLY_RETRY_SECONDS, not after the queue's 1800 s visibility timeout."""
     stack.deliver(sqs_event(order()), lambda_context, monkeypatch)  # the schema exists
@@ -409,7 +410,7 @@ def test_a_read_only_secondary_fails_the_record_until_it_is_promoted(stack, lamb
     assert failed_ids(result) == [event["Records"][0]["messageId"]]
     assert stack.ledger._connection is None  # dropped: the promoted writer needs a new session
     assert stack.visible() == []  # still in flight ...
-    time.sleep(1.2)
+    sqs_clock.advance(1.2)
     (back,) = stack.visible()  # ... and back after the short delay, not 30 minutes
     assert json.loads(back["Body"])["order_id"] == "ord-2"
     db.as_superuser(f"ALTER DATABASE {db.name} SET default_transaction_read_only = off")  # promoted
