@@ -39,7 +39,7 @@ NODE_STAMP := node_modules/.installed
         destroy-pulumi-fraud-pipeline preview-pulumi-trading-dr deploy-pulumi-trading-dr destroy-pulumi-trading-dr \
         drill-pulumi-trading-dr failover-pulumi-trading-dr failback-pulumi-trading-dr reconcile-pulumi-trading-dr \
         deploy-cdk-payments destroy-cdk-payments diff-cdk-payments \
-        deploy-cdktf-transactions destroy-cdktf-transactions plan-cdktf-transactions cdktf-transactions-state \
+        deploy-cdktf-transactions destroy-cdktf-transactions plan-cdktf-transactions cdktf-transactions-state jsii-runtime-index \
         preflight-cdk-payments preflight-cdktf-transactions preflight-pulumi-fraud-pipeline preflight-pulumi-trading-dr \
         clean distclean
 
@@ -78,7 +78,7 @@ SYNTH = TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) $(BIN)/python -m to
 # cdk-nag's packs; other synths leave those two out (about 7 s; README "Performance").
 SYNTH_CHECKS ?=
 
-synth-all: lambdas cdktf-transactions-state ## synthesize every stack into out/, in parallel, only what changed (docs/synth.md: output contract)
+synth-all: lambdas cdktf-transactions-state jsii-runtime-index ## synthesize every stack into out/, in parallel, only what changed (docs/synth.md: output contract)
 	@$(SYNTH)
 
 synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
@@ -86,7 +86,7 @@ synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=de
 
 # The app runs on CDK Terrain (cdktn, CDKTF's maintained fork; its README); the pinned cdktn CLI
 # (package.json) is only needed for deploy and make check. Settings: TRANSACTIONS_* (main.py).
-synth-cdktf-transactions: lambdas cdktf-transactions-state ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
+synth-cdktf-transactions: lambdas cdktf-transactions-state jsii-runtime-index ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
 	@$(SYNTH) cdktf_transactions
 
 # Before a synth deletes out/cdktf_transactions/: a local state file the layout before 40b4ea3 kept
@@ -95,18 +95,24 @@ cdktf-transactions-state: bootstrap
 	@! ls out/cdktf_transactions/stacks/transactions-*/terraform.transactions-*.tfstate >/dev/null 2>&1 || \
 	  $(BIN)/python -m cdktf_transactions.backend
 
+# Once per machine, about 5 s: jsii's runtime index of the AWS provider, without which every
+# transactions synth parses the provider's whole assembly (cdktf_transactions/runtime_index.py).
+# Silent when the index is there.
+jsii-runtime-index: bootstrap
+	@$(BIN)/python -m cdktf_transactions.runtime_index
+
 synth-pulumi-fraud-pipeline: lambdas ## out/pulumi_fraud_pipeline/resources.json: the program under mocks (STACK=dev)
 	@$(SYNTH) pulumi_fraud_pipeline
 
 synth-pulumi-trading-dr: lambdas ## out/pulumi_trading_dr/resources.json: both regions, under mocks (STACK=dev)
 	@$(SYNTH) pulumi_trading_dr
 
-test: lambdas ## the whole suite (TESTS=tests/cdk_payments for one stack; TEST_WORKERS=0 for one process)
+test: lambdas jsii-runtime-index ## the whole suite (TESTS=tests/cdk_payments for one stack; TEST_WORKERS=0 for one process)
 	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadscope \
 	  --no-loadscope-reorder) $(TESTS) $(PYTEST_ARGS)
 
 BENCH_ARGS ?=
-bench: lambdas ## wall time and peak memory of synth and test against the floors, Lambda packages (README table)
+bench: lambdas jsii-runtime-index ## wall time and peak memory of synth and test against the floors, Lambda packages (README table)
 	$(BIN)/python -m tools.bench $(BENCH_ARGS)
 
 lint: bootstrap ## ruff (lint + format check)
@@ -194,10 +200,10 @@ with_lock = status=0; ($(CDKTN) $(1) $(CDKTF_ARGS) transactions-$(ENV)) || statu
 preflight-cdktf-transactions: cdktf-transactions-state ## terraform, credentials, state present or TRANSACTIONS_NEW_STACK=1, no example e-mail (ENV)
 	@TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) $(PREFLIGHT) cdktf_transactions --env $(ENV)
 
-deploy-cdktf-transactions: bootstrap preflight-cdktf-transactions ## cdktn deploy transactions-$(ENV) (TRANSACTIONS_ALARM_EMAIL=<on-call>, CDKTF_ARGS)
+deploy-cdktf-transactions: bootstrap jsii-runtime-index preflight-cdktf-transactions ## cdktn deploy transactions-$(ENV) (TRANSACTIONS_ALARM_EMAIL=<on-call>, CDKTF_ARGS)
 	$(call with_lock,deploy)
 
-plan-cdktf-transactions: bootstrap ## cdktn diff (terraform plan) for transactions-$(ENV) (CDKTF_ARGS)
+plan-cdktf-transactions: bootstrap jsii-runtime-index ## cdktn diff (terraform plan) for transactions-$(ENV) (CDKTF_ARGS)
 	$(call with_lock,diff)
 
 destroy-cdktf-transactions: bootstrap ## cdktn destroy transactions-$(ENV) (CDKTF_ARGS)

@@ -21,11 +21,17 @@ function __lazyExport(name, load) {
         enumerable: true,
         configurable: true,
         get: function () {
-            var value = load();
-            Object.defineProperty(exports, name, { value: value, enumerable: true, writable: true, configurable: true });
-            return value;
+            return hold(load());
+        },
+        set: function (value) {
+            hold(value);
         },
     });
+    function hold(value) {
+        // From here on the plain data property the shipped assignment made.
+        Object.defineProperty(exports, name, { value: value, enumerable: true, writable: true, configurable: true });
+        return value;
+    }
 }
 `;
 
@@ -56,14 +62,15 @@ function isProviderIndex(filename) {
 }
 
 const compile = Module.prototype._compile;
-Module.prototype._compile = function (content, filename) {
+// Every argument is passed on: Node 22 added a third (the module format), later ones may add more.
+Module.prototype._compile = function (content, filename, ...rest) {
   if (isProviderIndex(filename)) {
     const lazy = transform(content);
     if (lazy !== null) {
-      return compile.call(this, lazy, filename);
+      return compile.call(this, lazy, filename, ...rest);
     }
   }
-  return compile.call(this, content, filename);
+  return compile.call(this, content, filename, ...rest);
 };
 
 module.exports = { transform, isProviderIndex, PACKAGE };

@@ -18,12 +18,19 @@ from pathlib import Path
 HOOK = Path(__file__).resolve().with_name("lazy_provider.cjs")
 
 
-def node_options(current: str) -> str:
+def node_options(current: str, hook: Path = HOOK) -> str:
     """NODE_OPTIONS with the hook preloaded; what the caller already had is kept, first."""
-    hook = f"--require {json.dumps(str(HOOK))}"  # Node reads a double-quoted path with spaces
-    if str(HOOK) in shlex.split(current or ""):
+    # Node reads a double-quoted value in which a backslash escapes the next character, and takes
+    # the bytes as they are: any path quotes this way, spaces, quotes and accents included (JSON's
+    # \uXXXX escapes would reach Node as the letters "uXXXX").
+    option = f"--require {json.dumps(str(hook), ensure_ascii=False)}"
+    try:
+        present = str(hook) in shlex.split(current or "")
+    except ValueError:  # an unbalanced quote: Node will refuse it with its own message
+        present = False
+    if present:
         return current
-    return f"{current} {hook}".strip()
+    return f"{current} {option}".strip()
 
 
 def enable(environ: MutableMapping[str, str] = os.environ) -> None:

@@ -44,6 +44,16 @@ const keys = Object.keys(lazy.exports);
 // the shipped line assigned, and the same object when read again.
 const mismatched = keys.filter((k) => lazy.exports[k].id !== eager.exports[k].id);
 const twice = keys.filter((k) => lazy.exports[k] !== lazy.modules[lazy.exports[k].id]);
+// Once read, each name is the plain data property the shipped assignment made.
+const describe = (object, k) => JSON.stringify(Object.getOwnPropertyDescriptor(object, k));
+const unlikeShipped = keys.filter((k) => describe(lazy.exports, k) !== describe(eager.exports, k));
+// A name assigned before it is read holds the assigned value and requires nothing.
+const again = evaluate(lazySource);
+const sentinel = { assigned: true };
+again.exports[keys[0]] = sentinel;
+const plain = { value: sentinel, writable: true, enumerable: true, configurable: true };
+const writtenHolds = again.exports[keys[0]] === sentinel && again.asked.length === 0
+  && describe(again.exports, keys[0]) === JSON.stringify(plain);
 console.log(JSON.stringify({
   recognised: true,
   eagerKeys: Object.keys(eager.exports),
@@ -53,6 +63,8 @@ console.log(JSON.stringify({
   askedAfterReading: lazy.asked.length,
   mismatched,
   twice,
+  unlikeShipped,
+  writtenHolds,
   sameTargets: JSON.stringify([...eager.asked].sort()) === JSON.stringify([...lazy.asked].sort()),
 }));
 """
@@ -92,6 +104,8 @@ def test_the_lazy_entry_module_exports_what_the_shipped_one_does(shipped_index):
     assert found["lazyKeys"] == found["eagerKeys"]  # the same names, enumerable, in the same order
     assert found["mismatched"] == []  # each name holds the module the shipped line would have
     assert found["twice"] == []  # a module is required once, and read again it is the same value
+    assert found["unlikeShipped"] == []  # then a writable, enumerable, configurable data property
+    assert found["writtenHolds"]  # a name assigned before it is read keeps the assignment
     assert found["askedAfterReading"] == found["eagerAsked"] and found["sameTargets"]
 
 
@@ -118,6 +132,64 @@ def test_node_options_keep_what_the_caller_set_and_add_the_hook_once():
     environ = {}
     provider_loading.enable(environ)
     assert environ["NODE_OPTIONS"] == f"--require {json.dumps(str(provider_loading.HOOK))}"
+    # An unbalanced quote is Node's to refuse, with its own message, not a traceback here.
+    assert provider_loading.node_options('--title "x').startswith('--title "x --require ')
+
+
+@pytest.mark.parametrize(
+    "folder",
+    ["with space", "accentu\u00e9 \u00fcml\u00e4ut", 'quote" and \\ backslash'],
+    ids=["spaces", "accents", "quote-and-backslash"],
+)
+def test_node_loads_the_hook_from_a_checkout_path_with_spaces_accents_or_quotes(tmp_path, folder):
+    """A clone may live under any folder name: Node must find the hook NODE_OPTIONS names."""
+    hook = tmp_path / folder / "lazy_provider.cjs"
+    hook.parent.mkdir()
+    shutil.copy(provider_loading.HOOK, hook)
+    run = subprocess.run(
+        [NODE, "-e", "console.log(JSON.stringify(Object.keys(require.cache)))"],
+        env={**os.environ, "NODE_OPTIONS": provider_loading.node_options("", hook)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert str(hook) in json.loads(run.stdout)
+
+
+# Under the hook, a compile that records the arguments it receives for one file (and compiles the
+# hook itself as Node does), then a call of the hook's wrapper for that file.
+PASS_ON = r"""
+const Module = require('module');
+const received = [];
+const node = Module.prototype._compile;
+Module.prototype._compile = function (...args) {
+  if (args[1] !== '/elsewhere/x.js') return node.apply(this, args);
+  received.push(args);
+  return 'compiled';
+};
+require(process.argv[1]);
+const compile = Module.prototype._compile;
+const answer = compile.call({}, 'module.exports = 1;', '/elsewhere/x.js', 'commonjs', 'more');
+console.log(JSON.stringify({ answer, received }));
+"""
+
+
+def test_the_hook_passes_every_argument_of_a_compile_on():
+    """Node 22 calls _compile(content, filename, format): a wrapper that drops the format would
+    compile an ES module as CommonJS."""
+    run = subprocess.run(
+        [NODE, "-e", PASS_ON, str(provider_loading.HOOK)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(run.stdout) == {
+        "answer": "compiled",
+        "received": [["module.exports = 1;", "/elsewhere/x.js", "commonjs", "more"]],
+    }
 
 
 # Preloaded beside the hook in the synth below: each Node process of the kernel writes, when it

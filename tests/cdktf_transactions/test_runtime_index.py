@@ -1,0 +1,56 @@
+"""jsii's runtime index of the AWS provider is built once per machine (cdktf_transactions/
+runtime_index.py; issue 17): without it every transactions synth parses the provider's whole
+155 MB assembly, and no synth with the provider loaded as used lives long enough to build it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cdktf_transactions import runtime_index
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_jsii_has_built_its_runtime_index_of_the_installed_provider():
+    """`make test` built it before pytest started (ensure is then a no-op); run alone on a fresh
+    machine, ensure builds it here. Red when jsii no longer writes the manifest this waits for."""
+    assert not runtime_index.ensure(timeout=60).startswith("warning"), "see runtime_index.MANIFEST"
+    root = runtime_index.cache_root()
+    assert root is not None, "JSII_RUNTIME_PACKAGE_CACHE is disabled in this environment"
+    assert runtime_index.is_built(root, runtime_index.provider_version())
+    assert runtime_index.ensure() == ""  # built: nothing to do, nothing said
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"JSII_RUNTIME_PACKAGE_CACHE": "disabled"}, None),
+        ({"JSII_RUNTIME_PACKAGE_CACHE_ROOT": "/srv/jsii"}, Path("/srv/jsii")),
+        ({}, Path.home() / ".cache" / "aws" / "jsii" / "package-cache"),  # Linux, as @jsii/kernel
+    ],
+    ids=["disabled", "root-set", "default"],
+)
+def test_the_cache_root_is_where_jsii_keeps_its_packages(environ, expected):
+    assert runtime_index.cache_root(environ) == expected
+
+
+def test_a_disabled_package_cache_is_left_alone():
+    assert runtime_index.ensure({"JSII_RUNTIME_PACKAGE_CACHE": "disabled"}) == ""
+
+
+@pytest.mark.parametrize(
+    "target", ["synth-all", "synth-cdktf-transactions", "test", "bench", "plan-cdktf-transactions"]
+)
+def test_make_builds_the_index_before_a_target_that_loads_the_provider(target):
+    commands = subprocess.run(
+        ["make", "--no-print-directory", "-n", target, "FORCE=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert "-m cdktf_transactions.runtime_index" in commands, commands
