@@ -25,6 +25,31 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
 
 
+def _one_loader_per_process() -> None:
+    """Every botocore session of the process shares one loader of AWS's service models.
+
+    moto's mock_aws and the handlers' tests start new boto3 sessions, and a new session reads the
+    JSON models of each service it makes a client for again (about 0.15 s for DynamoDB); a real
+    Lambda does that once per cold start. The loader caches what it read, per data path; the
+    models are read-only to botocore, which already shares them between a session's clients.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    create = botocore.loaders.create_loader
+    loaders: dict[str | None, botocore.loaders.Loader] = {}
+
+    def shared(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create(search_path_string)
+        return loaders[search_path_string]
+
+    botocore.session.create_loader = shared
+
+
+_one_loader_per_process()
+
+
 # Each stack synthesized once per session, here so that every test directory shares the run
 # (tests/diagrams and tests/policies read the same output); how each is made lives beside the
 # stack's tests.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -10,10 +11,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import psycopg2
 import pytest
 from moto import mock_aws
 
@@ -103,7 +106,9 @@ class PostgresServer:
     def start(self) -> None:
         self._ctl(
             "-o",
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data_dir}",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.data_dir}"
+            # A throw-away server: nothing it writes has to survive a crash of this machine.
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             "-l",
             str(self.data_dir / "log"),
             "start",
@@ -186,9 +191,9 @@ class LedgerDatabase:
     cluster's database: the master user is no superuser (Aurora's has rds_superuser) and may create
     roles. Schema public still lets PUBLIC create, as in a database upgraded from PostgreSQL 14."""
 
-    def __init__(self, server):
+    def __init__(self, server, name=None):
         self.server = server
-        self.name = "ledger_" + uuid.uuid4().hex[:12]
+        self.name = name or "ledger_" + uuid.uuid4().hex[:12]
         self.password = "app-" + uuid.uuid4().hex  # the application role's, as its secret holds it
         self.master_password = "master-" + uuid.uuid4().hex
 
@@ -215,14 +220,7 @@ class LedgerDatabase:
         return migration.migrate(self.secret(MASTER_ROLE), self.secret(), self.connect_as)
 
     def as_superuser(self, statement, args=None, dbname="postgres"):
-        admin = self.server.connect("postgres", self.server.superuser_password, dbname)
-        admin.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
-        try:
-            with admin.cursor() as cursor:
-                cursor.execute(statement, args)
-                return cursor.fetchall() if cursor.description else None
-        finally:
-            admin.close()
+        return as_superuser(self.server, statement, args, dbname)
 
     def rows(self):
         return self.as_superuser(
@@ -239,15 +237,65 @@ class LedgerDatabase:
         )
 
 
+def as_superuser(server, statement, args=None, dbname="postgres"):
+    admin = server.connect("postgres", server.superuser_password, dbname)
+    admin.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(statement, args)
+            return cursor.fetchall() if cursor.description else None
+    finally:
+        admin.close()
+
+
+class SpareDatabases:
+    """The next test's database, made by a thread while the current test runs.
+
+    CREATE DATABASE waits for a checkpoint: about 0.25 s, most of it PostgreSQL polling for the
+    checkpointer, whatever fsync says; some 60 tests each need a new database. Each one is made as
+    RDS leaves it (schema public open to PUBLIC) and owned by the superuser until a test takes it.
+    """
+
+    def __init__(self, server):
+        self.server = server
+        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spare-database")
+        self._next = self._maker.submit(self._create)
+
+    def _create(self) -> str:
+        name = "ledger_" + uuid.uuid4().hex[:12]
+        as_superuser(self.server, f"CREATE DATABASE {name}")
+        as_superuser(self.server, "GRANT CREATE ON SCHEMA public TO PUBLIC", dbname=name)
+        return name
+
+    def take(self) -> str:
+        try:
+            name = self._next.result()
+        except psycopg2.Error:  # a test stopped the server while the thread made it
+            name = self._create()  # the server is up again: the test restarts it when it ends
+        self._next = self._maker.submit(self._create)
+        return name
+
+    def close(self) -> None:
+        with contextlib.suppress(psycopg2.Error):  # the server and its files are removed next anyway
+            as_superuser(self.server, f"DROP DATABASE IF EXISTS {self._next.result()}")
+        self._maker.shutdown()
+
+
+@pytest.fixture(scope="session")
+def spare_databases(postgres) -> Iterator[SpareDatabases]:
+    spares = SpareDatabases(postgres)
+    yield spares
+    spares.close()
+
+
 @pytest.fixture
-def empty_database(postgres):
+def empty_database(postgres, spare_databases):
     """The cluster's database before the migration: no ledger, no application role."""
-    db = LedgerDatabase(postgres)
+    db = LedgerDatabase(postgres, spare_databases.take())
     db.as_superuser(f"DROP ROLE IF EXISTS {LEDGER_ROLE}")
     db.as_superuser(f"DROP ROLE IF EXISTS {MASTER_ROLE}")
     db.as_superuser(f"CREATE ROLE {MASTER_ROLE} LOGIN CREATEROLE PASSWORD %s", (db.master_password,))
-    db.as_superuser(f"CREATE DATABASE {db.name} OWNER {MASTER_ROLE}")
-    db.as_superuser("GRANT CREATE ON SCHEMA public TO PUBLIC", dbname=db.name)
+    db.as_superuser(f"ALTER DATABASE {db.name} OWNER TO {MASTER_ROLE}")
     yield db
     db.as_superuser(f"DROP DATABASE IF EXISTS {db.name} WITH (FORCE)")
     db.as_superuser(f"DROP ROLE IF EXISTS {LEDGER_ROLE}")
