@@ -91,7 +91,7 @@ def fraud():
 # Under `make test` (pytest-xdist, `--dist loadscope`) a scope runs on one worker, so a session
 # synthesis happens once per run only if every test that uses it is in its scope. The two jsii
 # stacks share a scope, transactions first: the CDK's Node kernel (about 0.5 GB, alive as long as
-# its worker) then never runs beside the transactions synth's (about 0.15 GB with the provider's
+# its worker) then never runs beside the transactions synth's (about 0.2 GB with the provider's
 # modules loaded as used, 0.8 GB as shipped; it exits with its process, tests/cdktf_transactions/
 # synth.py), which keeps `make test` under 2 GB.
 # (--dist loadgroup cannot do this with pytest 9.2: pytest-xdist#1386 drops the groups silently.)

@@ -1,6 +1,6 @@
 """The test session's transactions stacks, synthesized in a process of their own (conftest.py).
 
-The provider's jsii kernel (about 150 MB with its modules loaded as used, 800 MB as shipped) lives
+The provider's jsii kernel (about 200 MB with its modules loaded as used, 800 MB as shipped) lives
 as long as its process: here it exits after the synth instead of staying for the rest of an xdist
 worker's tests.
 
