@@ -28,10 +28,15 @@ def test_jsii_has_built_its_runtime_index_of_the_installed_provider():
     ("environ", "expected"),
     [
         ({"JSII_RUNTIME_PACKAGE_CACHE": "disabled"}, None),
+        (
+            {"JSII_RUNTIME_PACKAGE_CACHE": "Enabled"},
+            Path.home() / ".cache" / "aws" / "jsii" / "package-cache",
+        ),
+        ({"JSII_VALIDATE_ASSEMBLIES": "1"}, None),  # the kernel then never builds an index
         ({"JSII_RUNTIME_PACKAGE_CACHE_ROOT": "/srv/jsii"}, Path("/srv/jsii")),
         ({}, Path.home() / ".cache" / "aws" / "jsii" / "package-cache"),  # Linux, as @jsii/kernel
     ],
-    ids=["disabled", "root-set", "default"],
+    ids=["disabled", "enabled-any-case", "validating", "root-set", "default"],
 )
 def test_the_cache_root_is_where_jsii_keeps_its_packages(environ, expected):
     assert runtime_index.cache_root(environ) == expected
