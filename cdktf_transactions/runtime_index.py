@@ -7,7 +7,7 @@ starts a worker thread that writes a runtime index of the package's assembly bes
 takes about 2.9 s and 1.4 GB instead of 1 s and 0.19 GB. The worker takes about 5 s, longer than a
 synth with the provider's modules loaded as used (provider_loading.py), and dies with its
 kernel: on a fresh machine no synth ever lives long enough to finish it, so every synth stays slow
-(docs/performance.md, "jsii's runtime index").
+(this file is the account; docs/performance.md does not cover it yet).
 
 ``python -m cdktf_transactions.runtime_index`` loads the provider's assembly into a kernel and
 keeps the kernel alive until jsii has written the index (about 5 s, once); when the index is
@@ -44,8 +44,11 @@ while not any((f / "{manifest}").is_file() for f in versions.glob("*")) and time
 
 
 def cache_root(environ: Mapping[str, str] = os.environ) -> Path | None:
-    """Where jsii keeps its package cache, as @jsii/kernel decides it; None when it is disabled."""
-    if environ.get("JSII_RUNTIME_PACKAGE_CACHE", "enabled") != "enabled":
+    """Where jsii keeps its package cache, as @jsii/kernel decides it; None when it is disabled
+    or when the kernel neither reads nor builds a runtime index (JSII_VALIDATE_ASSEMBLIES)."""
+    if environ.get("JSII_RUNTIME_PACKAGE_CACHE", "enabled").lower() != "enabled":
+        return None  # the kernel lower-cases the value: "Enabled" is enabled
+    if environ.get("JSII_VALIDATE_ASSEMBLIES"):  # any non-empty value: the kernel parses every time
         return None
     if root := environ.get("JSII_RUNTIME_PACKAGE_CACHE_ROOT"):
         return Path(root)

@@ -32,6 +32,8 @@ def _one_loader_per_process() -> None:
     JSON models of each service it makes a client for again (about 0.15 s for DynamoDB); a real
     Lambda does that once per cold start. The loader caches what it read, per data path; the
     models are read-only to botocore, which already shares them between a session's clients.
+    Each boto3 session appends boto3's data folder to its loader's search paths: on the shared
+    loader that append is made once, not once per session (the list grew by one per session).
     """
     import botocore.loaders
     import botocore.session
@@ -39,9 +41,15 @@ def _one_loader_per_process() -> None:
     create = botocore.loaders.create_loader
     loaders: dict[str | None, botocore.loaders.Loader] = {}
 
+    class SearchPaths(list):
+        def append(self, path: str) -> None:
+            if path not in self:
+                super().append(path)
+
     def shared(search_path_string: str | None = None) -> botocore.loaders.Loader:
         if search_path_string not in loaders:
-            loaders[search_path_string] = create(search_path_string)
+            loader = loaders[search_path_string] = create(search_path_string)
+            loader._search_paths = SearchPaths(loader.search_paths)  # the property has no setter
         return loaders[search_path_string]
 
     botocore.session.create_loader = shared

@@ -4,9 +4,11 @@ runtime_index.py; issue 17): without it every transactions synth parses the prov
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
+import jsii
 import pytest
 
 from cdktf_transactions import runtime_index
@@ -28,10 +30,15 @@ def test_jsii_has_built_its_runtime_index_of_the_installed_provider():
     ("environ", "expected"),
     [
         ({"JSII_RUNTIME_PACKAGE_CACHE": "disabled"}, None),
+        (
+            {"JSII_RUNTIME_PACKAGE_CACHE": "Enabled"},
+            Path.home() / ".cache" / "aws" / "jsii" / "package-cache",
+        ),
+        ({"JSII_VALIDATE_ASSEMBLIES": "1"}, None),  # the kernel then never builds an index
         ({"JSII_RUNTIME_PACKAGE_CACHE_ROOT": "/srv/jsii"}, Path("/srv/jsii")),
         ({}, Path.home() / ".cache" / "aws" / "jsii" / "package-cache"),  # Linux, as @jsii/kernel
     ],
-    ids=["disabled", "root-set", "default"],
+    ids=["disabled", "enabled-any-case", "validating", "root-set", "default"],
 )
 def test_the_cache_root_is_where_jsii_keeps_its_packages(environ, expected):
     assert runtime_index.cache_root(environ) == expected
@@ -54,3 +61,13 @@ def test_make_builds_the_index_before_a_target_that_loads_the_provider(target):
         timeout=60,
     ).stdout
     assert "-m cdktf_transactions.runtime_index" in commands, commands
+
+
+def test_the_manifest_is_the_one_the_installed_kernel_writes():
+    """A jsii upgrade that moves to RUNTIME_INDEX_VERSION 2 writes .jsii.runtime.v2.json: with v1
+    still on disk, ensure would call the index built and every synth would parse the assembly."""
+    program = Path(jsii.__file__).with_name("_embedded") / "jsii" / "lib__program.js"
+    text = program.read_text(encoding="utf-8")
+    (version,) = set(re.findall(r"RUNTIME_INDEX_VERSION=(\d+);", text))
+    (name,) = set(re.findall(r"function manifestFileName\(\w+\)\{return`([^`]*)`\}", text))
+    assert name.replace("${e}", version) == runtime_index.MANIFEST
