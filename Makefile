@@ -98,7 +98,7 @@ cdktf-transactions-state: bootstrap
 # Once per machine, about 5 s: jsii's runtime index of the AWS provider, without which every
 # transactions synth parses the provider's whole assembly (cdktf_transactions/runtime_index.py).
 # Silent when the index is there.
-jsii-runtime-index: bootstrap
+jsii-runtime-index: bootstrap ## once per machine (about 5 s): jsii's runtime index of the AWS provider, which every transactions synth reads
 	@$(BIN)/python -m cdktf_transactions.runtime_index
 
 synth-pulumi-fraud-pipeline: lambdas ## out/pulumi_fraud_pipeline/resources.json: the program under mocks (STACK=dev)
