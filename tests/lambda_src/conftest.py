@@ -8,11 +8,12 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -97,11 +98,29 @@ class PostgresServer:
     port: int
     superuser_password: str
     _as_postgres: list[str]
+    # The superuser's sessions on database postgres, one per thread, until the server is stopped:
+    # a SCRAM login costs about 5 ms and the fixtures run some 600 statements as the superuser.
+    _admin: threading.local = field(default_factory=threading.local)
+    _generation: int = 0
 
     host = "127.0.0.1"
 
     def _ctl(self, *args: str) -> None:
         _run([*self._as_postgres, _pg_bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "30", *args])
+
+    def admin_session(self):
+        """This thread's autocommit session as the superuser on database postgres, opened again
+        after the server was stopped (the old one is dead then: a statement on it would fail)."""
+        held = getattr(self._admin, "session", None)
+        if held is not None and (held[0] != self._generation or held[1].closed):
+            with contextlib.suppress(psycopg2.Error):
+                held[1].close()
+            held = None
+        if held is None:
+            connection = self.connect("postgres", self.superuser_password)
+            connection.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
+            held = self._admin.session = (self._generation, connection)
+        return held[1]
 
     def start(self) -> None:
         self._ctl(
@@ -115,6 +134,7 @@ class PostgresServer:
         )
 
     def stop(self) -> None:
+        self._generation += 1  # every thread's superuser session dies with the server
         self._ctl("-m", "fast", "stop")
 
     def connect(self, user: str, password: str, dbname: str = "postgres"):
@@ -238,8 +258,12 @@ class LedgerDatabase:
 
 
 def as_superuser(server, statement, args=None, dbname="postgres"):
+    if dbname == "postgres":
+        with server.admin_session().cursor() as cursor:
+            cursor.execute(statement, args)
+            return cursor.fetchall() if cursor.description else None
     admin = server.connect("postgres", server.superuser_password, dbname)
-    admin.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
+    admin.autocommit = True
     try:
         with admin.cursor() as cursor:
             cursor.execute(statement, args)

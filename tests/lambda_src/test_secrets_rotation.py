@@ -40,12 +40,9 @@ def database_role(postgres):
     password = "initial-" + uuid.uuid4().hex
 
     def as_superuser(*statements):
-        admin = postgres.connect("postgres", postgres.superuser_password)  # a test may restart the server
-        admin.autocommit = True
-        with admin, admin.cursor() as cur:
+        with postgres.admin_session().cursor() as cur:  # opened again if a test restarted the server
             for statement, args in statements:
                 cur.execute(statement, args)
-        admin.close()
 
     as_superuser(
         (f"DROP ROLE IF EXISTS {ROLE}", None), (f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (password,))
