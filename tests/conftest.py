@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 from catalogue import load_entries
+
+# The test processes keep bytecode (__pycache__ beside each source, ignored by git): pytest then
+# reads each test module's assertion-rewritten code instead of rewriting it again in every worker
+# (collection about 3.2 -> 1.5 s per worker). The Makefile's PYTHONDONTWRITEBYTECODE still holds for
+# every process a test starts: nothing writes into build/, whose folders are the Lambda assets, and
+# the bundles the Lambda build copies take *.py files only (test_packaging.py holds both).
+sys.dont_write_bytecode = False
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_BIN = ROOT / "node_modules" / ".bin"

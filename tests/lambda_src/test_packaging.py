@@ -12,6 +12,7 @@ from importlib import metadata
 import pytest
 
 from lambda_src.build import (
+    BUILD,
     LAYER_DIR,
     SRC,
     build,
@@ -159,3 +160,16 @@ def test_layer_and_bundles_ship_bytecode_the_runtime_loads():
             check=True,
         )
         assert json.loads(done.stdout) == [], f"{folder}: modules without usable bytecode"
+
+
+def test_the_bundles_hold_no_bytecode_but_the_runtimes():
+    """The test processes keep bytecode (tests/conftest.py) and the build's folders are the Lambda
+    assets: a test that imported a bundle's module in-process would leave this interpreter's
+    bytecode in the asset (a changed asset hash, files Lambda never reads). Only the bytecode the
+    build compiles for python3.12 may be there."""
+    build()
+    tag = "cpython-312"
+    foreign = sorted(
+        str(path.relative_to(BUILD)) for path in BUILD.rglob("*.pyc") if not path.name.endswith(f".{tag}.pyc")
+    )
+    assert foreign == [], f"bytecode of another interpreter in the Lambda assets: {foreign[:5]}"
