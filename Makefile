@@ -69,8 +69,9 @@ bootstrap: $(VENV_STAMP) $(NODE_STAMP) ## create .venv and node_modules (pinned)
 lambdas: bootstrap ## build the Lambda bundles and the shared layer into build/lambda (python3.12, x86_64)
 	@$(BIN)/python -m lambda_src.build
 
-# tools/synth.py: one process per framework, in parallel; a stack whose inputs (code, lambda_src,
-# pins, config, settings) did not change is not synthesized again (FORCE=1 does). Silent when current.
+# tools/synth.py: one process per framework, in parallel, after building the Lambda bundles (and, for
+# the transactions synth, jsii's runtime index); a stack whose inputs (code, lambda_src, pins,
+# config, settings) did not change is not synthesized again (FORCE=1 does). Silent when current.
 SYNTH = TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) $(BIN)/python -m tools.synth --env $(ENV) \
   --stack $(STACK) $(if $(FORCE),--force) $(if $(SYNTH_CHECKS),--checks)
 # `make check` (and what it runs first) synthesizes the payments app with every validation: AWS
@@ -78,15 +79,15 @@ SYNTH = TRANSACTIONS_ALARM_EMAIL=$(TRANSACTIONS_ALARM_EMAIL) $(BIN)/python -m to
 # cdk-nag's packs; other synths leave those two out (about 7 s; README "Performance").
 SYNTH_CHECKS ?=
 
-synth-all: lambdas cdktf-transactions-state jsii-runtime-index ## synthesize every stack into out/, in parallel, only what changed (docs/synth.md: output contract)
+synth-all: bootstrap cdktf-transactions-state ## synthesize every stack into out/, in parallel, only what changed (docs/synth.md: output contract)
 	@$(SYNTH)
 
-synth-cdk-payments: lambdas ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
+synth-cdk-payments: bootstrap ## out/cdk_payments/: the CDK cloud assembly (ENV=dev)
 	@$(SYNTH) cdk_payments
 
 # The app runs on CDK Terrain (cdktn, CDKTF's maintained fork; its README); the pinned cdktn CLI
 # (package.json) is only needed for deploy and make check. Settings: TRANSACTIONS_* (main.py).
-synth-cdktf-transactions: lambdas cdktf-transactions-state jsii-runtime-index ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
+synth-cdktf-transactions: bootstrap cdktf-transactions-state ## out/cdktf_transactions/: the CDKTF output (TRANSACTIONS_ENV=dev)
 	@$(SYNTH) cdktf_transactions
 
 # Before a synth deletes out/cdktf_transactions/: a local state file the layout before 40b4ea3 kept
@@ -97,14 +98,14 @@ cdktf-transactions-state: bootstrap
 
 # Once per machine, about 5 s: jsii's runtime index of the AWS provider, without which every
 # transactions synth parses the provider's whole assembly (cdktf_transactions/runtime_index.py).
-# Silent when the index is there.
+# Silent when the index is there. The synth targets build it in tools/synth.py instead.
 jsii-runtime-index: bootstrap ## once per machine (about 5 s): jsii's runtime index of the AWS provider, which every transactions synth reads
 	@$(BIN)/python -m cdktf_transactions.runtime_index
 
-synth-pulumi-fraud-pipeline: lambdas ## out/pulumi_fraud_pipeline/resources.json: the program under mocks (STACK=dev)
+synth-pulumi-fraud-pipeline: bootstrap ## out/pulumi_fraud_pipeline/resources.json: the program under mocks (STACK=dev)
 	@$(SYNTH) pulumi_fraud_pipeline
 
-synth-pulumi-trading-dr: lambdas ## out/pulumi_trading_dr/resources.json: both regions, under mocks (STACK=dev)
+synth-pulumi-trading-dr: bootstrap ## out/pulumi_trading_dr/resources.json: both regions, under mocks (STACK=dev)
 	@$(SYNTH) pulumi_trading_dr
 
 test: lambdas jsii-runtime-index ## the whole suite (TESTS=tests/cdk_payments for one stack; TEST_WORKERS=0 for one process)

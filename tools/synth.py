@@ -233,7 +233,22 @@ def child_environment(options: Options) -> dict[str, str]:
     return env
 
 
+def _prepare_cdktf(env: Mapping[str, str]) -> None:
+    """jsii's runtime index of the AWS provider (once per machine; the job's own thread, so only the
+    transactions synth waits for it), then a fresh outdir."""
+    from cdktf_transactions import runtime_index
+
+    if line := runtime_index.ensure(env):
+        print(line, file=sys.stderr if line.startswith("warning") else sys.stdout, flush=True)
+    _fresh_cdktf_outdir()
+
+
 def jobs_for(stacks: list[Stack], options: Options) -> list[Job]:
+    from lambda_src.build import build
+
+    # The bundles every framework's assets point at, built here once before the processes start
+    # (each app's own build() is then a no-op: three builds at once would race in build/lambda).
+    build()
     env = child_environment(options)
     jobs = []
     by_framework: dict[str, list[Stack]] = {}
@@ -264,7 +279,7 @@ def jobs_for(stacks: list[Stack], options: Options) -> list[Job]:
                 ROOT / "cdktf_transactions",
                 cdktf_env,
                 relay=False,
-                prepare=_fresh_cdktf_outdir,
+                prepare=lambda: _prepare_cdktf(cdktf_env),
             )
         )
     if "pulumi" in by_framework:

@@ -246,3 +246,32 @@ def test_the_fresh_transactions_outdir_moves_an_old_state_out_before_deleting(tm
     synth._fresh_cdktf_outdir()
     assert not (tmp_path / "out" / "cdktf_transactions").exists()
     assert (tmp_path / "state" / "us-west-2" / "transactions-dev.tfstate").read_text() == tfstate("us-west-2")
+
+
+def test_the_bundles_are_built_once_before_any_synth_process_starts(monkeypatch):
+    """Each app builds the Lambda bundles itself when they are stale; three at once would race in
+    build/lambda. jobs_for builds them first, in make's process, and the apps then find them current."""
+    from lambda_src import build
+
+    calls = []
+    monkeypatch.setattr(build, "build", lambda: calls.append("build"))
+    jobs = jobs_for([STACKS[name] for name in ALL], Options(environ={}))
+    assert calls == ["build"]
+    assert {job.framework for job in jobs} == {"cdk", "cdktf", "pulumi"}
+
+
+def test_the_transactions_job_builds_jsiis_runtime_index_before_its_process(monkeypatch, capsys):
+    """Without the index the transactions synth parses the provider's whole assembly (about 3 s,
+    1.4 GB: cdktf_transactions/runtime_index.py); its job ensures it first, in its own thread."""
+    from cdktf_transactions import runtime_index
+    from lambda_src import build
+
+    order = []
+    monkeypatch.setattr(build, "build", lambda: None)
+    monkeypatch.setattr(runtime_index, "ensure", lambda env: order.append("index") or "index: built")
+    monkeypatch.setattr(synth, "_fresh_cdktf_outdir", lambda: order.append("outdir"))
+    (job,) = jobs_for([STACKS["cdktf_transactions"]], Options(environ={}))
+    assert job.prepare is not None
+    job.prepare()
+    assert order == ["index", "outdir"]
+    assert "index: built" in capsys.readouterr().out
