@@ -207,7 +207,7 @@ deploy-cdktf-transactions: bootstrap jsii-runtime-index preflight-cdktf-transact
 plan-cdktf-transactions: bootstrap jsii-runtime-index ## cdktn diff (terraform plan) for transactions-$(ENV) (CDKTF_ARGS)
 	$(call with_lock,diff)
 
-destroy-cdktf-transactions: bootstrap ## cdktn destroy transactions-$(ENV) (CDKTF_ARGS)
+destroy-cdktf-transactions: bootstrap jsii-runtime-index ## cdktn destroy transactions-$(ENV) (CDKTF_ARGS)
 	$(call with_lock,destroy)
 
 # The Pulumi CLI is not installed by this repo (its plugins download at run time); see the READMEs.

@@ -9,6 +9,11 @@ timestamp and normalised modes; they are handed to cdktf as ``AssetType.FILE`` (
 A zip is written again only when what it holds changed: ``<zip>.sources`` records the digest of its
 entries (names, modes, bytes) and the zip's size and mtime; compressing the bundles and the layer
 at level 9 was a tenth of every transactions synth (issue 17).
+
+A zip holds the bytecode the build compiles for the Lambda runtime (``__pycache__/*.cpython-312.pyc``,
+``lambda_src/build.py``), as the CDK and Pulumi stacks ship it: ``/var/task`` and ``/opt`` are
+read-only, so without it every cold start compiles what it imports (docs/performance.md). Bytecode
+of any other Python (a test or tool that imported a bundle) stays out.
 """
 
 from __future__ import annotations
@@ -23,10 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 ZIPS = ROOT / "build" / "cdktf_transactions"  # next to build/lambda/, never inside it
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 ARCHIVE_NAME = "archive.zip"  # the name the output contract (docs/synth.md) promises under assets/
+RUNTIME_BYTECODE = ".cpython-312.pyc"  # python3.12's, lambda_src/build.py RUNTIME
 
 
 def _included(path: Path) -> bool:
-    return path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    if not path.is_file():
+        return False
+    if "__pycache__" in path.parts:
+        return path.parent.name == "__pycache__" and path.name.endswith(RUNTIME_BYTECODE)
+    return path.suffix != ".pyc"
 
 
 def _mode(path: Path) -> int:

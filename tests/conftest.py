@@ -14,10 +14,13 @@ from catalogue import load_entries
 
 # The test processes keep bytecode (__pycache__ beside each source, ignored by git): pytest then
 # reads each test module's assertion-rewritten code instead of rewriting it again in every worker
-# (collection about 3.2 -> 1.5 s per worker). The Makefile's PYTHONDONTWRITEBYTECODE still holds for
-# every process a test starts: nothing writes into build/, whose folders are the Lambda assets, and
-# the bundles the Lambda build copies take *.py files only (test_packaging.py holds both).
+# (collection about 3.2 -> 1.5 s per worker). The processes the tests start with this environment
+# write none, however pytest was started (the Makefile exports PYTHONDONTWRITEBYTECODE; an IDE or a
+# bare `python -m pytest` does not): some import the Lambda assets in build/ (test_rds_tls.py runs
+# the layer's common/), which would then carry this interpreter's bytecode. The bundles the Lambda
+# build copies take *.py files only (test_packaging.py holds both).
 sys.dont_write_bytecode = False
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_BIN = ROOT / "node_modules" / ".bin"

@@ -106,3 +106,24 @@ def test_an_unchanged_source_is_not_zipped_again_and_any_change_is(tmp_path, mon
     assert build()[0] == 1
     target.unlink()
     assert build()[0] == 1
+
+
+def test_a_zip_ships_the_builds_bytecode_and_no_other(tmp_path):
+    """Fix (issue 17, cold starts, as the CDK and Pulumi stacks ship it): the python3.12 bytecode the
+    build compiles beside each module is in the zip (without it each cold start compiles the layer
+    and the handler: /var/task and /opt are read-only); bytecode another Python left in the folder
+    (a test that imported the bundle) is not, nor is an optimized one."""
+    from lambda_src.build import python312
+
+    source = copy_differently(
+        function_dir("cdktf_transactions", "settlement"), tmp_path / "src", mtime=1, mode=0o644
+    )
+    built = {f"__pycache__/{p.stem}.cpython-312.pyc" for p in source.glob("*.py")} if python312() else set()
+    assert {p.relative_to(source).as_posix() for p in source.rglob("*.pyc")} == built
+    for stray in ("index.cpython-311.pyc", "index.cpython-312.opt-1.pyc"):
+        (source / "__pycache__" / stray).parent.mkdir(exist_ok=True)
+        (source / "__pycache__" / stray).write_bytes(b"not shipped")
+    with zipfile.ZipFile(reproducible_zip(source, tmp_path / "archive.zip")) as archive:
+        names = set(archive.namelist())
+    assert {n for n in names if n.endswith(".pyc")} == built
+    assert {n for n in names if n.endswith(".py")} == {p.name for p in source.glob("*.py")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -86,6 +87,11 @@ def _run(command: list[str]) -> None:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr or done.stdout}")
 
 
+def _readable(connection) -> bool:
+    """Whether an idle session's socket holds something to read: only a session the server ended does."""
+    return bool(select.select([connection.fileno()], [], [], 0)[0])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -98,10 +104,9 @@ class PostgresServer:
     port: int
     superuser_password: str
     _as_postgres: list[str]
-    # The superuser's sessions on database postgres, one per thread, until the server is stopped:
-    # a SCRAM login costs about 5 ms and the fixtures run some 600 statements as the superuser.
+    # The superuser's sessions on database postgres, one per thread, for as long as each lives: a
+    # SCRAM login costs about 5 ms and the fixtures run some 600 statements as the superuser.
     _admin: threading.local = field(default_factory=threading.local)
-    _generation: int = 0
 
     host = "127.0.0.1"
 
@@ -110,17 +115,20 @@ class PostgresServer:
 
     def admin_session(self):
         """This thread's autocommit session as the superuser on database postgres, opened again
-        after the server was stopped (the old one is dead then: a statement on it would fail)."""
+        when the one held is dead, as a statement on it would fail: the server ended it since (a
+        test stopped or restarted the server, pg_terminate_backend), which an idle session shows
+        as something to read in its socket (the server's goodbye, the end of the stream). Checked
+        at each use, not counted by stop(): the spare databases' thread may open its session while
+        pg_ctl is stopping the server."""
         held = getattr(self._admin, "session", None)
-        if held is not None and (held[0] != self._generation or held[1].closed):
+        if held is not None and (held.closed or _readable(held)):
             with contextlib.suppress(psycopg2.Error):
-                held[1].close()
+                held.close()
             held = None
         if held is None:
-            connection = self.connect("postgres", self.superuser_password)
-            connection.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
-            held = self._admin.session = (self._generation, connection)
-        return held[1]
+            held = self._admin.session = self.connect("postgres", self.superuser_password)
+            held.autocommit = True  # CREATE/DROP DATABASE refuse to run in a transaction
+        return held
 
     def start(self) -> None:
         self._ctl(
@@ -134,7 +142,6 @@ class PostgresServer:
         )
 
     def stop(self) -> None:
-        self._generation += 1  # every thread's superuser session dies with the server
         self._ctl("-m", "fast", "stop")
 
     def connect(self, user: str, password: str, dbname: str = "postgres"):
@@ -275,9 +282,9 @@ def as_superuser(server, statement, args=None, dbname="postgres"):
 class SpareDatabases:
     """The next test's database, made by a thread while the current test runs.
 
-    CREATE DATABASE (PostgreSQL 15's WAL_LOG strategy, copying template1) takes 20-40 ms on an idle
-    machine and about 0.13 s while both test workers run; some 60 tests each need a new database,
-    so it is made off the test's critical path. Each one is made as
+    CREATE DATABASE (PostgreSQL 15's WAL_LOG strategy, copying template1 through the WAL, no
+    checkpoint) takes 20-40 ms on an idle machine and 0.1-0.25 s on a busy one; some 60 tests each
+    need a new database, so it is made off the test's critical path. Each one is made as
     RDS leaves it (schema public open to PUBLIC) and owned by the superuser until a test takes it.
     """
 

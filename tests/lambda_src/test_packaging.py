@@ -172,4 +172,16 @@ def test_the_bundles_hold_no_bytecode_but_the_runtimes():
     foreign = sorted(
         str(path.relative_to(BUILD)) for path in BUILD.rglob("*.pyc") if not path.name.endswith(f".{tag}.pyc")
     )
-    assert foreign == [], f"bytecode of another interpreter in the Lambda assets: {foreign[:5]}"
+    assert foreign == [], (
+        f"bytecode of another interpreter in the Lambda assets: {foreign[:5]} (a test imported a "
+        "bundle's module in-process, or ran a Python that writes bytecode on it); "
+        "`python -m lambda_src.build --force` builds them again"
+    )
+
+
+def test_a_process_a_test_starts_writes_no_bytecode():
+    """tests/conftest.py: whoever started pytest, a Python a test runs with the tests' environment
+    writes no bytecode (test_rds_tls.py imports the layer's common/ from build/ so)."""
+    code = "import sys; print(sys.dont_write_bytecode)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True"]
