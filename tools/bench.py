@@ -317,8 +317,18 @@ def without_bytecode(folder: Path, target: Path) -> Path:
     return target
 
 
-def import_ms(python: str, bundle: Path, path: list[Path], function: str, runs: int) -> float:
-    """Cumulative ``-X importtime`` of ``index`` in a fresh interpreter: median of ``runs``."""
+def interleaved_import_ms(python: str, cases: list[tuple[Path, list[Path], str]], runs: int) -> list[float]:
+    """Each case's cold import, the median of ``runs``, their runs taken in turn (a floor beside
+    the handler it is held against: a burst of load lands on both, not on one case's runs)."""
+    samples: list[list[float]] = [[] for _ in cases]
+    for _ in range(runs):
+        for found, (bundle, path, function) in zip(samples, cases, strict=True):
+            found.append(one_import_ms(python, bundle, path, function))
+    return [statistics.median(found) for found in samples]
+
+
+def one_import_ms(python: str, bundle: Path, path: list[Path], function: str) -> float:
+    """Cumulative ``-X importtime`` of ``index`` in a fresh interpreter."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join(map(str, [bundle, *path])),  # /var/task, /opt/python, the runtime
@@ -333,19 +343,16 @@ def import_ms(python: str, bundle: Path, path: list[Path], function: str, runs: 
         "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
         "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
     }
-    samples = []
-    for _ in range(runs):
-        done = subprocess.run(  # noqa: S603 - fixed program
-            [python, "-S", "-X", "importtime", "-c", "import index"],
-            cwd=bundle.parent,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        (line,) = [x for x in done.stderr.splitlines() if x.endswith("| index")]
-        samples.append(int(line.split("|")[1]) / 1000)
-    return statistics.median(samples)
+    done = subprocess.run(  # noqa: S603 - fixed program
+        [python, "-S", "-X", "importtime", "-c", "import index"],
+        cwd=bundle.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (line,) = [x for x in done.stderr.splitlines() if x.endswith("| index")]
+    return int(line.split("|")[1]) / 1000
 
 
 @dataclass(frozen=True)
@@ -385,11 +392,17 @@ def bench_lambdas(runs: int) -> list[Package]:
             shipped = floor_ms = source = None
             if python:
                 progress(f"lambda {name}: import time")
-                # The floor beside each handler: the machine's load moves both alike.
-                floor_ms = import_ms(python, floor, [runtime], "floor", runs)
-                shipped = import_ms(python, bundle, [layer, runtime], function.name, runs)
+                # The floor beside each handler, run for run: the machine's load moves both alike.
                 bare = without_bytecode(bundle, scratch / "source" / name / "task")
-                source = import_ms(python, bare, [bare_layer, runtime], function.name, runs)
+                floor_ms, shipped, source = interleaved_import_ms(
+                    python,
+                    [
+                        (floor, [runtime], "floor"),
+                        (bundle, [layer, runtime], function.name),
+                        (bare, [bare_layer, runtime], function.name),
+                    ],
+                    runs,
+                )
             duplicates = tuple(sorted(top_level(bundle) & top_level(layer)))
             rows.append(Package(name, size, shipped, floor_ms, source, duplicates))
         layer_zip = reproducible_zip(LAYER_DIR, scratch / "zips" / "layer.zip").stat().st_size
