@@ -144,6 +144,8 @@ check: synth-all policies $(CHECKOV_STAMP) ## scanners over out/: cfn-lint, cdk-
 	  --framework terraform_json --config-file .checkov.yaml -f out/cdktf_transactions/stacks/transactions-$(ENV)/cdk.tf.json
 	@$(STAGE) "check: asl-validator" -- \
 	  $(BIN)/python -m cdktf_transactions.asl_check out/cdktf_transactions/stacks/*/cdk.tf.json
+	@# The runtime index first: synth-all builds it only when it synthesizes the transactions stack.
+	@$(BIN)/python -m cdktf_transactions.runtime_index
 	@# cdktf_transactions/README.md's exit route: `cdktn synth --hcl` must write HCL that parses (no terraform fmt here).
 	@$(STAGE) "check: cdktn synth --hcl parses" -- bash -c 'hcl=$$(mktemp -d) && trap "rm -rf $$hcl" EXIT && \
 	  (cd cdktf_transactions && CHECKPOINT_DISABLE=1 TRANSACTIONS_ENV=$(ENV) \

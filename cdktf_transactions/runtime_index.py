@@ -7,12 +7,13 @@ starts a worker thread that writes a runtime index of the package's assembly bes
 takes about 2.9 s and 1.4 GB instead of 1 s and 0.19 GB. The worker takes about 5 s, longer than a
 synth with the provider's modules loaded as used (provider_loading.py), and dies with its
 kernel: on a fresh machine no synth ever lives long enough to finish it, so every synth stays slow
-(this file is the account; docs/performance.md does not cover it yet).
+(docs/performance.md, the fifth pass).
 
 ``python -m cdktf_transactions.runtime_index`` loads the provider's assembly into a kernel and
 keeps the kernel alive until jsii has written the index (about 5 s, once); when the index is
-already there it returns at once. `make synth-all`, `make synth-cdktf-transactions`, `make test`
-and `make bench` run it first.
+already there it returns at once. `tools/synth.py` runs it in the transactions job before that
+synth (the synth targets); `make check`, `make test`, `make bench` and `make plan-`/`deploy-`/
+`destroy-cdktf-transactions` run it first.
 """
 
 from __future__ import annotations

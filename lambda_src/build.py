@@ -13,7 +13,10 @@ manylinux2014). All four stacks read the result:
 Each function's requirements.txt lists everything it needs beyond the Lambda runtime
 (payments-05); what the layer already provides at the same pin is not bundled twice
 (payments-12). A rebuild happens only when a source, requirements file, this script or the
-bytecode compiler changes.
+bytecode compiler changes. One build at a time, under an exclusive lock on
+``build/lambda.lock``: `make lambdas`, `tools/synth.py`, the apps and the test fixtures each ask
+for the bundles, `make -j` can start several of them at once, and a second build deleted the folder
+the first was installing into; a build that waited finds the bundles current and returns.
 
 The layer and the bundles ship bytecode for python3.12 (``__pycache__/*.cpython-312.pyc``,
 checked-hash, with the paths Lambda extracts them to): ``/var/task`` and ``/opt`` are read-only, so
@@ -27,6 +30,7 @@ README "Performance"). The build itself runs on the venv's Python, so it looks f
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import io
 import re
@@ -43,6 +47,7 @@ SRC = ROOT / "lambda_src"
 BUILD = ROOT / "build" / "lambda"
 LAYER_DIR = BUILD / "layer"
 DIGEST_FILE = BUILD / ".digest"
+LOCK_FILE = BUILD.parent / "lambda.lock"  # beside build/lambda/, which a build deletes
 RUNTIME = "python3.12"
 PLATFORM_ARGS = (
     "--platform",
@@ -220,40 +225,66 @@ def is_current() -> bool:
 
 
 def build(force: bool = False) -> Path:
+    """The bundles and the layer, built when stale (or forced); a no-op when current."""
+    _build(force)
+    return BUILD
+
+
+def ensure(force: bool = False) -> str:
+    """:func:`build`, and one line saying it built (empty when the bundles were current)."""
+    started = time.monotonic()
+    if not _build(force):
+        return ""
+    where = BUILD.relative_to(ROOT) if BUILD.is_relative_to(ROOT) else BUILD
+    return f"lambda bundles: built {where}/ in {time.monotonic() - started:.1f} s"
+
+
+def _build(force: bool) -> bool:
+    """Build unless current; whether it built."""
     python, version = compiler()
     digest = _digest(version)
-    if not force and DIGEST_FILE.exists() and DIGEST_FILE.read_text() == digest:
-        return BUILD
-    if BUILD.exists():
-        shutil.rmtree(BUILD)
-    site = LAYER_DIR / "python"
-    _pip_install(layer_requirements(), site)
-    _copy_sources(SRC / "common", site / "common")
-    for function in functions():
-        target = function_dir(function.stack, function.name)
-        _copy_sources(function.source, target)
-        _pip_install(bundled_requirements(function), target)
-    for script in canaries():
-        _zip_canary(script, canary_zip(script.parent.parent.name, script.stem))
-    if python:
-        compile_bytecode(python, site, "/opt/python")
+    if not force and _holds(digest):
+        return False
+    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK_FILE.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, however this ends
+        if not force and _holds(digest):
+            return False  # the build this one waited for made them
+        DIGEST_FILE.unlink(missing_ok=True)  # first: no reader takes a half-deleted tree as current
+        if BUILD.exists():
+            shutil.rmtree(BUILD)
+        site = LAYER_DIR / "python"
+        _pip_install(layer_requirements(), site)
+        _copy_sources(SRC / "common", site / "common")
         for function in functions():
-            compile_bytecode(python, function_dir(function.stack, function.name), "/var/task")
-    else:
-        print("lambda bundles: no python3.12 found, shipping sources without bytecode", file=sys.stderr)
-    DIGEST_FILE.write_text(digest)
-    return BUILD
+            target = function_dir(function.stack, function.name)
+            _copy_sources(function.source, target)
+            _pip_install(bundled_requirements(function), target)
+        for script in canaries():
+            _zip_canary(script, canary_zip(script.parent.parent.name, script.stem))
+        if python:
+            compile_bytecode(python, site, "/opt/python")
+            for function in functions():
+                compile_bytecode(python, function_dir(function.stack, function.name), "/var/task")
+        else:
+            print("lambda bundles: no python3.12 found, shipping sources without bytecode", file=sys.stderr)
+        DIGEST_FILE.write_text(digest)
+    return True
+
+
+def _holds(digest: str) -> bool:
+    try:
+        return DIGEST_FILE.read_text() == digest
+    except FileNotFoundError:
+        return False
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     args = parser.parse_args()
-    if not args.force and is_current():
-        return  # quiet when nothing changed
-    started = time.monotonic()
-    target = build(force=args.force).relative_to(ROOT)
-    print(f"lambda bundles: built {target}/ in {time.monotonic() - started:.1f} s", flush=True)
+    if line := ensure(force=args.force):  # quiet when nothing changed
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ in the same run, and the Lambda packages (zip size, cold import time of the hand
 Prints the README's tables ("Performance"), rows ready to paste; progress goes to stderr.
 
 - Peak memory is the largest proportional set size (PSS) of the command's whole process tree
-  (Python, the jsii Node processes, the CDK CLI, pytest's workers), sampled every 50 ms: a page
-  shared by n processes counts 1/n in each, so the sum is what the tree occupies. (Where
+  (Python, the jsii Node processes, the CDK CLI, pytest's workers), sampled every 50 ms or, where
+  a sample costs more than 5% of a core, less often (a big tree's: every 0.2-0.7 s, so a shorter
+  peak can fall between samples): a page shared by n processes counts 1/n in each, so the sum is
+  what the tree occupies. (Where
   /proc/<pid>/smaps_rollup is missing, resident set sizes, which count shared pages repeatedly.)
 - A stack's synth is ``python -m tools.synth --force <stack>``, one stack alone, through the same
   path as ``make synth-all``. Its floor is what no synth of that framework can avoid: the bare

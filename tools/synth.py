@@ -207,7 +207,8 @@ class Job:
     cwd: Path
     env: dict[str, str]
     relay: bool  # the process prints its own stage lines (pulumi_offline); else one line at the end
-    prepare: Callable[[], None] | None = None
+    # In the job's thread, before its process, with the printer the jobs' lines go through.
+    prepare: Callable[[Callable[[str], None]], None] | None = None
 
 
 def _fresh_cdktf_outdir() -> None:
@@ -233,22 +234,26 @@ def child_environment(options: Options) -> dict[str, str]:
     return env
 
 
-def _prepare_cdktf(env: Mapping[str, str]) -> None:
+def _prepare_cdktf(env: Mapping[str, str], say: Callable[[str], None]) -> None:
     """jsii's runtime index of the AWS provider (once per machine; the job's own thread, so only the
     transactions synth waits for it), then a fresh outdir."""
     from cdktf_transactions import runtime_index
 
     if line := runtime_index.ensure(env):
-        print(line, file=sys.stderr if line.startswith("warning") else sys.stdout, flush=True)
+        if line.startswith("warning"):
+            print(line, file=sys.stderr, flush=True)
+        else:
+            say(line)  # whole, between the other jobs' lines
     _fresh_cdktf_outdir()
 
 
 def jobs_for(stacks: list[Stack], options: Options) -> list[Job]:
-    from lambda_src.build import build
+    from lambda_src.build import ensure
 
     # The bundles every framework's assets point at, built here once before the processes start
-    # (each app's own build() is then a no-op: three builds at once would race in build/lambda).
-    build()
+    # (each app's own build() is then a no-op), with the line `make lambdas` prints when it builds.
+    if line := ensure():
+        print(line, flush=True)
     env = child_environment(options)
     jobs = []
     by_framework: dict[str, list[Stack]] = {}
@@ -279,7 +284,7 @@ def jobs_for(stacks: list[Stack], options: Options) -> list[Job]:
                 ROOT / "cdktf_transactions",
                 cdktf_env,
                 relay=False,
-                prepare=lambda: _prepare_cdktf(cdktf_env),
+                prepare=lambda say: _prepare_cdktf(cdktf_env, say),
             )
         )
     if "pulumi" in by_framework:
@@ -302,7 +307,7 @@ class Printer:
 
 def run_job(job: Job, say: Printer) -> bool:
     if job.prepare:
-        job.prepare()
+        job.prepare(say)
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 - fixed programs
         job.argv, cwd=job.cwd, env=job.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -185,3 +185,46 @@ def test_a_process_a_test_starts_writes_no_bytecode():
     code = "import sys; print(sys.dont_write_bytecode)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True"]
+
+
+def test_two_builds_at_once_build_once(tmp_path, monkeypatch):
+    """Fix (review of 5650fda): `make lambdas`, tools/synth.py, the apps and pytest's workers each
+    build the bundles when stale, and `make -j` starts several at once (`make -j test synth-all`, two
+    synth targets): a second build deleted build/lambda while the first installed into it. One
+    builds, under a lock; the other waits and finds the bundles current."""
+    import threading
+    import time
+
+    from lambda_src import build as lambda_build
+
+    monkeypatch.setattr(lambda_build, "BUILD", tmp_path / "lambda")
+    monkeypatch.setattr(lambda_build, "LAYER_DIR", tmp_path / "lambda" / "layer")
+    monkeypatch.setattr(lambda_build, "DIGEST_FILE", tmp_path / "lambda" / ".digest")
+    monkeypatch.setattr(lambda_build, "LOCK_FILE", tmp_path / "lambda.lock")
+    monkeypatch.setattr(lambda_build, "compiler", lambda: ("python3.12", "3.12.0"))
+    monkeypatch.setattr(lambda_build, "compile_bytecode", lambda *args: None)
+    monkeypatch.setattr(lambda_build, "functions", list)
+    monkeypatch.setattr(lambda_build, "canaries", list)
+    installs = []
+
+    def install(requirements, target):
+        installs.append(target)
+        time.sleep(0.3)  # pip at work: the other build starts meanwhile
+        target.mkdir(parents=True, exist_ok=True)
+
+    monkeypatch.setattr(lambda_build, "_pip_install", install)
+    together = threading.Barrier(2)
+    lines = []
+
+    def one():
+        together.wait()
+        lines.append(lambda_build.ensure())
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(installs) == 1, installs
+    built = f"lambda bundles: built {tmp_path}/lambda/"
+    assert sorted(line.split(" in ")[0] for line in lines) == ["", built]

@@ -248,30 +248,35 @@ def test_the_fresh_transactions_outdir_moves_an_old_state_out_before_deleting(tm
     assert (tmp_path / "state" / "us-west-2" / "transactions-dev.tfstate").read_text() == tfstate("us-west-2")
 
 
-def test_the_bundles_are_built_once_before_any_synth_process_starts(monkeypatch):
+def test_the_bundles_are_built_once_before_any_synth_process_starts(monkeypatch, capsys):
     """Each app builds the Lambda bundles itself when they are stale; three at once would race in
-    build/lambda. jobs_for builds them first, in make's process, and the apps then find them current."""
+    build/lambda. jobs_for builds them first, in make's process, and the apps then find them current;
+    the line `make lambdas` printed when it built (the synth targets no longer run it) is printed."""
     from lambda_src import build
 
     calls = []
-    monkeypatch.setattr(build, "build", lambda: calls.append("build"))
+    line = "lambda bundles: built build/lambda/ in 9.9 s"
+    monkeypatch.setattr(build, "ensure", lambda: calls.append("build") or line)
     jobs = jobs_for([STACKS[name] for name in ALL], Options(environ={}))
     assert calls == ["build"]
     assert {job.framework for job in jobs} == {"cdk", "cdktf", "pulumi"}
+    assert capsys.readouterr().out == line + "\n"
 
 
-def test_the_transactions_job_builds_jsiis_runtime_index_before_its_process(monkeypatch, capsys):
+def test_the_transactions_job_builds_jsiis_runtime_index_before_its_process(monkeypatch):
     """Without the index the transactions synth parses the provider's whole assembly (about 3 s,
-    1.4 GB: cdktf_transactions/runtime_index.py); its job ensures it first, in its own thread."""
+    1.4 GB: cdktf_transactions/runtime_index.py); its job ensures it first, in its own thread, and
+    says so through the printer the other jobs' lines go through (whole lines, never interleaved)."""
     from cdktf_transactions import runtime_index
     from lambda_src import build
 
     order = []
-    monkeypatch.setattr(build, "build", lambda: None)
+    monkeypatch.setattr(build, "ensure", lambda: "")
     monkeypatch.setattr(runtime_index, "ensure", lambda env: order.append("index") or "index: built")
     monkeypatch.setattr(synth, "_fresh_cdktf_outdir", lambda: order.append("outdir"))
     (job,) = jobs_for([STACKS["cdktf_transactions"]], Options(environ={}))
     assert job.prepare is not None
-    job.prepare()
+    said = []
+    job.prepare(said.append)
     assert order == ["index", "outdir"]
-    assert "index: built" in capsys.readouterr().out
+    assert said == ["index: built"]
