@@ -220,10 +220,6 @@ def _copy_sources(source: Path, target: Path) -> None:
             shutil.copy2(path, target / path.name)
 
 
-def is_current() -> bool:
-    return DIGEST_FILE.exists() and DIGEST_FILE.read_text() == _digest(compiler()[1])
-
-
 def build(force: bool = False) -> Path:
     """The bundles and the layer, built when stale (or forced); a no-op when current."""
     _build(force)

@@ -265,18 +265,19 @@ class LedgerDatabase:
 
 
 def as_superuser(server, statement, args=None, dbname="postgres"):
+    """The statement as the superuser: on this thread's held session for database postgres, on a
+    session of its own (closed afterwards) for any other database."""
     if dbname == "postgres":
-        with server.admin_session().cursor() as cursor:
-            cursor.execute(statement, args)
-            return cursor.fetchall() if cursor.description else None
-    admin = server.connect("postgres", server.superuser_password, dbname)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(statement, args)
-            return cursor.fetchall() if cursor.description else None
-    finally:
-        admin.close()
+        return _execute(server.admin_session(), statement, args)
+    with contextlib.closing(server.connect("postgres", server.superuser_password, dbname)) as admin:
+        admin.autocommit = True
+        return _execute(admin, statement, args)
+
+
+def _execute(connection, statement, args):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, args)
+        return cursor.fetchall() if cursor.description else None
 
 
 class SpareDatabases:
