@@ -13,7 +13,8 @@ against about 100 ms for the X-Ray SDK and about 400 ms for the ADOT layer's aut
   sets per invocation; an unsampled invocation records nothing;
 - the spans go to Lambda's X-Ray endpoint (``AWS_XRAY_DAEMON_ADDRESS``, UDP) as OTLP, the protocol
   AWS's ADOT Lambda layers export with (``OTLPUdpSpanExporter`` of aws-opentelemetry-distro), one
-  datagram per span, sent when the span ends, so nothing waits for a flush when Lambda freezes.
+  datagram per span, sent when the span ends, so nothing waits for a flush when Lambda freezes;
+  encoded by ``common.otlp`` (OpenTelemetry's OTLP encoder's bytes, without the protobuf runtime).
 
 Nothing is set up outside Lambda (no ``LAMBDA_TASK_ROOT``) or with ``OTEL_SDK_DISABLED=true``:
 tests import handlers without instrumenting botocore in their process.
@@ -126,11 +127,14 @@ def traced(handler: Handler) -> Handler:
 
 
 class OtlpUdpSpanExporter:
-    """Spans as OTLP protobuf over UDP to Lambda's X-Ray endpoint (``host:port``), as ADOT sends them."""
+    """Spans as OTLP protobuf over UDP to Lambda's X-Ray endpoint (``host:port``), as ADOT sends them.
+
+    The payload is encoded by ``common.otlp``: the bytes OpenTelemetry's OTLP encoder writes,
+    without loading the protobuf runtime into every cold start."""
 
     def __init__(self, endpoint: str | None = None) -> None:
         # Loaded with the exporter (at init, in the cold start), not at the first span.
-        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+        from common.otlp import encode_spans
         from opentelemetry.sdk.trace.export import SpanExportResult
 
         self._encode, self._result = encode_spans, SpanExportResult
@@ -140,7 +144,7 @@ class OtlpUdpSpanExporter:
         self._socket.setblocking(False)  # a trace never holds up the handler
 
     def export(self, spans: Sequence[Any]) -> Any:
-        payload = PROTOCOL_HEADER + SAMPLED_TRACES + base64.b64encode(self._encode(spans).SerializeToString())
+        payload = PROTOCOL_HEADER + SAMPLED_TRACES + base64.b64encode(self._encode(spans))
         try:
             self._socket.sendto(payload, self._address)
         except OSError:

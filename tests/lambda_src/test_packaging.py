@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 from functools import cache
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -160,6 +163,63 @@ def test_layer_and_bundles_ship_bytecode_the_runtime_loads():
             check=True,
         )
         assert json.loads(done.stdout) == [], f"{folder}: modules without usable bytecode"
+
+
+# Run by python3.12 without site-packages: each handler imported as Lambda loads it, from its bundle
+# (/var/task), the layer (/opt/python) and the runtime's own modules, and nothing else; what a bundle
+# brought is forgotten before the next, so each must bring its own.
+IMPORT_AS_LAMBDA = """
+import importlib, json, sys
+layer, runtime, bundles = sys.argv[1], sys.argv[2], sys.argv[3:]
+base, failed = list(sys.path), {}
+for bundle in bundles:
+    sys.path[:] = [bundle, layer, runtime, *base]
+    try:
+        importlib.import_module("index")
+    except Exception as error:
+        failed[bundle] = repr(error)
+    for name, module in list(sys.modules.items()):
+        if name == "index" or (getattr(module, "__file__", None) or "").startswith(bundle + "/"):
+            del sys.modules[name]
+print(json.dumps({"failed": failed, "loaded": sorted(m for m in ("google.protobuf",) if m in sys.modules)}))
+"""
+
+
+def test_every_handler_imports_from_its_bundle_the_layer_and_the_runtime(tmp_path):
+    """Fix (issue 17, review): with tracing on, as in Lambda, every handler imports under python3.12
+    from what ships and the runtime's boto3 alone, not from this venv: a module the layer or a
+    bundle lacks fails the cold start (the venv holds OpenTelemetry's protobuf encoder for the
+    tests; the layer does not). And no cold start loads the protobuf runtime (common/otlp.py)."""
+    from lambda_src.build import python312
+
+    python = python312()
+    if python is None:
+        pytest.skip("no python3.12 here: the build ships sources only (and says so)")
+    build()
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    for module in RUNTIME_PROVIDED:
+        spec = importlib.util.find_spec(module)
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (runtime / source.name).symlink_to(source)
+    bundles = [str(function_dir(f.stack, f.name)) for f in functions()]
+    lambda_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    }
+    done = subprocess.run(
+        [python, "-I", "-S", "-B", "-c", IMPORT_AS_LAMBDA, str(LAYER_DIR / "python"), str(runtime), *bundles],
+        env=lambda_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == {"failed": {}, "loaded": []}
 
 
 def test_the_bundles_hold_no_bytecode_but_the_runtimes():
