@@ -246,6 +246,40 @@ def _literal(values: Iterable[Value]) -> list[str]:
     return [v.value for v in values if isinstance(v, Const) and isinstance(v.value, str)]
 
 
+@cache
+def _parsed(path: Path, source: str) -> tuple[ast.Module, dict[ast.AST, ast.AST]]:
+    """A module's tree and each node's parent, parsed once a process for every Program that loads
+    it (lambda_src/common's modules are loaded by most functions; nothing changes a tree)."""
+    tree = ast.parse(source, filename=str(path))
+    return tree, {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+def _names_bound(node: ast.AST) -> set[str]:
+    """Every name ``node`` may bind, for ``Program._find_bindings`` (a superset: it decides)."""
+    if isinstance(node, ast.Global):
+        return set(node.names)
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = set()
+        for target in targets:
+            elements = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+            names.update(e.id for e in elements if isinstance(e, ast.Name))
+        return names
+    if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+        return {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+    if isinstance(node, ast.withitem) and node.optional_vars is not None:
+        return {n.id for n in ast.walk(node.optional_vars) if isinstance(n, ast.Name)}
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        return {node.name}
+    if isinstance(node, ast.NamedExpr):
+        return {node.target.id}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {alias.asname or alias.name.split(".")[0] for alias in node.names}
+    return set()
+
+
 class Program:
     """The code a function runs: its own modules, and what they import from lambda_src/common."""
 
@@ -262,6 +296,7 @@ class Program:
         self._own: dict[int, tuple[ast.AST, ...]] = {}
         self._bound: dict[tuple[int, str], list[tuple[str, Any]] | None] = {}
         self._globals: dict[int, list[ast.Global]] = {}
+        self._binder_index: dict[int, dict[str, list[ast.AST]]] = {}
         self.code = self._reachable()
         self._node_ids = {id(n) for n in self.code}
         self._calls = [n for n in self.code if isinstance(n, ast.Call)]
@@ -270,8 +305,7 @@ class Program:
     def _load(self, name: str, path: Path, own: bool = False) -> _Module | None:
         if name in self.modules:
             return self.modules[name]
-        tree = ast.parse(path.read_text(), filename=str(path))
-        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        tree, parents = _parsed(path, path.read_text())
         module = self.modules[name] = _Module(name, path, tree, parents)
         module.own = own  # type: ignore[attr-defined]
         for node in ast.walk(tree):
@@ -370,7 +404,7 @@ class Program:
                 if arg is not None and arg.arg == name:
                     found.append(("param", (scope, None, name)))
         module_scope = isinstance(scope, ast.Module)
-        for node in self._own_nodes(scope):
+        for node in self._binders(scope).get(name, ()):
             if isinstance(node, ast.Global) and name in node.names and not module_scope:
                 return None  # the module's name
             if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
@@ -413,6 +447,17 @@ class Program:
                             for target in targets:
                                 found.extend(self._target(target, inner.value, name))
         return found or None
+
+    def _binders(self, scope: ast.AST) -> dict[str, list[ast.AST]]:
+        """The nodes of ``scope`` (outside nested scopes) that may bind each name, read in one walk:
+        ``_find_bindings`` then reads a name's few candidates, not every node of the scope."""
+        if id(scope) not in self._binder_index:
+            index: dict[str, list[ast.AST]] = {}
+            for node in self._own_nodes(scope):
+                for name in _names_bound(node):
+                    index.setdefault(name, []).append(node)
+            self._binder_index[id(scope)] = index
+        return self._binder_index[id(scope)]
 
     def _own_nodes(self, scope: ast.AST) -> tuple[ast.AST, ...]:
         """The nodes of ``scope`` outside nested scopes (nested defs themselves included)."""
@@ -458,7 +503,7 @@ class Program:
         return frozenset({Unknown(f"builtin or undefined {name}")})
 
     def _declares_global(self, scope: ast.AST, name: str) -> bool:
-        return any(isinstance(n, ast.Global) and name in n.names for n in self._own_nodes(scope))
+        return any(isinstance(n, ast.Global) for n in self._binders(scope).get(name, ()))
 
     def _binding(self, kind: str, data: Any, scope: ast.AST) -> frozenset[Value]:
         if kind == "value":
@@ -507,8 +552,10 @@ class Program:
         that no code calls is called by the runtime (the handler, a record handler): Event."""
         found: set[Value] = set()
         callers = 0
+        memo = self._memo  # values()'s own first step, inlined: this loop runs over every call
         for call in self._calls:
-            for callee in self.values(call.func):
+            known = memo.get(id(call.func))
+            for callee in self.values(call.func) if known is None else known:
                 if not isinstance(callee, Function) or callee.node is not function:
                     continue
                 callers += 1
