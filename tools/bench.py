@@ -27,7 +27,7 @@ Prints the README's tables ("Performance"), rows ready to paste; progress goes t
   policies referring to each other), every rule run; four times the input may cost at most five
   times the time.
 
-    python -m tools.bench [--runs N] [--no-test] [--policies-only]
+    python -m tools.bench [--runs N] [--import-runs N] [--no-test] [--policies-only]
 """
 
 from __future__ import annotations
@@ -319,6 +319,12 @@ def without_bytecode(folder: Path, target: Path) -> Path:
     return target
 
 
+# A cold import takes about 0.2 s, and one run on a shared 2-core VM moves by 30% or more: the median
+# of three could not tell 1.45x from 1.55x (handlers at 1.3-1.45x in 15-run medians measured 1.5-1.8x
+# in one bench of three). Nine runs each, floor and handler in turn: about 2 minutes for 17 handlers.
+IMPORT_RUNS = 9
+
+
 def interleaved_import_ms(python: str, cases: list[tuple[Path, list[Path], str]], runs: int) -> list[float]:
     """Each case's cold import, the median of ``runs``, their runs taken in turn (a floor beside
     the handler it is held against: a burst of load lands on both, not on one case's runs)."""
@@ -511,6 +517,7 @@ def report(
     runs: int,
     validation: dict[str, Measured] | None = None,
     pairs: list[float] | None = None,
+    import_runs: int = 0,
 ) -> str:
     cores = os.cpu_count() or 1
     lines = [
@@ -578,12 +585,20 @@ def report(
     notes += payments_validation_notes(validation or {}, payments_floor, cdktf_floor)
     lines += ["", *notes]
     lines += ["", *lambda_report(lambdas)]
+    if import_runs:
+        lines += ["", f"Cold imports: the median of {import_runs} runs each, taken in turn with the floor's."]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="runs per measurement (the median is reported)")
+    parser.add_argument(
+        "--import-runs",
+        type=int,
+        default=IMPORT_RUNS,
+        help=f"runs of each handler's cold import and its floor (default {IMPORT_RUNS}; about 0.2 s each)",
+    )
     parser.add_argument("--no-test", action="store_true", help="leave `make test` out (it takes a minute)")
     parser.add_argument("--policies-only", action="store_true", help="only the policy suite's table")
     args = parser.parse_args(argv)
@@ -596,8 +611,8 @@ def main(argv: list[str] | None = None) -> int:
     validation = bench_payments_validation(args.runs, env)
     slowest = max(stacks, key=lambda row: row[1].seconds)[0] if stacks else None
     make, pairs = bench_make(args.runs, env, with_test=not args.no_test, slowest=slowest)
-    lambdas = bench_lambdas(max(args.runs, 3))
-    print(report(stacks, make, lambdas, args.runs, validation, pairs))
+    lambdas = bench_lambdas(args.import_runs)
+    print(report(stacks, make, lambdas, args.runs, validation, pairs, import_runs=args.import_runs))
     print()
     print(policies)
     return 1 if any(package.duplicates for package in lambdas) else 0

@@ -107,3 +107,23 @@ def test_each_median_goes_to_its_column(monkeypatch, tmp_path):
         100.0,
         300.0,
     )
+
+
+def test_cold_imports_take_nine_runs_whatever_the_other_figures_take(monkeypatch, capsys):
+    """Fix (issue 17, cold starts): a handler's median of three runs moved by 0.1-0.3x between benches
+    here, enough to call a 1.35x handler over 1.5x; the imports take IMPORT_RUNS runs each, floor and
+    handler in turn, also under `--runs 1` or `--runs 3`."""
+    from tools import bench
+
+    asked = []
+    monkeypatch.setattr(bench, "bench_policies", lambda runs: [])
+    monkeypatch.setattr(bench, "report_policies", lambda rows: "")
+    monkeypatch.setattr(bench, "environment", dict)
+    monkeypatch.setattr(bench, "bench_stacks", lambda runs, env: [])
+    monkeypatch.setattr(bench, "bench_payments_validation", lambda runs, env: {})
+    monkeypatch.setattr(bench, "bench_make", lambda runs, env, with_test, slowest: ({}, []))
+    monkeypatch.setattr(bench, "bench_lambdas", lambda runs: asked.append(runs) or [])
+    for argv in (["--runs", "1"], ["--runs", "3"], ["--import-runs", "5"]):
+        bench.main(argv)
+    assert bench.IMPORT_RUNS == 9 and asked == [9, 9, 5]
+    assert "the median of 9 runs each" in capsys.readouterr().out
