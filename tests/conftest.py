@@ -87,12 +87,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _freeze_what_lives_on()
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
-    made = yield
-    if fixturedef.scope == "session":
-        _freeze_what_lives_on()
-    return made
+class _FreezeAfterSessionFixtures:
+    """A plugin, not a hook of this conftest: pytest sets a session fixture up through the Session's
+    hooks, which leave out conftest files below the rootdir (this one)."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+        made = yield
+        if fixturedef.scope == "session":
+            _freeze_what_lives_on()
+        return made
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_FreezeAfterSessionFixtures(), "tests-gc-freeze")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -590,12 +590,18 @@ def report(
     return "\n".join(lines)
 
 
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of runs, at least 1: {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="runs per measurement (the median is reported)")
     parser.add_argument(
         "--import-runs",
-        type=int,
+        type=positive,
         default=IMPORT_RUNS,
         help=f"runs of each handler's cold import and its floor (default {IMPORT_RUNS}; about 0.2 s each)",
     )

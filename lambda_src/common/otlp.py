@@ -8,6 +8,10 @@ does not need (docs/performance.md, issue 17). The fields and numbers are OTLP's
 (opentelemetry/proto/trace/v1/trace.proto, common/v1/common.proto, resource/v1/resource.proto);
 each message writes its fields in field-number order, as protobuf does, and leaves out a proto3
 field at its default value, except a oneof member and a message that is set.
+
+One difference, out of a function's reach: a map or array attribute nested more than about 30
+levels deep (the SDK refuses nested values on spans; a Resource or scope attribute could carry one)
+is written here, where protobuf's recursion limit makes OpenTelemetry's encoder drop it.
 """
 
 from __future__ import annotations

@@ -343,3 +343,96 @@ def test_every_function_reads_the_same_whatever_the_hash_seed():
         outputs.append(run.stdout)
     assert len(outputs[0]) > 1000  # every function's calls, not an empty read
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+# Each kind of binding the reader's per-scope index finds (issue 17 review: an index that left one
+# kind out read every function of the repo the same but one, unnoticed).
+def test_a_global_reassigned_in_the_handler_keeps_the_modules_value_too(tmp_path):
+    found = api_calls(
+        program(
+            tmp_path,
+            """
+            import os
+            import boto3
+            sns = boto3.client("sns", region_name=os.environ["HOME_REGION"])
+
+            def handler(event, context):
+                global sns
+                if event.get("failover"):
+                    sns = boto3.client("sns", region_name=os.environ["DR_REGION"])
+                sns.publish(TopicArn=os.environ["TOPIC"], Message="m")
+            """,
+        ),
+        search=tmp_path,
+    )
+    (call,) = found
+    assert {Env("HOME_REGION"), Env("DR_REGION")} <= set(call.region)
+
+
+def test_an_augmented_assignment_adds_to_a_names_values(tmp_path):
+    found = calls(
+        tmp_path,
+        """
+        import os
+        import boto3
+
+        def handler(event, context):
+            request = {"Key": {"id": {"S": event["id"]}}}
+            request |= {"TableName": os.environ["TABLE"]}
+            return boto3.client("dynamodb").get_item(**request)
+        """,
+    )
+    assert found[("dynamodb", "GetItem")]["TableName"] == {Env("TABLE")}
+
+
+def test_an_assignment_expression_binds_its_value(tmp_path):
+    found = calls(
+        tmp_path,
+        """
+        import os
+        import boto3
+
+        def handler(event, context):
+            if (table := os.environ.get("TABLE")):
+                boto3.client("dynamodb").get_item(TableName=table, Key={})
+        """,
+    )
+    assert found[("dynamodb", "GetItem")]["TableName"] == {Env("TABLE")}
+
+
+def test_a_comprehension_variable_is_an_element_of_what_it_iterates(tmp_path):
+    found = calls(
+        tmp_path,
+        """
+        import os
+        import boto3
+
+        def handler(event, context):
+            sqs = boto3.client("sqs")
+            return [sqs.delete_message(QueueUrl=os.environ["QUEUE"], ReceiptHandle=r["receiptHandle"])
+                    for r in event["Records"]]
+        """,
+    )
+    assert found[("sqs", "DeleteMessage")]["ReceiptHandle"] == {Event("event.Records[?].receiptHandle")}
+
+
+def test_with_as_and_except_as_shadow_an_outer_name(tmp_path):
+    found = calls(
+        tmp_path,
+        """
+        import contextlib, os
+        import boto3
+        topic = os.environ["OUTER_TOPIC"]
+        queue = os.environ["OUTER_QUEUE"]
+
+        def handler(event, context):
+            with contextlib.nullcontext(event["topic"]) as topic:
+                boto3.client("sns").publish(TopicArn=topic, Message="m")
+            try:
+                pass
+            except Exception as queue:
+                boto3.client("sqs").send_message(QueueUrl=queue, MessageBody="m")
+        """,
+    )
+    assert Env("OUTER_TOPIC") not in found[("sns", "Publish")]["TopicArn"]
+    assert Env("OUTER_QUEUE") not in found[("sqs", "SendMessage")]["QueueUrl"]

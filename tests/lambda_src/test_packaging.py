@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import base64
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 from functools import cache
@@ -13,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from lambda_src.build import (
     BUILD,
@@ -78,11 +81,50 @@ def test_the_installed_distributions_are_scanned_once(monkeypatch):
     assert len(scans) <= 1, f"{len(scans)} scans"
 
 
+def dotted_imports(path):
+    """Every absolute module ``path`` imports, by its full dotted name."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)  # maybe a module
+    return found
+
+
+def distribution_of(module):
+    """The distribution that installs ``module``: for a namespace package several distributions share
+    (opentelemetry), the one whose files hold the module, not the first that names the namespace.
+    None for what is no module (a name imported from one) or only a namespace."""
+    candidates = installed_modules()[module.split(".")[0]]
+    if len(candidates) == 1:
+        return canonical(candidates[0])
+    try:
+        spec = importlib.util.find_spec(module)
+    except ModuleNotFoundError:
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    origin = Path(spec.origin).resolve()
+
+    def holds(name):
+        files = metadata.distribution(name).files or ()
+        return any(Path(f.locate()).resolve() == origin for f in files)
+
+    (owner,) = [name for name in dict.fromkeys(candidates) if holds(name)]
+    return canonical(owner)
+
+
 def test_shared_code_needs_only_the_layer():
+    """Fix (issue 17 review): each module common/ imports, by its full name, comes from a distribution
+    the layer pins: the OTLP encoder's distribution left the layer while its namespace stayed."""
     needed = set()
     for path in (SRC / "common").glob("*.py"):
-        needed |= distributions_of(third_party(imported_modules(path)))
-    assert needed <= set(layer_requirements())
+        modules = {m for m in dotted_imports(path) if third_party({m.split(".")[0]})}
+        needed |= {distribution_of(m) for m in modules} - {None}
+    assert "opentelemetry-instrumentation-botocore" in needed  # read by full name
+    assert needed <= set(layer_requirements()), needed - set(layer_requirements())
 
 
 @pytest.mark.catalogue("payments-05")
@@ -181,15 +223,23 @@ for bundle in bundles:
     for name, module in list(sys.modules.items()):
         if name == "index" or (getattr(module, "__file__", None) or "").startswith(bundle + "/"):
             del sys.modules[name]
-print(json.dumps({"failed": failed, "loaded": sorted(m for m in ("google.protobuf",) if m in sys.modules)}))
+from common import tracing  # set up by the first traced handler: one invocation, its span sent
+answer = tracing.traced(lambda event, context: "answered")({}, None)
+loaded = sorted(m for m in ("google.protobuf",) if m in sys.modules)
+print(json.dumps({"failed": failed, "answer": answer, "loaded": loaded}))
 """
 
 
+TRACE = "5759e988bd862e3fe1be46a994272793"
+
+
+@pytest.mark.catalogue("fraud-12")
 def test_every_handler_imports_from_its_bundle_the_layer_and_the_runtime(tmp_path):
     """Fix (issue 17, review): with tracing on, as in Lambda, every handler imports under python3.12
     from what ships and the runtime's boto3 alone, not from this venv: a module the layer or a
     bundle lacks fails the cold start (the venv holds OpenTelemetry's protobuf encoder for the
-    tests; the layer does not). And no cold start loads the protobuf runtime (common/otlp.py)."""
+    tests; the layer does not). An invocation's span reaches the X-Ray endpoint as OTLP, and
+    neither a cold start nor the export loads the protobuf runtime (common/otlp.py)."""
     from lambda_src.build import python312
 
     python = python312()
@@ -204,22 +254,26 @@ def test_every_handler_imports_from_its_bundle_the_layer_and_the_runtime(tmp_pat
         source = origin.parent if origin.name == "__init__.py" else origin
         (runtime / source.name).symlink_to(source)
     bundles = [str(function_dir(f.stack, f.name)) for f in functions()]
-    lambda_env = {
-        "PATH": os.environ.get("PATH", ""),
-        "LAMBDA_TASK_ROOT": "/var/task",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-    }
-    done = subprocess.run(
-        [python, "-I", "-S", "-B", "-c", IMPORT_AS_LAMBDA, str(LAYER_DIR / "python"), str(runtime), *bundles],
-        env=lambda_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(done.stdout) == {"failed": {}, "loaded": []}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as xray:
+        xray.bind(("127.0.0.1", 0))
+        xray.settimeout(5)
+        lambda_env = {
+            "PATH": os.environ.get("PATH", ""),
+            "LAMBDA_TASK_ROOT": "/var/task",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_XRAY_DAEMON_ADDRESS": "{}:{}".format(*xray.getsockname()),
+            "_X_AMZN_TRACE_ID": f"Root=1-{TRACE[:8]}-{TRACE[8:]};Parent=53995c3f42cd8ad8;Sampled=1",
+        }
+        argv = [python, "-I", "-S", "-B", "-c", IMPORT_AS_LAMBDA, str(LAYER_DIR / "python"), str(runtime)]
+        done = subprocess.run([*argv, *bundles], env=lambda_env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert json.loads(done.stdout) == {"failed": {}, "answer": "answered", "loaded": []}
+        header, payload = xray.recv(65536).split(b"\n", 1)
+    assert json.loads(header) == {"format": "json", "version": 1} and payload.startswith(b"T1S")
+    request = ExportTraceServiceRequest.FromString(base64.b64decode(payload[3:]))
+    (span,) = [s for r in request.resource_spans for scope in r.scope_spans for s in scope.spans]
+    assert span.name == "handler" and span.trace_id.hex() == TRACE
 
 
 def test_the_bundles_hold_no_bytecode_but_the_runtimes():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tools.bench import Measured, report
 
 
@@ -127,3 +129,6 @@ def test_cold_imports_take_nine_runs_whatever_the_other_figures_take(monkeypatch
         bench.main(argv)
     assert bench.IMPORT_RUNS == 9 and asked == [9, 9, 5]
     assert "the median of 9 runs each" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # no median of nothing
+        bench.main(["--import-runs", "0"])
+    assert asked == [9, 9, 5]
