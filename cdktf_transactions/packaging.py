@@ -24,18 +24,19 @@ import stat
 import zipfile
 from pathlib import Path
 
+from lambda_src.build import BYTECODE_SUFFIX
+
 ROOT = Path(__file__).resolve().parents[1]
 ZIPS = ROOT / "build" / "cdktf_transactions"  # next to build/lambda/, never inside it
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 ARCHIVE_NAME = "archive.zip"  # the name the output contract (docs/synth.md) promises under assets/
-RUNTIME_BYTECODE = ".cpython-312.pyc"  # python3.12's, lambda_src/build.py RUNTIME
 
 
 def _included(path: Path) -> bool:
     if not path.is_file():
         return False
     if "__pycache__" in path.parts:
-        return path.parent.name == "__pycache__" and path.name.endswith(RUNTIME_BYTECODE)
+        return path.parent.name == "__pycache__" and path.name.endswith(BYTECODE_SUFFIX)
     return path.suffix != ".pyc"
 
 

@@ -49,6 +49,10 @@ LAYER_DIR = BUILD / "layer"
 DIGEST_FILE = BUILD / ".digest"
 LOCK_FILE = BUILD.parent / "lambda.lock"  # beside build/lambda/, which a build deletes
 RUNTIME = "python3.12"
+# What the python3.12 runtime ships, which a handler imports from there, never from its bundle.
+RUNTIME_PROVIDED = ("boto3", "botocore", "jmespath", "s3transfer", "urllib3", "dateutil", "six")
+# The name compileall gives the runtime's bytecode: __pycache__/<module>.cpython-312.pyc.
+BYTECODE_SUFFIX = f".cpython-{RUNTIME.removeprefix('python').replace('.', '')}.pyc"
 PLATFORM_ARGS = (
     "--platform",
     "manylinux2014_x86_64",

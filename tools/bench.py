@@ -64,8 +64,6 @@ TARGETS = {
 POLICY_SIZES = (5_000, 20_000)
 # Issue 17: a stack's synth against its framework's floor, where a target is set.
 SYNTH_TARGETS = {"cdk_payments": 2.0}
-# The Lambda python3.12 runtime ships these; a handler imports them from there, not from its bundle.
-RUNTIME_MODULES = ("boto3", "botocore", "jmespath", "s3transfer", "urllib3", "dateutil", "six")
 
 EMPTY_CDK_APP = "import aws_cdk as cdk; app = cdk.App(); cdk.Stack(app, 'empty'); app.synth()"
 # The provider's resource modules load as the app's do (cdktf_transactions/provider_loading.py);
@@ -297,9 +295,11 @@ def bench_make(
 def runtime_path(python: str | None, scratch: Path) -> Path:
     """A folder with only what the Lambda runtime adds to the path (boto3 and its dependencies),
     compiled in place by python3.12 as the runtime ships it (copies: the venv is left alone)."""
+    from lambda_src.build import RUNTIME_PROVIDED
+
     runtime = scratch / "runtime"
     runtime.mkdir()
-    for module in RUNTIME_MODULES:
+    for module in RUNTIME_PROVIDED:
         spec = importlib.util.find_spec(module)
         assert spec and spec.origin, module
         origin = Path(spec.origin)

@@ -92,6 +92,40 @@ def _readable(connection) -> bool:
     return bool(select.select([connection.fileno()], [], [], 0)[0])
 
 
+# Lambda's X-Ray endpoint in tests: a UDP socket on 127.0.0.1 (AWS_XRAY_DAEMON_ADDRESS), and the
+# trace header Lambda would set for a sampled invocation (_X_AMZN_TRACE_ID: Root, Parent).
+TRACE_ROOT, LAMBDA_PARENT = "5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8"
+
+
+@pytest.fixture
+def xray_endpoint() -> Iterator[socket.socket]:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock
+
+
+def received_spans(sock: socket.socket, wait: float = 0.2) -> list:
+    """Every span sent so far, decoded with OTLP's own classes: ``{"format":"json","version":1}\\n
+    T1S<base64 OTLP>`` per datagram, as Lambda's X-Ray endpoint reads it."""
+    import base64
+    import json
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    sock.settimeout(wait)
+    spans = []
+    while True:
+        try:
+            datagram = sock.recv(65536)
+        except TimeoutError:
+            return spans
+        header, payload = datagram.split(b"\n", 1)
+        assert json.loads(header) == {"format": "json", "version": 1}
+        assert payload.startswith(b"T1S"), payload[:10]
+        request = ExportTraceServiceRequest.FromString(base64.b64decode(payload[3:]))
+        spans += [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import ast
-import base64
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 from functools import cache
@@ -15,11 +13,11 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from lambda_src.build import (
     BUILD,
     LAYER_DIR,
+    RUNTIME_PROVIDED,
     SRC,
     build,
     canonical,
@@ -28,24 +26,14 @@ from lambda_src.build import (
     layer_requirements,
     read_requirements,
 )
+from tests.lambda_src.conftest import LAMBDA_PARENT, TRACE_ROOT, received_spans
 
-# Shipped by the python3.12 Lambda runtime itself.
-RUNTIME_PROVIDED = {"boto3", "botocore", "jmespath", "s3transfer", "urllib3", "dateutil", "six"}
 LOCAL = {"common"}
 
 
-def imported_modules(path):
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module.split(".")[0])
-    return modules
-
-
-def third_party(modules):
-    return {m for m in modules if m not in sys.stdlib_module_names and m not in RUNTIME_PROVIDED | LOCAL}
+def third_party(module):
+    top = module.split(".")[0]
+    return top not in sys.stdlib_module_names and top not in {*RUNTIME_PROVIDED, *LOCAL}
 
 
 @cache
@@ -53,32 +41,6 @@ def installed_modules() -> dict[str, list[str]]:
     """Top-level module -> distributions, read once a session (a scan of every installed
     distribution's files: about 0.15 s a call, 20 calls)."""
     return metadata.packages_distributions()
-
-
-def distributions_of(modules):
-    mapping = installed_modules()
-    return {canonical(mapping[m][0]) for m in modules}
-
-
-@pytest.mark.catalogue("payments-05")
-@pytest.mark.parametrize("function", functions(), ids=lambda f: f"{f.stack}/{f.name}")
-def test_requirements_cover_every_import(function):
-    """Fix: a function's requirements.txt names every distribution its code imports beyond the runtime."""
-    needed = distributions_of(third_party(imported_modules(function.source / "index.py")))
-    assert needed <= set(function.requirements), (
-        f"missing from requirements.txt: {needed - set(function.requirements)}"
-    )
-
-
-def test_the_installed_distributions_are_scanned_once(monkeypatch):
-    """Fix (issue 17, `make test`): the module -> distribution map is read once a session, not once
-    per function (a scan of every installed distribution each time)."""
-    scans = []
-    real = metadata.packages_distributions
-    monkeypatch.setattr(metadata, "packages_distributions", lambda: scans.append(1) or real())
-    for function in functions()[:3]:
-        distributions_of(third_party(imported_modules(function.source / "index.py")))
-    assert len(scans) <= 1, f"{len(scans)} scans"
 
 
 def dotted_imports(path):
@@ -116,13 +78,38 @@ def distribution_of(module):
     return canonical(owner)
 
 
+def needed_distributions(path):
+    """The distributions ``path`` imports beyond the standard library, the runtime and common/."""
+    return {distribution_of(m) for m in dotted_imports(path) if third_party(m)} - {None}
+
+
+@pytest.mark.catalogue("payments-05")
+@pytest.mark.parametrize("function", functions(), ids=lambda f: f"{f.stack}/{f.name}")
+def test_requirements_cover_every_import(function):
+    """Fix: a function's requirements.txt names every distribution its code imports beyond the runtime."""
+    needed = needed_distributions(function.source / "index.py")
+    assert needed <= set(function.requirements), (
+        f"missing from requirements.txt: {needed - set(function.requirements)}"
+    )
+
+
+def test_the_installed_distributions_are_scanned_once(monkeypatch):
+    """Fix (issue 17, `make test`): the module -> distribution map is read once a session, not once
+    per function (a scan of every installed distribution each time)."""
+    scans = []
+    real = metadata.packages_distributions
+    monkeypatch.setattr(metadata, "packages_distributions", lambda: scans.append(1) or real())
+    for function in functions()[:3]:
+        needed_distributions(function.source / "index.py")
+    assert len(scans) <= 1, f"{len(scans)} scans"
+
+
 def test_shared_code_needs_only_the_layer():
     """Fix (issue 17 review): each module common/ imports, by its full name, comes from a distribution
     the layer pins: the OTLP encoder's distribution left the layer while its namespace stayed."""
     needed = set()
     for path in (SRC / "common").glob("*.py"):
-        modules = {m for m in dotted_imports(path) if third_party({m.split(".")[0]})}
-        needed |= {distribution_of(m) for m in modules} - {None}
+        needed |= needed_distributions(path)
     assert "opentelemetry-instrumentation-botocore" in needed  # read by full name
     assert needed <= set(layer_requirements()), needed - set(layer_requirements())
 
@@ -230,11 +217,8 @@ print(json.dumps({"failed": failed, "answer": answer, "loaded": loaded}))
 """
 
 
-TRACE = "5759e988bd862e3fe1be46a994272793"
-
-
 @pytest.mark.catalogue("fraud-12")
-def test_every_handler_imports_from_its_bundle_the_layer_and_the_runtime(tmp_path):
+def test_every_handler_imports_from_its_bundle_the_layer_and_the_runtime(tmp_path, xray_endpoint):
     """Fix (issue 17, review): with tracing on, as in Lambda, every handler imports under python3.12
     from what ships and the runtime's boto3 alone, not from this venv: a module the layer or a
     bundle lacks fails the cold start (the venv holds OpenTelemetry's protobuf encoder for the
@@ -254,26 +238,20 @@ def test_every_handler_imports_from_its_bundle_the_layer_and_the_runtime(tmp_pat
         source = origin.parent if origin.name == "__init__.py" else origin
         (runtime / source.name).symlink_to(source)
     bundles = [str(function_dir(f.stack, f.name)) for f in functions()]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as xray:
-        xray.bind(("127.0.0.1", 0))
-        xray.settimeout(5)
-        lambda_env = {
-            "PATH": os.environ.get("PATH", ""),
-            "LAMBDA_TASK_ROOT": "/var/task",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_XRAY_DAEMON_ADDRESS": "{}:{}".format(*xray.getsockname()),
-            "_X_AMZN_TRACE_ID": f"Root=1-{TRACE[:8]}-{TRACE[8:]};Parent=53995c3f42cd8ad8;Sampled=1",
-        }
-        argv = [python, "-I", "-S", "-B", "-c", IMPORT_AS_LAMBDA, str(LAYER_DIR / "python"), str(runtime)]
-        done = subprocess.run([*argv, *bundles], env=lambda_env, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert json.loads(done.stdout) == {"failed": {}, "answer": "answered", "loaded": []}
-        header, payload = xray.recv(65536).split(b"\n", 1)
-    assert json.loads(header) == {"format": "json", "version": 1} and payload.startswith(b"T1S")
-    request = ExportTraceServiceRequest.FromString(base64.b64decode(payload[3:]))
-    (span,) = [s for r in request.resource_spans for scope in r.scope_spans for s in scope.spans]
-    assert span.name == "handler" and span.trace_id.hex() == TRACE
+    lambda_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_XRAY_DAEMON_ADDRESS": "{}:{}".format(*xray_endpoint.getsockname()),
+        "_X_AMZN_TRACE_ID": f"Root=1-{TRACE_ROOT[:8]}-{TRACE_ROOT[8:]};Parent={LAMBDA_PARENT};Sampled=1",
+    }
+    argv = [python, "-I", "-S", "-B", "-c", IMPORT_AS_LAMBDA, str(LAYER_DIR / "python"), str(runtime)]
+    done = subprocess.run([*argv, *bundles], env=lambda_env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == {"failed": {}, "answer": "answered", "loaded": []}
+    (span,) = received_spans(xray_endpoint)  # sent before the process ended
+    assert span.name == "handler" and span.trace_id.hex() == TRACE_ROOT
 
 
 def test_the_bundles_hold_no_bytecode_but_the_runtimes():

@@ -12,6 +12,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
 from lambda_src.cdk_payments.secrets_rotation import index as rotation
+from tests.lambda_src.conftest import as_superuser
 
 ROLE = "payments_admin"
 
@@ -38,17 +39,11 @@ def pg_connect(secret):
 def database_role(postgres):
     """A fresh login role with a known password, dropped afterwards."""
     password = "initial-" + uuid.uuid4().hex
-
-    def as_superuser(*statements):
-        with postgres.admin_session().cursor() as cur:  # opened again if a test restarted the server
-            for statement, args in statements:
-                cur.execute(statement, args)
-
-    as_superuser(
-        (f"DROP ROLE IF EXISTS {ROLE}", None), (f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (password,))
-    )
+    # On the held superuser session, opened again if a test restarted the server.
+    as_superuser(postgres, f"DROP ROLE IF EXISTS {ROLE}")
+    as_superuser(postgres, f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (password,))
     yield password
-    as_superuser((f"DROP ROLE IF EXISTS {ROLE}", None))
+    as_superuser(postgres, f"DROP ROLE IF EXISTS {ROLE}")
 
 
 @pytest.fixture

@@ -8,23 +8,20 @@ other tests. A UDP socket on 127.0.0.1 stands in for Lambda's X-Ray endpoint
 from __future__ import annotations
 
 import ast
-import base64
 import json
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from lambda_src.build import functions
+from tests.lambda_src.conftest import LAMBDA_PARENT, TRACE_ROOT, received_spans
 
 ROOT = Path(__file__).resolve().parents[2]
-TRACE_ROOT, LAMBDA_PARENT = "5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8"
 
 
 def lambda_environment(endpoint: str, sampled: bool = True) -> dict[str, str]:
@@ -41,29 +38,6 @@ def lambda_environment(endpoint: str, sampled: bool = True) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "lambda_src")]),
     }
-
-
-@pytest.fixture
-def xray_endpoint() -> Iterator[socket.socket]:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock
-
-
-def received_spans(sock: socket.socket) -> list[Span]:
-    """Every span sent so far: ``{"format":"json","version":1}\\nT1S<base64 OTLP>`` per datagram."""
-    sock.settimeout(0.2)
-    spans = []
-    while True:
-        try:
-            datagram = sock.recv(65536)
-        except TimeoutError:
-            return spans
-        header, payload = datagram.split(b"\n", 1)
-        assert json.loads(header) == {"format": "json", "version": 1}
-        assert payload.startswith(b"T1S"), payload[:10]
-        request = ExportTraceServiceRequest.FromString(base64.b64decode(payload[3:]))
-        spans += [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
 
 
 # The fraud pipeline's validator, invoked as API Gateway would, against moto.
